@@ -1,0 +1,112 @@
+/* Still images: header probe, upright sRGB decode, resize and encode.
+ *
+ * Nothing here knows about HTTP or storage, and nothing here logs: every
+ * function returns 0 or a negative code from <kadr/error.h>. */
+#ifndef KADR_CODECS_IMAGE_H
+#define KADR_CODECS_IMAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <kadr/error.h>
+
+#include "format.h"
+
+/* Decoded pixels, upright, sRGB, 8 bits per channel, rows packed with no
+ * padding (stride = width * channels). channels is 3 (RGB) or 4 (RGBA,
+ * not premultiplied). data is owned and freed by image_pixels_free(). */
+typedef struct image_pixels {
+    uint8_t *data;
+    uint32_t width;
+    uint32_t height;
+    uint32_t channels;
+} image_pixels_t;
+
+/* An encoded image in memory, owned, freed by image_blob_free(). */
+typedef struct image_blob {
+    uint8_t *data;
+    size_t len;
+    uint32_t width;
+    uint32_t height;
+} image_blob_t;
+
+/* Limits checked from the header, before any pixel is decoded. Zero means
+ * no limit for that field. */
+typedef struct image_limits {
+    uint64_t max_pixels;
+    uint32_t max_width;
+    uint32_t max_height;
+} image_limits_t;
+
+/* What the header says, before decoding. width and height are as stored;
+ * orientation is the EXIF value 1..8 (1 when absent or invalid). */
+typedef struct image_info {
+    kadr_format_t format;
+    uint32_t width;
+    uint32_t height;
+    uint32_t orientation;
+    bool has_alpha;
+} image_info_t;
+
+typedef enum image_fit {
+    IMAGE_FIT_WIDTH = 1,  /* scale to size pixels wide, keep aspect */
+    IMAGE_FIT_SQUARE = 2, /* centre crop to a size x size square */
+    IMAGE_FIT_PREVIEW = 3 /* size pixels wide, heavily blurred */
+} image_fit_t;
+
+typedef enum image_codec {
+    IMAGE_CODEC_JPEG = 1,
+    IMAGE_CODEC_WEBP = 2,
+} image_codec_t;
+
+/* One output variant: "w1080.jpg" is {"w1080.jpg", IMAGE_FIT_WIDTH, 1080,
+ * IMAGE_CODEC_JPEG, 82}. No variant is ever larger than its source. */
+typedef struct image_preset {
+    const char *name;
+    image_fit_t fit;
+    uint32_t size;
+    image_codec_t codec;
+    int quality;
+} image_preset_t;
+
+/* Reads the header of an image file of the given format. Fails with
+ * KADR_E_CORRUPT if the header cannot be parsed and KADR_E_UNSUPPORTED if
+ * the format is not an image kadr serves. */
+KADR_MUST_CHECK int image_probe_file(const char *path, kadr_format_t format,
+                                     image_info_t *out);
+
+/* Checks an image's header against limits: KADR_E_TOO_LARGE if over. */
+KADR_MUST_CHECK int image_check_limits(const image_info_t *info,
+                                       const image_limits_t *limits);
+
+/* Decodes an image file to upright sRGB pixels: EXIF orientation applied,
+ * ICC profile converted, CMYK and 16-bit input reduced, GIF first frame.
+ * min_width is the widest output the caller will derive, so a decoder may
+ * shrink on load but never below min_width (0: full size). limits is
+ * checked from the header first. On success *out owns its pixels. */
+KADR_MUST_CHECK int image_decode_file(const char *path, kadr_format_t format,
+                                      const image_limits_t *limits,
+                                      uint32_t min_width,
+                                      image_pixels_t *out);
+
+/* Resizes with an antialiased filter to exactly width x height. */
+KADR_MUST_CHECK int image_resize(const image_pixels_t *src, uint32_t width,
+                                 uint32_t height, image_pixels_t *out);
+
+/* Makes one variant from upright pixels: fit, resize, encode. The output
+ * carries no metadata (no EXIF, XMP, ICC or comments). */
+KADR_MUST_CHECK int image_render_preset(const image_pixels_t *src,
+                                        const image_preset_t *preset,
+                                        image_blob_t *out);
+
+/* Encodes pixels; alpha is flattened onto white for JPEG, kept for WebP. */
+KADR_MUST_CHECK int image_encode_jpeg(const image_pixels_t *src, int quality,
+                                      image_blob_t *out);
+KADR_MUST_CHECK int image_encode_webp(const image_pixels_t *src, int quality,
+                                      image_blob_t *out);
+
+void image_pixels_free(image_pixels_t *pixels);
+void image_blob_free(image_blob_t *blob);
+
+#endif

@@ -1,0 +1,80 @@
+/* Videos: container probe, H.264/AAC transcode to MP4, poster frame.
+ *
+ * Built on libavformat, libavcodec, libswscale and libswresample. Nothing
+ * here knows about HTTP or storage, and nothing here logs. */
+#ifndef KADR_CODECS_VIDEO_H
+#define KADR_CODECS_VIDEO_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <kadr/error.h>
+
+#include "format.h"
+#include "image.h"
+
+/* What the container header says. width and height are as displayed,
+ * after the display matrix rotation (rotation is 0, 90, 180 or 270). */
+typedef struct video_info {
+    uint32_t width;
+    uint32_t height;
+    uint32_t rotation;
+    double duration_s;
+    double fps;
+    bool has_audio;
+    char video_codec[32];
+    char audio_codec[32];
+} video_info_t;
+
+/* Zero means no limit for that field. */
+typedef struct video_limits {
+    double max_duration_s;
+    uint32_t max_width;
+    uint32_t max_height;
+    double max_fps;
+} video_limits_t;
+
+/* The 720.mp4 rendition: H.264 High yuv420p at crf and preset, AAC stereo
+ * 48 kHz at audio_bitrate, a keyframe every gop_seconds, moov first. The
+ * output fits max_long x max_short (in either orientation), has even
+ * dimensions and is never larger than the source. threads is the encoder
+ * thread count (0: the library chooses). */
+typedef struct video_params {
+    uint32_t max_long;
+    uint32_t max_short;
+    int crf;
+    const char *preset;
+    int threads;
+    int audio_bitrate;
+    double gop_seconds;
+    double time_limit_s;
+} video_params_t;
+
+/* Called now and then with progress in percent, 0..100. */
+typedef void (*video_progress_fn)(void *ctx, int percent);
+
+/* Reads the container header. KADR_E_NO_VIDEO if there is no video stream,
+ * KADR_E_CORRUPT if the file cannot be parsed. */
+KADR_MUST_CHECK int video_probe_file(const char *path, video_info_t *out);
+
+/* Checks the probed header against limits: KADR_E_TOO_LARGE if over. */
+KADR_MUST_CHECK int video_check_limits(const video_info_t *info,
+                                       const video_limits_t *limits);
+
+/* Transcodes src into an MP4 at dst (created or truncated), applying the
+ * display matrix to the pixels. Stops with KADR_E_CANCELLED as soon as
+ * *cancel becomes nonzero and KADR_E_TIMEOUT past params->time_limit_s;
+ * on any failure dst may hold partial output and the caller removes it.
+ * progress and cancel may be NULL. */
+KADR_MUST_CHECK int video_transcode_file(const char *src, const char *dst,
+                                         const video_params_t *params,
+                                         video_progress_fn progress,
+                                         void *progress_ctx,
+                                         const atomic_int *cancel);
+
+/* Decodes a representative frame (skipping leading black frames) to
+ * upright RGB pixels owned by *out. */
+KADR_MUST_CHECK int video_grab_poster(const char *src, image_pixels_t *out);
+
+#endif

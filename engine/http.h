@@ -1,0 +1,133 @@
+/* kadr's HTTP/1.1 server on the libuv loop.
+ *
+ * The server parses requests with http-parser and hands each one to the
+ * handler table given to http_server_start(). All callbacks run on the
+ * loop thread. A request object stays valid until the handler has sent a
+ * complete response or on_abort has been called, whichever comes first.
+ * After on_abort the handler must not touch the request again. */
+#ifndef KADR_ENGINE_HTTP_H
+#define KADR_ENGINE_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include <kadr/error.h>
+
+typedef struct http_server http_server_t;
+typedef struct http_request http_request_t;
+
+enum http_method {
+    HTTP_M_OTHER = 0,
+    HTTP_M_GET,
+    HTTP_M_HEAD,
+    HTTP_M_POST,
+    HTTP_M_PUT,
+    HTTP_M_PATCH,
+    HTTP_M_DELETE,
+    HTTP_M_OPTIONS,
+};
+
+typedef struct http_header {
+    const char *name; /* as received */
+    const char *value; /* leading and trailing white space removed */
+} http_header_t;
+
+/* What the handler sees. All strings are NUL-terminated and owned by the
+ * server until the request ends. path is the raw path without the query;
+ * query is the raw text after '?', or "" when there is none. */
+struct http_request {
+    enum http_method method;
+    const char *path;
+    const char *query;
+    const http_header_t *headers;
+    size_t header_count;
+    uint64_t content_length; /* 0 with has_body false: no body */
+    bool has_body;
+    bool chunked;
+    uint64_t id;    /* unique per server run, for logs */
+    void *user;     /* the handler's per-request state */
+    char client[48]; /* peer address for logs */
+};
+
+typedef struct http_handlers {
+    /* Headers complete. The handler either responds now (any body is then
+     * read and discarded, or the connection closed if it is large) or
+     * sets req->user and waits for the body. */
+    void (*on_headers)(http_request_t *req, void *ctx);
+    /* A piece of the (de-chunked) body, valid only during the call. */
+    void (*on_body)(http_request_t *req, const char *data, size_t len,
+                    void *ctx);
+    /* The whole body has arrived. The handler responds now or later. */
+    void (*on_complete)(http_request_t *req, void *ctx);
+    /* The connection is gone or the request failed before a response was
+     * sent: release req->user. Not called once a response is complete. */
+    void (*on_abort)(http_request_t *req, void *ctx);
+    void *ctx;
+} http_handlers_t;
+
+typedef struct http_server_options {
+    const char *host;              /* numeric address, e.g. "127.0.0.1" */
+    int port;                      /* 0: pick a free port */
+    uint32_t max_header_bytes;     /* request line and headers together */
+    uint32_t max_headers;
+    uint32_t max_url_bytes;
+    uint64_t max_body_bytes;       /* 413 past this */
+    uint32_t max_connections;
+    uint32_t header_timeout_ms;    /* whole request head must arrive */
+    uint32_t body_timeout_ms;      /* between two pieces of body */
+    uint32_t idle_timeout_ms;      /* keep-alive wait between requests */
+} http_server_options_t;
+
+KADR_MUST_CHECK int http_server_start(uv_loop_t *loop,
+                                      const http_server_options_t *opts,
+                                      const http_handlers_t *handlers,
+                                      http_server_t **out);
+
+/* Returns the bound port (useful with port 0). */
+int http_server_port(const http_server_t *server);
+
+/* Stops accepting, lets responses in flight finish, closes idle
+ * connections, then calls done (may be NULL) and frees the server. */
+void http_server_stop(http_server_t *server, void (*done)(void *),
+                      void *done_ctx);
+
+/* Returns the first header of that name (case-insensitive), or NULL. */
+const char *http_request_header(const http_request_t *req, const char *name);
+
+/* Copies the URL-decoded value of query parameter key into out (NUL
+ * terminated). Returns its length, KADR_E_NOT_FOUND if absent, or
+ * KADR_E_TOO_LARGE if it does not fit. */
+int http_request_query(const http_request_t *req, const char *key, char *out,
+                       size_t out_size);
+
+/* Stop and restart reading the request body from the socket, for
+ * backpressure while the handler writes what it has. */
+void http_request_pause(http_request_t *req);
+void http_request_resume(http_request_t *req);
+
+/* Responses. headers is a block of complete "Name: value\r\n" lines (or
+ * NULL) that the server sends as given; the server adds Date,
+ * Content-Length, Connection and X-Content-Type-Options: nosniff. For
+ * HEAD requests the server sends the headers only. Each call completes
+ * the request; exactly one response per request. */
+
+/* Sends len bytes of body, copied. */
+int http_respond(http_request_t *req, int status, const char *headers,
+                 const void *body, size_t len);
+
+/* Sends len bytes of fd starting at offset with sendfile(2). fd is
+ * borrowed and must stay open until the response completes. */
+int http_respond_file(http_request_t *req, int status, const char *headers,
+                      int fd, uint64_t offset, uint64_t len);
+
+/* Sends {"error": error, "detail": detail} with Content-Type JSON. */
+int http_respond_error(http_request_t *req, int status, const char *error,
+                       const char *detail);
+
+/* Returns the reason phrase for a status code. */
+const char *http_status_text(int status);
+
+#endif
