@@ -18,12 +18,29 @@
 #include <kadr/error.h>
 #include <kadr/hash.h>
 
+/* Defaults for the zero fields of store_options_t. */
+#define STORE_DEFAULT_VOLUME_MAX_BYTES (UINT64_C(4) << 30) /* 4 GiB */
+#define STORE_DEFAULT_MAP_SIZE_BYTES (UINT64_C(64) << 30)  /* 64 GiB */
+
+/* Maximum length of a media id and of a preset name, in bytes. Longer
+ * ones, and empty ones, return KADR_E_BAD_INPUT. */
+#define STORE_MEDIA_ID_MAX_LEN 64
+#define STORE_PRESET_MAX_LEN 64
+
+/* Maximum blob size store_blob_read() loads into memory, in bytes (1 GiB):
+ * KADR_E_TOO_LARGE past it. Larger blobs are read through their fd. */
+#define STORE_BLOB_READ_MAX_BYTES (UINT64_C(1) << 30)
+
 typedef struct store store_t;
 typedef struct store_txn store_txn_t;
 
 typedef struct store_options {
     uint64_t volume_max_bytes; /* start a new volume past this size */
     uint64_t map_size_bytes;   /* LMDB map size */
+    /* Open as a reader beside a running kadrd: no recovery, no writes,
+     * no lock. Write functions then fail with KADR_E_BAD_INPUT or an
+     * LMDB error. */
+    bool read_only;
 } store_options_t;
 
 /* Where a blob's payload sits. offset is the payload's first byte inside
@@ -55,7 +72,9 @@ typedef struct store_stats {
 
 /* Opens (creating if needed) the store under data_dir and recovers it:
  * the tail of each volume past its last indexed needle is cut back and
- * DIR/tmp/ is emptied. opts may be NULL for defaults. */
+ * DIR/tmp/ is emptied. A writer holds an exclusive lock on DIR/lock, so
+ * a second writer on the same folder fails with -EBUSY. opts may be NULL
+ * for defaults. */
 KADR_MUST_CHECK int store_open(const char *data_dir,
                                const store_options_t *opts, store_t **out);
 void store_close(store_t *store);

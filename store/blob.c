@@ -1,0 +1,158 @@
+#include "store_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "index.h"
+#include "needle.h"
+#include "source.h"
+
+int store_blob_get(store_txn_t *txn, const kadr_hash_t *hash, store_blob_t *out)
+{
+    if (txn == NULL || hash == NULL || out == NULL)
+        return KADR_E_BAD_INPUT;
+    return index_blob_get(txn, hash, out);
+}
+
+/* Looks the hash up in a read transaction of its own. */
+static int lookup(store_t *store, const kadr_hash_t *hash, store_blob_t *out)
+{
+    store_txn_t txn = {.store = store};
+    int rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn.mdb);
+
+    if (rc != MDB_SUCCESS)
+        return store__index_error(rc);
+    rc = index_blob_get(&txn, hash, out);
+    mdb_txn_abort(txn.mdb);
+    return rc;
+}
+
+/* Compares the staged bytes with the indexed blob of the same hash. */
+static int stage_existing(store_t *store, source_t *src, uint64_t len,
+                          const store_blob_t *found, store_staged_t *out)
+{
+    int fd;
+    int rc;
+
+    if (found->length != len)
+        return KADR_E_COLLISION;
+    fd = volume_fd(&store->volumes, found->volume_id);
+    if (fd < 0)
+        return fd;
+    rc = source_compare_fd(src, fd, found->offset, len);
+    if (rc != 0)
+        return rc;
+    out->blob = *found;
+    out->existing = true;
+    return 0;
+}
+
+/* Appends a needle to the active volume and syncs it. */
+static int stage_append(store_t *store, source_t *src, uint64_t len,
+                        uint8_t format, store_staged_t *out)
+{
+    needle_header_t header = {.format = format, .length = len};
+    uint64_t size = needle_size(len);
+    volume_t *vol;
+    uint64_t offset;
+    int rc = volume_append_reserve(&store->volumes, size, &vol, &offset);
+
+    if (rc != 0)
+        return rc;
+    header.hash = out->hash;
+    rc = needle_write(vol->wfd, offset, &header, src);
+    if (rc == 0 && fdatasync(vol->wfd) != 0)
+        rc = -errno;
+    if (rc != 0) {
+        volume_append_cancel(&store->volumes, vol, offset, size);
+        return rc;
+    }
+    out->blob = (store_blob_t){
+        .volume_id = vol->id,
+        .offset = offset + NEEDLE_HEADER_SIZE,
+        .length = len,
+        .refcount = 0,
+        .format = format,
+    };
+    out->existing = false;
+    return 0;
+}
+
+/* NOTE: the payload is not hashed again here. hash is trusted as the
+ * caller's XXH3-128 of the bytes, computed while receiving them. */
+static int stage_source(store_t *store, source_t *src, uint64_t len,
+                        const kadr_hash_t *hash, uint8_t format,
+                        store_staged_t *out)
+{
+    store_blob_t found;
+    int rc;
+
+    if (len > NEEDLE_MAX_PAYLOAD_BYTES)
+        return KADR_E_TOO_LARGE;
+    out->hash = *hash;
+    rc = lookup(store, hash, &found);
+    if (rc == 0)
+        return stage_existing(store, src, len, &found, out);
+    if (rc != KADR_E_NOT_FOUND)
+        return rc;
+    return stage_append(store, src, len, format, out);
+}
+
+int store_blob_stage(store_t *store, int fd, uint64_t len,
+                     const kadr_hash_t *hash, uint8_t format,
+                     store_staged_t *out)
+{
+    source_t src;
+    int rc;
+
+    if (store == NULL || fd < 0 || hash == NULL || out == NULL)
+        return KADR_E_BAD_INPUT;
+    rc = source_init_fd(&src, fd, 0);
+    if (rc != 0)
+        return rc;
+    rc = stage_source(store, &src, len, hash, format, out);
+    source_free(&src);
+    return rc;
+}
+
+int store_blob_stage_mem(store_t *store, const void *data, size_t len,
+                         const kadr_hash_t *hash, uint8_t format,
+                         store_staged_t *out)
+{
+    source_t src;
+
+    if (store == NULL || (data == NULL && len > 0) || hash == NULL ||
+        out == NULL)
+        return KADR_E_BAD_INPUT;
+    source_init_mem(&src, data);
+    return stage_source(store, &src, len, hash, format, out);
+}
+
+int store_blob_read(store_t *store, const store_blob_t *blob,
+                    uint8_t **data_out)
+{
+    uint8_t *data;
+    int fd;
+    int rc;
+
+    if (store == NULL || blob == NULL || data_out == NULL)
+        return KADR_E_BAD_INPUT;
+    if (blob->length > STORE_BLOB_READ_MAX_BYTES)
+        return KADR_E_TOO_LARGE;
+    if (blob->offset < VOLUME_HEADER_SIZE + NEEDLE_HEADER_SIZE)
+        return KADR_E_BAD_INPUT;
+    fd = volume_fd(&store->volumes, blob->volume_id);
+    if (fd < 0)
+        return fd;
+    data = malloc(blob->length > 0 ? (size_t)blob->length : 1);
+    if (data == NULL)
+        return -ENOMEM;
+    rc = needle_read(fd, blob->offset - NEEDLE_HEADER_SIZE, blob->length, data);
+    if (rc != 0) {
+        free(data);
+        return rc;
+    }
+    *data_out = data;
+    return 0;
+}

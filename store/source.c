@@ -1,0 +1,71 @@
+#include "source.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io.h"
+
+int source_init_fd(source_t *src, int fd, uint64_t base)
+{
+    src->fd = fd;
+    src->base = base;
+    src->mem = NULL;
+    src->buf = malloc(STORE_CHUNK_BYTES);
+    if (src->buf == NULL)
+        return -ENOMEM;
+    return 0;
+}
+
+void source_init_mem(source_t *src, const void *mem)
+{
+    src->fd = -1;
+    src->base = 0;
+    src->mem = mem;
+    src->buf = NULL;
+}
+
+void source_free(source_t *src)
+{
+    free(src->buf);
+    src->buf = NULL;
+}
+
+int source_read(source_t *src, uint64_t off, size_t len, const uint8_t **out)
+{
+    int rc;
+
+    if (src->fd < 0) {
+        *out = src->mem + off;
+        return 0;
+    }
+    rc = store__pread_full(src->fd, src->buf, len, src->base + off);
+    if (rc != 0)
+        return rc;
+    *out = src->buf;
+    return 0;
+}
+
+int source_compare_fd(source_t *src, int fd, uint64_t off, uint64_t len)
+{
+    uint8_t *theirs = malloc(STORE_CHUNK_BYTES);
+    uint64_t done = 0;
+    int rc = 0;
+
+    if (theirs == NULL)
+        return -ENOMEM;
+    while (done < len && rc == 0) {
+        size_t n = (size_t)(len - done < STORE_CHUNK_BYTES ? len - done
+                                                           : STORE_CHUNK_BYTES);
+        const uint8_t *ours;
+
+        rc = source_read(src, done, n, &ours);
+        if (rc == 0)
+            rc = store__pread_full(fd, theirs, n, off + done);
+        if (rc == 0 && memcmp(ours, theirs, n) != 0)
+            rc = KADR_E_COLLISION;
+        done += n;
+    }
+    free(theirs);
+    return rc;
+}

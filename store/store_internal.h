@@ -1,0 +1,40 @@
+/* The store's shared state, for the files of store/ only. */
+#ifndef KADR_STORE_INTERNAL_H
+#define KADR_STORE_INTERNAL_H
+
+#include <lmdb.h>
+
+#include "store.h"
+#include "volume.h"
+
+struct store {
+    char *tmp_dir;
+    store_options_t opts;
+    MDB_env *env;
+    MDB_dbi blobs;   /* hash -> blob record */
+    MDB_dbi media;   /* media id -> engine's record */
+    MDB_dbi derived; /* source hash + preset -> variant hash */
+    MDB_dbi jobs;    /* big-endian u64 id -> engine's job */
+    MDB_dbi meta;    /* schema version, counters, volume ends */
+    volume_table_t volumes;
+    int lock_fd; /* DIR/lock, held exclusively by a writer; -1 if reader */
+};
+
+struct store_txn {
+    store_t *store;
+    MDB_txn *mdb;
+};
+
+/* Maps an LMDB result to kadr's convention: 0, -errno for a system error,
+ * KADR_E_NOT_FOUND, KADR_E_INDEX_FULL for a full map, else KADR_E_INDEX. */
+int store__index_error(int mdb_rc);
+
+/* Points an MDB_val at bytes LMDB only reads. */
+static inline MDB_val store__val(const void *data, size_t len)
+{
+    MDB_val val = {.mv_size = len, .mv_data = (void *)(uintptr_t)data};
+
+    return val;
+}
+
+#endif

@@ -1,0 +1,505 @@
+#include "volume.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "byte_order.h"
+#include "io.h"
+
+static const uint8_t volume_magic[4] = {'K', 'D', 'V', 'L'};
+
+void volume_file_name(uint32_t id, char out[16])
+{
+    snprintf(out, 16, "%08u.vol", (unsigned)id);
+}
+
+static int volume_path(const char *dir, uint32_t id, char out[PATH_MAX])
+{
+    char name[16];
+    int n;
+
+    volume_file_name(id, name);
+    n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
+    if (n < 0 || n >= PATH_MAX)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
+/* Returns the id that a volume file name stands for, or 0 if the name is
+ * not the canonical name of a volume. */
+static uint32_t parse_file_name(const char *name)
+{
+    char canonical[16];
+    char *end;
+    unsigned long long id;
+
+    if (name[0] < '0' || name[0] > '9')
+        return 0;
+    errno = 0;
+    id = strtoull(name, &end, 10);
+    if (errno != 0 || id == 0 || id > UINT32_MAX || strcmp(end, ".vol") != 0)
+        return 0;
+    volume_file_name((uint32_t)id, canonical);
+    if (strcmp(canonical, name) != 0)
+        return 0;
+    return (uint32_t)id;
+}
+
+static void encode_header(uint32_t id, uint8_t out[VOLUME_HEADER_SIZE])
+{
+    memcpy(out, volume_magic, sizeof(volume_magic));
+    store__put_le32(out + 4, VOLUME_VERSION);
+    store__put_le32(out + 8, id);
+    store__put_le32(out + 12, 0);
+}
+
+static int check_header(int fd, uint32_t id)
+{
+    uint8_t head[VOLUME_HEADER_SIZE];
+    int rc = store__pread_full(fd, head, sizeof(head), 0);
+
+    if (rc != 0)
+        return rc;
+    if (memcmp(head, volume_magic, sizeof(volume_magic)) != 0)
+        return KADR_E_FORMAT;
+    if (store__get_le32(head + 4) != VOLUME_VERSION)
+        return KADR_E_FORMAT;
+    if (store__get_le32(head + 8) != id)
+        return KADR_E_CORRUPT;
+    return 0;
+}
+
+static int write_header(int fd, uint32_t id)
+{
+    uint8_t head[VOLUME_HEADER_SIZE];
+    int rc;
+
+    encode_header(id, head);
+    rc = store__pwrite_full(fd, head, sizeof(head), 0);
+    if (rc != 0)
+        return rc;
+    if (fsync(fd) != 0)
+        return -errno;
+    return 0;
+}
+
+/* Cuts an open volume file back to end and syncs it. A file shorter than
+ * its header contains no indexed needle (a volume whose creation was cut
+ * off), so it gets its header again. */
+static int recover_fd(int fd, uint32_t id, uint64_t end)
+{
+    struct stat st;
+    int rc;
+
+    if (fstat(fd, &st) != 0)
+        return -errno;
+    if ((uint64_t)st.st_size < VOLUME_HEADER_SIZE) {
+        if (end > VOLUME_HEADER_SIZE)
+            return KADR_E_CORRUPT;
+        return write_header(fd, id);
+    }
+    rc = check_header(fd, id);
+    if (rc != 0)
+        return rc;
+    if ((uint64_t)st.st_size < end)
+        return KADR_E_CORRUPT;
+    if ((uint64_t)st.st_size == end)
+        return 0;
+    if (ftruncate(fd, (off_t)end) != 0)
+        return -errno;
+    if (fsync(fd) != 0)
+        return -errno;
+    return 0;
+}
+
+static int recover_file(const char *dir, uint32_t id, uint64_t end)
+{
+    char path[PATH_MAX];
+    int fd;
+    int rc = volume_path(dir, id, path);
+
+    if (rc != 0)
+        return rc;
+    if (end < VOLUME_HEADER_SIZE)
+        end = VOLUME_HEADER_SIZE;
+    fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    rc = recover_fd(fd, id, end);
+    close(fd);
+    return rc;
+}
+
+static void volume_free(volume_t *vol)
+{
+    if (vol->rfd >= 0)
+        close(vol->rfd);
+    if (vol->wfd >= 0)
+        close(vol->wfd);
+    free(vol);
+}
+
+/* Opens the read fd of an existing volume file. */
+static int volume_load(const char *dir, uint32_t id, volume_t **out)
+{
+    char path[PATH_MAX];
+    volume_t *vol;
+    int rc = volume_path(dir, id, path);
+
+    if (rc != 0)
+        return rc;
+    vol = malloc(sizeof(*vol));
+    if (vol == NULL)
+        return -ENOMEM;
+    vol->id = id;
+    vol->wfd = -1;
+    vol->rfd = open(path, O_RDONLY | O_CLOEXEC);
+    if (vol->rfd < 0) {
+        rc = -errno;
+        free(vol);
+        return rc;
+    }
+    *out = vol;
+    return 0;
+}
+
+/* Creates volume id with its header, synced along with the folder entry,
+ * and opens it for reading and appending. */
+static int volume_create(const char *dir, uint32_t id, volume_t **out)
+{
+    char path[PATH_MAX];
+    volume_t *vol;
+    int fd;
+    int rc = volume_path(dir, id, path);
+
+    if (rc != 0)
+        return rc;
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    rc = write_header(fd, id);
+    if (rc != 0)
+        goto fail_header;
+    rc = store__fsync_dir(dir);
+    if (rc != 0)
+        goto fail_header;
+    rc = volume_load(dir, id, &vol);
+    if (rc != 0)
+        goto fail_header;
+    vol->wfd = fd;
+    *out = vol;
+    return 0;
+
+fail_header:
+    close(fd);
+    unlink(path);
+    return rc;
+}
+
+static int table_grow(volume_table_t *table)
+{
+    size_t cap = table->cap == 0 ? 16 : table->cap * 2;
+    volume_t **items;
+
+    if (cap > VOLUME_MAX_COUNT)
+        cap = VOLUME_MAX_COUNT;
+    if (cap <= table->count)
+        return KADR_E_TOO_LARGE;
+    items = realloc(table->items, cap * sizeof(*items));
+    if (items == NULL)
+        return -ENOMEM;
+    table->items = items;
+    table->cap = cap;
+    return 0;
+}
+
+/* Appends vol to the table. Ids only grow, so the table stays sorted. */
+static int table_add(volume_table_t *table, volume_t *vol)
+{
+    int rc = 0;
+
+    pthread_rwlock_wrlock(&table->lock);
+    if (table->count == table->cap)
+        rc = table_grow(table);
+    if (rc == 0)
+        table->items[table->count++] = vol;
+    pthread_rwlock_unlock(&table->lock);
+    return rc;
+}
+
+static int compare_ids(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a;
+    uint32_t y = *(const uint32_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* Lists the ids of the volume files in dir, sorted. */
+static int list_ids(const char *dir, uint32_t **ids_out, size_t *count_out)
+{
+    DIR *d = opendir(dir);
+    uint32_t *ids;
+    size_t count = 0;
+    struct dirent *entry;
+
+    if (d == NULL)
+        return -errno;
+    ids = malloc(VOLUME_MAX_COUNT * sizeof(*ids));
+    if (ids == NULL) {
+        closedir(d);
+        return -ENOMEM;
+    }
+    while ((entry = readdir(d)) != NULL) {
+        uint32_t id = parse_file_name(entry->d_name);
+
+        if (id == 0)
+            continue;
+        if (count == VOLUME_MAX_COUNT) {
+            closedir(d);
+            free(ids);
+            return KADR_E_TOO_LARGE;
+        }
+        ids[count++] = id;
+    }
+    closedir(d);
+    qsort(ids, count, sizeof(*ids), compare_ids);
+    *ids_out = ids;
+    *count_out = count;
+    return 0;
+}
+
+static int recover_and_load(volume_table_t *table, uint32_t id,
+                            volume_end_fn end_of, void *ctx)
+{
+    uint64_t end;
+    volume_t *vol;
+    int rc = end_of(ctx, id, &end);
+
+    if (rc != 0)
+        return rc;
+    if (!table->read_only)
+        rc = recover_file(table->dir, id, end);
+    if (rc != 0)
+        return rc;
+    rc = volume_load(table->dir, id, &vol);
+    if (rc != 0)
+        return rc;
+    rc = table_add(table, vol);
+    if (rc != 0)
+        volume_free(vol);
+    return rc;
+}
+
+static int load_all(volume_table_t *table, volume_end_fn end_of, void *ctx)
+{
+    uint32_t *ids;
+    size_t count;
+    int rc = list_ids(table->dir, &ids, &count);
+
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < count && rc == 0; i++)
+        rc = recover_and_load(table, ids[i], end_of, ctx);
+    free(ids);
+    return rc;
+}
+
+static int create_first(volume_table_t *table)
+{
+    volume_t *vol;
+    int rc = volume_create(table->dir, 1, &vol);
+
+    if (rc != 0)
+        return rc;
+    rc = table_add(table, vol);
+    if (rc != 0)
+        volume_free(vol);
+    return rc;
+}
+
+/* Makes the last volume the active one, creating volume 1 if none. */
+static int activate_last(volume_table_t *table)
+{
+    volume_t *vol;
+    struct stat st;
+    char path[PATH_MAX];
+    int rc;
+
+    if (table->count == 0) {
+        rc = create_first(table);
+        if (rc != 0)
+            return rc;
+    }
+    vol = table->items[table->count - 1];
+    if (vol->wfd < 0) {
+        rc = volume_path(table->dir, vol->id, path);
+        if (rc != 0)
+            return rc;
+        vol->wfd = open(path, O_WRONLY | O_CLOEXEC);
+        if (vol->wfd < 0)
+            return -errno;
+    }
+    if (fstat(vol->wfd, &st) != 0)
+        return -errno;
+    table->active = vol;
+    table->append_end = (uint64_t)st.st_size;
+    return 0;
+}
+
+static int init_locks(volume_table_t *table)
+{
+    int rc = pthread_rwlock_init(&table->lock, NULL);
+
+    if (rc != 0)
+        return -rc;
+    rc = pthread_mutex_init(&table->append_lock, NULL);
+    if (rc != 0) {
+        pthread_rwlock_destroy(&table->lock);
+        return -rc;
+    }
+    return 0;
+}
+
+int volume_table_open(volume_table_t *table, const char *dir,
+                      uint64_t max_bytes, bool read_only,
+                      volume_end_fn end_of, void *ctx)
+{
+    int rc;
+
+    memset(table, 0, sizeof(*table));
+    table->max_bytes = max_bytes;
+    table->read_only = read_only;
+    table->dir = strdup(dir);
+    if (table->dir == NULL)
+        return -ENOMEM;
+    rc = init_locks(table);
+    if (rc != 0)
+        goto fail_locks;
+    rc = load_all(table, end_of, ctx);
+    if (rc != 0)
+        goto fail_load;
+    if (!read_only)
+        rc = activate_last(table);
+    if (rc != 0)
+        goto fail_load;
+    return 0;
+
+fail_load:
+    volume_table_close(table);
+    return rc;
+fail_locks:
+    free(table->dir);
+    table->dir = NULL;
+    return rc;
+}
+
+void volume_table_close(volume_table_t *table)
+{
+    if (table->dir == NULL)
+        return;
+    for (size_t i = 0; i < table->count; i++)
+        volume_free(table->items[i]);
+    free(table->items);
+    pthread_mutex_destroy(&table->append_lock);
+    pthread_rwlock_destroy(&table->lock);
+    free(table->dir);
+    memset(table, 0, sizeof(*table));
+}
+
+int volume_fd(volume_table_t *table, uint32_t id)
+{
+    size_t lo = 0;
+    size_t hi;
+    int fd = KADR_E_NOT_FOUND;
+
+    pthread_rwlock_rdlock(&table->lock);
+    hi = table->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        uint32_t mid_id = table->items[mid]->id;
+
+        if (mid_id == id) {
+            fd = table->items[mid]->rfd;
+            break;
+        }
+        if (mid_id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    pthread_rwlock_unlock(&table->lock);
+    return fd;
+}
+
+uint32_t volume_count(volume_table_t *table)
+{
+    uint32_t count;
+
+    pthread_rwlock_rdlock(&table->lock);
+    count = (uint32_t)table->count;
+    pthread_rwlock_unlock(&table->lock);
+    return count;
+}
+
+/* Starts the volume after the active one. The caller holds append_lock. */
+static int roll_active(volume_table_t *table)
+{
+    volume_t *vol;
+    int rc;
+
+    if (table->active->id == UINT32_MAX)
+        return KADR_E_TOO_LARGE;
+    rc = volume_create(table->dir, table->active->id + 1, &vol);
+    if (rc != 0)
+        return rc;
+    rc = table_add(table, vol);
+    if (rc != 0) {
+        volume_free(vol);
+        return rc;
+    }
+    table->active = vol;
+    table->append_end = VOLUME_HEADER_SIZE;
+    return 0;
+}
+
+int volume_append_reserve(volume_table_t *table, uint64_t size, volume_t **vol,
+                          uint64_t *offset)
+{
+    int rc = 0;
+
+    if (table->read_only)
+        return KADR_E_BAD_INPUT;
+    pthread_mutex_lock(&table->append_lock);
+    if (table->append_end > VOLUME_HEADER_SIZE &&
+        table->append_end + size > table->max_bytes)
+        rc = roll_active(table);
+    if (rc == 0) {
+        *vol = table->active;
+        *offset = table->append_end;
+        table->append_end += size;
+    }
+    pthread_mutex_unlock(&table->append_lock);
+    return rc;
+}
+
+/* TODO: a cancelled reservation that is not the tail, and a needle staged
+ * but never committed below a later indexed needle, stay in the volume and
+ * are counted in no counter. Compaction must find such bytes by walking
+ * the volume, since dead_bytes misses them. */
+void volume_append_cancel(volume_table_t *table, volume_t *vol, uint64_t offset,
+                          uint64_t size)
+{
+    pthread_mutex_lock(&table->append_lock);
+    if (vol == table->active && table->append_end == offset + size &&
+        ftruncate(vol->wfd, (off_t)offset) == 0)
+        table->append_end = offset;
+    pthread_mutex_unlock(&table->append_lock);
+}
