@@ -2,9 +2,17 @@
  *
  * The server parses requests with http-parser and hands each one to the
  * handler table given to http_server_start(). All callbacks run on the
- * loop thread. A request object stays valid until the handler has sent a
- * complete response or on_abort has been called, whichever comes first.
- * After on_abort the handler must not touch the request again. */
+ * loop thread. A request object stays valid until the handler calls one
+ * of the http_respond*() functions or until on_abort, whichever comes
+ * first. After that the handler touches it only inside on_finish. Calls
+ * into the server never make a handler callback before they return:
+ * on_body, on_complete and on_finish follow on a later loop iteration.
+ *
+ * I/O: the server owns its sockets and drives them with uv_poll_t, so a
+ * file body goes out with sendfile(2) straight from the page cache, and a
+ * slow client is waited for with UV_WRITABLE, never by polling in a loop.
+ * sendfile(2) raises SIGPIPE when the peer has gone, so the process must
+ * ignore SIGPIPE. */
 #ifndef KADR_ENGINE_HTTP_H
 #define KADR_ENGINE_HTTP_H
 
@@ -31,7 +39,7 @@ enum http_method {
 };
 
 typedef struct http_header {
-    const char *name; /* as received */
+    const char *name;  /* as received */
     const char *value; /* leading and trailing white space removed */
 } http_header_t;
 
@@ -47,8 +55,8 @@ struct http_request {
     uint64_t content_length; /* 0 with has_body false: no body */
     bool has_body;
     bool chunked;
-    uint64_t id;    /* unique per server run, for logs */
-    void *user;     /* the handler's per-request state */
+    uint64_t id;     /* unique per server run, for logs */
+    void *user;      /* the handler's per-request state */
     char client[48]; /* peer address for logs */
 };
 
@@ -62,23 +70,29 @@ typedef struct http_handlers {
                     void *ctx);
     /* The whole body has arrived. The handler responds now or later. */
     void (*on_complete)(http_request_t *req, void *ctx);
-    /* The connection is gone or the request failed before a response was
-     * sent: release req->user. Not called once a response is complete. */
+    /* The connection is gone or the request failed before the handler
+     * called http_respond*(): release req->user. Never called after it. */
     void (*on_abort)(http_request_t *req, void *ctx);
+    /* Optional (may be NULL). The response started by http_respond*() has
+     * been sent in full (result 0) or failed (a negative code). req and
+     * req->user are still readable during the call, for access logs and
+     * metrics; the request ends when it returns. */
+    void (*on_finish)(http_request_t *req, int result, void *ctx);
     void *ctx;
 } http_handlers_t;
 
 typedef struct http_server_options {
-    const char *host;              /* numeric address, e.g. "127.0.0.1" */
-    int port;                      /* 0: pick a free port */
-    uint32_t max_header_bytes;     /* request line and headers together */
+    const char *host;          /* numeric address, e.g. "127.0.0.1" */
+    int port;                  /* 0: pick a free port */
+    uint32_t max_header_bytes; /* request line and headers together */
     uint32_t max_headers;
     uint32_t max_url_bytes;
-    uint64_t max_body_bytes;       /* 413 past this */
+    uint64_t max_body_bytes; /* 413 past this */
     uint32_t max_connections;
-    uint32_t header_timeout_ms;    /* whole request head must arrive */
-    uint32_t body_timeout_ms;      /* between two pieces of body */
-    uint32_t idle_timeout_ms;      /* keep-alive wait between requests */
+    uint32_t header_timeout_ms; /* whole request head must arrive */
+    uint32_t body_timeout_ms;   /* between two reads of request body,
+                                 * or two sends of response bytes */
+    uint32_t idle_timeout_ms;   /* keep-alive wait between requests */
 } http_server_options_t;
 
 KADR_MUST_CHECK int http_server_start(uv_loop_t *loop,
@@ -89,6 +103,22 @@ KADR_MUST_CHECK int http_server_start(uv_loop_t *loop,
 /* Returns the bound port (useful with port 0). */
 int http_server_port(const http_server_t *server);
 
+/* Totals since the server started, for metrics. */
+typedef struct http_server_counters {
+    uint64_t connections_accepted;
+    uint64_t connections_rejected; /* over max_connections */
+    uint64_t connections_open;
+    uint64_t requests;
+    uint64_t responses;
+    uint64_t bad_requests; /* rejected by the server: 400, 413, 414, 431 */
+    uint64_t timeouts;
+    uint64_t bytes_received;
+    uint64_t bytes_sent;
+} http_server_counters_t;
+
+void http_server_get_counters(const http_server_t *server,
+                              http_server_counters_t *out);
+
 /* Stops accepting, lets responses in flight finish, closes idle
  * connections, then calls done (may be NULL) and frees the server. */
 void http_server_stop(http_server_t *server, void (*done)(void *),
@@ -97,29 +127,43 @@ void http_server_stop(http_server_t *server, void (*done)(void *),
 /* Returns the first header of that name (case-insensitive), or NULL. */
 const char *http_request_header(const http_request_t *req, const char *name);
 
-/* Copies the URL-decoded value of query parameter key into out (NUL
- * terminated). Returns its length, KADR_E_NOT_FOUND if absent, or
- * KADR_E_TOO_LARGE if it does not fit. */
+/* Copies the URL-decoded value ("+" and %XX) of the first query
+ * parameter named key into out (NUL terminated). Returns its length,
+ * KADR_E_NOT_FOUND if absent, KADR_E_TOO_LARGE if it does not fit, or
+ * KADR_E_BAD_INPUT for a broken %XX escape or an encoded NUL byte. */
 int http_request_query(const http_request_t *req, const char *key, char *out,
                        size_t out_size);
 
 /* Stop and restart reading the request body from the socket, for
- * backpressure while the handler writes what it has. */
+ * backpressure while the handler writes what it has. While paused no
+ * on_body call is made; pieces already read are kept and delivered in
+ * order after resume, from a later loop iteration. */
 void http_request_pause(http_request_t *req);
 void http_request_resume(http_request_t *req);
 
 /* Responses. headers is a block of complete "Name: value\r\n" lines (or
  * NULL) that the server sends as given; the server adds Date,
  * Content-Length, Connection and X-Content-Type-Options: nosniff. For
- * HEAD requests the server sends the headers only. Each call completes
- * the request; exactly one response per request. */
+ * HEAD requests the server sends the headers only, and for 1xx, 204 and
+ * 304 it sends no Content-Length and no body. Each call completes the
+ * request; exactly one response per request. A response may be sent from
+ * any later loop callback. When the request body has not all arrived, the
+ * server reads and drops up to 64 KiB of the rest to keep the connection,
+ * and closes it (Connection: close) when more is due or the body is
+ * chunked.
+ *
+ * They return 0, or KADR_E_BAD_INPUT for a second response, a status
+ * outside 200-599 or a header block that is not CRLF-terminated lines, or
+ * -ENOMEM. On any error but a second response the server closes the
+ * connection, the request ends and on_abort is not called. */
 
 /* Sends len bytes of body, copied. */
 int http_respond(http_request_t *req, int status, const char *headers,
                  const void *body, size_t len);
 
 /* Sends len bytes of fd starting at offset with sendfile(2). fd is
- * borrowed and must stay open until the response completes. */
+ * borrowed for the call only: the server sends from a duplicate it closes
+ * itself. A file shorter than offset + len closes the connection. */
 int http_respond_file(http_request_t *req, int status, const char *headers,
                       int fd, uint64_t offset, uint64_t len);
 
