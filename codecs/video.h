@@ -15,7 +15,11 @@
 #include "image.h"
 
 /* What the container header says. width and height are as displayed,
- * after the display matrix rotation (rotation is 0, 90, 180 or 270). */
+ * after the display matrix rotation. rotation is 0, 90, 180 or 270: the
+ * counterclockwise angle by which stored frames are turned for display,
+ * the value ffprobe and av_display_rotation_get() report. fps is the
+ * average frame rate, else the stream's r_frame_rate, which for WebM can
+ * be the 1000 Hz timestamp rate. */
 typedef struct video_info {
     uint32_t width;
     uint32_t height;
@@ -36,10 +40,13 @@ typedef struct video_limits {
 } video_limits_t;
 
 /* The 720.mp4 rendition: H.264 High yuv420p at crf and preset, AAC stereo
- * 48 kHz at audio_bitrate, a keyframe every gop_seconds, moov first. The
- * output fits max_long x max_short (in either orientation), has even
- * dimensions and is never larger than the source. threads is the encoder
- * thread count (0: the library chooses). */
+ * 48 kHz at audio_bitrate (0: 128 kbit/s), a keyframe every gop_seconds
+ * (0: 2 s), moov first. The output fits max_long x max_short (in either
+ * orientation), has even dimensions and is never larger than the source.
+ * threads is the encoder and video decoder thread count (0: the library
+ * chooses).
+ * NOTE: preset "ultrafast" turns off CABAC, B-frames and 8x8 transforms,
+ * and libx264 then signals Constrained Baseline instead of High. */
 typedef struct video_params {
     uint32_t max_long;
     uint32_t max_short;
@@ -51,7 +58,9 @@ typedef struct video_params {
     double time_limit_s;
 } video_params_t;
 
-/* Called now and then with progress in percent, 0..100. */
+/* Called with progress in percent whenever it changes: 0..99 from the
+ * timestamps against the container duration (never called while that is
+ * unknown), then 100 once the output is complete. */
 typedef void (*video_progress_fn)(void *ctx, int percent);
 
 /* Reads the container header. KADR_E_NO_VIDEO if there is no video stream,
@@ -63,9 +72,12 @@ KADR_MUST_CHECK int video_check_limits(const video_info_t *info,
                                        const video_limits_t *limits);
 
 /* Transcodes src into an MP4 at dst (created or truncated), applying the
- * display matrix to the pixels. Stops with KADR_E_CANCELLED as soon as
- * *cancel becomes nonzero and KADR_E_TIMEOUT past params->time_limit_s;
- * on any failure dst may hold partial output and the caller removes it.
+ * display matrix to the pixels. Audio comes from the best audio stream,
+ * and without one the output is video only. Stops with KADR_E_CANCELLED as
+ * soon as *cancel becomes nonzero and KADR_E_TIMEOUT past
+ * params->time_limit_s (0: no limit). KADR_E_CORRUPT if no frame decodes
+ * or the packets end well before the declared duration (a cut upload).
+ * On any failure dst may hold partial output and the caller removes it.
  * progress and cancel may be NULL. */
 KADR_MUST_CHECK int video_transcode_file(const char *src, const char *dst,
                                          const video_params_t *params,
@@ -73,8 +85,10 @@ KADR_MUST_CHECK int video_transcode_file(const char *src, const char *dst,
                                          void *progress_ctx,
                                          const atomic_int *cancel);
 
-/* Decodes a representative frame (skipping leading black frames) to
- * upright RGB pixels owned by *out. */
+/* Decodes a representative frame to upright RGB pixels (channels 3) at
+ * display size, owned by *out and released with image_pixels_free(). It
+ * is the first frame with a mean luma of at least 24 of 255. When the first
+ * 90 frames or 3 s are all darker, it is the brightest of them. */
 KADR_MUST_CHECK int video_grab_poster(const char *src, image_pixels_t *out);
 
 #endif

@@ -1,0 +1,196 @@
+/* Internals shared by the video_*.c files: input opening, error mapping,
+ * rotation, scaling, the H.264 and AAC encoders and the MP4 muxer.
+ *
+ * Rotation everywhere here is the counterclockwise angle in degrees (0, 90,
+ * 180 or 270) by which decoded frames must be turned to look upright. It is
+ * the value av_display_rotation_get() and ffprobe report for the stream's
+ * display matrix. */
+#ifndef KADR_CODECS_VIDEO_INTERNAL_H
+#define KADR_CODECS_VIDEO_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/audio_fifo.h>
+#include <libswresample/swresample.h>
+#include <libswscale/swscale.h>
+
+#include "video.h"
+
+/* Output audio: AAC, 48 kHz, stereo, planar float. */
+#define VIDEO_AUDIO_RATE 48000
+#define VIDEO_AUDIO_FRAME_SAMPLES 1024
+
+/* Damaged frames a decoder may report in a row for one packet before the
+ * input counts as corrupt. */
+#define VIDEO_MAX_DAMAGED_FRAMES 64
+
+/* An opened input with its chosen streams. audio_index is -1 when the file
+ * has no audio stream. */
+typedef struct video_input {
+    AVFormatContext *fmt;
+    int video_index;
+    int audio_index;
+    uint32_t rotation;
+} video_input_t;
+
+/* Converts frames of any size and pixel format to fmt at a fixed display
+ * size, turning them upright on the way. */
+typedef struct video_scaler {
+    struct SwsContext *sws;
+    AVFrame *coded;
+    int in_width;
+    int in_height;
+    int in_format;
+    enum AVPixelFormat fmt;
+    uint32_t width;
+    uint32_t height;
+    uint32_t rotation;
+} video_scaler_t;
+
+/* Audio path of a transcode: decode, resample, queue, AAC encode. */
+typedef struct video_audio {
+    AVStream *in_stream;
+    AVStream *out_stream;
+    AVCodecContext *dec;
+    AVCodecContext *enc;
+    SwrContext *swr;
+    AVAudioFifo *fifo;
+    AVFrame *decoded;
+    AVFrame *chunk;
+    AVPacket *packet;
+    int64_t start_pts;
+    int64_t next_pts;
+    bool next_pts_set;
+} video_audio_t;
+
+/* Cancellation, time limit and progress of one transcode. */
+typedef struct video_control {
+    const atomic_int *cancel;
+    double deadline_s;
+    double duration_s;
+    video_progress_fn progress;
+    void *progress_ctx;
+    int last_percent;
+} video_control_t;
+
+/* Maps an AVERROR code to 0, -errno or a KADR_E_* code. */
+int video__map_error(int averr);
+
+/* Returns whether a decoder error is about one damaged packet or frame,
+ * which is skipped as players do, rather than about the whole run (no
+ * memory, end of stream, interrupted). Decoders report damage with many
+ * codes besides AVERROR_INVALIDDATA, even a bare -1. */
+bool video__is_damaged_packet(int averr);
+
+/* Opens path, reads stream info and picks the best video and audio
+ * streams. KADR_E_NO_VIDEO without a video stream, KADR_E_CORRUPT if the
+ * container cannot be parsed. interrupt may be NULL. On success the caller
+ * owns *in and releases it with video__close_input(). */
+KADR_MUST_CHECK int video__open_input(const char *path,
+                                      const AVIOInterruptCB *interrupt,
+                                      video_input_t *in);
+void video__close_input(video_input_t *in);
+
+/* Opens a decoder for a stream. threads 0 lets the library choose. */
+KADR_MUST_CHECK int video__open_decoder(const AVStream *stream, int threads,
+                                        AVCodecContext **out);
+
+/* Returns the stream's display matrix rotation, 0 without one. */
+uint32_t video__stream_rotation(const AVStream *stream);
+
+/* Copies a width x height plane of bytes_per_pixel-byte pixels to dst,
+ * turned counterclockwise by rotation degrees. dst must hold the turned
+ * size (height x width for 90 and 270). */
+void video__rotate_plane(const uint8_t *src, int src_stride, int width,
+                         int height, int bytes_per_pixel, uint8_t *dst,
+                         int dst_stride, uint32_t rotation);
+
+/* Computes the largest even size with the aspect of width x height that
+ * fits max_long x max_short in the source's own orientation and is not
+ * larger than the source. Sizes under 2 pixels become 2. */
+void video__fit_size(uint32_t width, uint32_t height, uint32_t max_long,
+                     uint32_t max_short, uint32_t *out_width,
+                     uint32_t *out_height);
+
+/* Prepares a scaler to width x height (display size, after rotation) in
+ * pixel format fmt. Release with video__scaler_free(). */
+KADR_MUST_CHECK int video__scaler_init(video_scaler_t *scaler,
+                                       enum AVPixelFormat fmt, uint32_t width,
+                                       uint32_t height, uint32_t rotation);
+
+/* Scales and turns in into out, which must be a writable frame of the
+ * scaler's format and size. fmt is AV_PIX_FMT_YUV420P (even sizes only) or
+ * AV_PIX_FMT_RGB24. */
+KADR_MUST_CHECK int video__scaler_run(video_scaler_t *scaler, const AVFrame *in,
+                                      AVFrame *out);
+void video__scaler_free(video_scaler_t *scaler);
+
+/* Opens libx264 for width x height yuv420p frames stamped in time_base. */
+KADR_MUST_CHECK int video__open_h264(const video_params_t *params,
+                                     const AVCodecParameters *source,
+                                     uint32_t width, uint32_t height,
+                                     AVRational fps, AVRational time_base,
+                                     bool global_header, AVCodecContext **out);
+
+/* Creates the MP4 output context for path. */
+KADR_MUST_CHECK int video__mux_open(const char *path, AVFormatContext **out);
+
+/* Adds a stream that carries what enc produces. */
+KADR_MUST_CHECK int video__mux_add_stream(AVFormatContext *mux,
+                                          const AVCodecContext *enc,
+                                          AVStream **out);
+
+/* Opens the file and writes the header, asking for moov before mdat. */
+KADR_MUST_CHECK int video__mux_start(AVFormatContext *mux, const char *path);
+
+/* Sends frame (NULL to flush) to enc and writes every packet it returns
+ * to stream. */
+KADR_MUST_CHECK int video__mux_encode(AVFormatContext *mux, AVStream *stream,
+                                      AVCodecContext *enc, const AVFrame *frame,
+                                      AVPacket *packet);
+
+/* Writes the trailer, which with faststart moves moov to the front. */
+KADR_MUST_CHECK int video__mux_finish(AVFormatContext *mux);
+
+/* Closes the file and frees the context. *mux may be NULL. */
+void video__mux_close(AVFormatContext **mux);
+
+/* Prepares the audio path for in_stream and adds its output stream.
+ * start_us is the input start time subtracted from every timestamp. */
+KADR_MUST_CHECK int video__audio_open(video_audio_t *audio, AVStream *in_stream,
+                                      AVFormatContext *mux,
+                                      const video_params_t *params,
+                                      int64_t start_us);
+
+/* Decodes packet (NULL to flush everything) and writes the AAC packets
+ * that result. */
+KADR_MUST_CHECK int video__audio_write(video_audio_t *audio,
+                                       AVFormatContext *mux,
+                                       const AVPacket *packet);
+void video__audio_close(video_audio_t *audio);
+
+/* Starts the clock for params->time_limit_s (0: no limit). */
+void video__control_init(video_control_t *control, const video_params_t *params,
+                         video_progress_fn progress, void *progress_ctx,
+                         const atomic_int *cancel);
+
+/* Returns KADR_E_CANCELLED once *cancel is set, KADR_E_TIMEOUT past the
+ * time limit, 0 otherwise. */
+KADR_MUST_CHECK int video__control_check(const video_control_t *control);
+
+/* AVIOInterruptCB callback over a video_control_t: nonzero aborts the
+ * blocking libavformat call in progress. */
+int video__control_interrupt(void *opaque);
+
+/* Reports progress after done_s seconds of media as 0..99 percent of
+ * duration_s, calling the callback only when the percentage changes.
+ * Nothing is reported while the duration is unknown. */
+void video__control_report(video_control_t *control, double done_s);
+
+/* Reports 100 percent. */
+void video__control_finish(video_control_t *control);
+
+#endif

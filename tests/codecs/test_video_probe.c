@@ -1,0 +1,173 @@
+/* Tests for video_probe_file() and video_check_limits() on real files. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "video.h"
+
+static const char *corpus_path(const char *name)
+{
+    static char path[4096];
+    const char *root = getenv("KADR_CORPUS");
+
+    snprintf(path, sizeof(path), "%s/%s", root ? root : "corpus", name);
+    return path;
+}
+
+static void probe_rotated_mov(void **state)
+{
+    video_info_t info;
+
+    (void)state;
+    assert_int_equal(
+        video_probe_file(corpus_path("video/phone-rotated-moov-at-end.mov"),
+                         &info),
+        0);
+    /* ffprobe 5.1 reports rotation=90 for this display matrix. */
+    assert_int_equal(info.rotation, 90);
+    assert_int_equal(info.width, 1080);
+    assert_int_equal(info.height, 1920);
+    assert_string_equal(info.video_codec, "h264");
+    assert_true(info.has_audio);
+    assert_string_equal(info.audio_codec, "aac");
+    assert_float_equal(info.duration_s, 4.0, 0.05);
+    assert_float_equal(info.fps, 30.0, 0.01);
+}
+
+static void probe_music_clip_webm(void **state)
+{
+    video_info_t info;
+
+    (void)state;
+    assert_int_equal(
+        video_probe_file(corpus_path("video/music-clip.webm"), &info), 0);
+    assert_int_equal(info.rotation, 0);
+    assert_int_equal(info.width, 480);
+    assert_int_equal(info.height, 270);
+    assert_string_equal(info.video_codec, "vp8");
+    assert_true(info.has_audio);
+    assert_string_equal(info.audio_codec, "vorbis");
+    assert_float_equal(info.duration_s, 44.652, 0.01);
+    assert_float_equal(info.fps, 30.0, 0.01);
+}
+
+static void probe_tiny_webm(void **state)
+{
+    video_info_t info;
+
+    (void)state;
+    assert_int_equal(video_probe_file(corpus_path("tiny/webm.webm"), &info), 0);
+    assert_int_equal(info.width, 8);
+    assert_int_equal(info.height, 8);
+    assert_string_equal(info.video_codec, "vp8");
+    assert_false(info.has_audio);
+    assert_string_equal(info.audio_codec, "");
+}
+
+static void probe_audio_only_mp4(void **state)
+{
+    video_info_t info;
+
+    (void)state;
+    assert_int_equal(
+        video_probe_file(corpus_path("tiny/mp4-with-audio.mp4"), &info),
+        KADR_E_NO_VIDEO);
+}
+
+/* tiny/Mpeg4.mp4 is a valid MP4 whose moov has no track at all. */
+static void probe_mp4_without_tracks(void **state)
+{
+    video_info_t info;
+
+    (void)state;
+    assert_int_equal(video_probe_file(corpus_path("tiny/Mpeg4.mp4"), &info),
+                     KADR_E_NO_VIDEO);
+}
+
+static void probe_empty_file(void **state)
+{
+    video_info_t info;
+
+    (void)state;
+    assert_int_equal(video_probe_file(corpus_path("broken/empty.bin"), &info),
+                     KADR_E_CORRUPT);
+}
+
+static void probe_truncated_header(void **state)
+{
+    char dir[] = "/tmp/kadr-video-probe-XXXXXX";
+    char path[4096];
+    static const unsigned char head[] = {0,   0,   0,   32,  'f', 't', 'y', 'p',
+                                         'i', 's', 'o', 'm', 0,   0,   2,   0};
+    video_info_t info;
+    FILE *file;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/cut.mp4", dir);
+    file = fopen(path, "wb");
+    assert_non_null(file);
+    assert_int_equal(fwrite(head, 1, sizeof(head), file), sizeof(head));
+    assert_int_equal(fclose(file), 0);
+
+    assert_int_equal(video_probe_file(path, &info), KADR_E_CORRUPT);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+static void probe_missing_file(void **state)
+{
+    video_info_t info;
+
+    (void)state;
+    assert_int_equal(video_probe_file("/nonexistent/kadr.mp4", &info), -ENOENT);
+}
+
+static void limits_table(void **state)
+{
+    static const struct {
+        video_limits_t limits;
+        int expected;
+    } cases[] = {
+        {{0, 0, 0, 0}, 0},
+        {{60.0, 1920, 1920, 60.0}, 0},
+        {{3.0, 0, 0, 0}, KADR_E_TOO_LARGE},
+        {{0, 1000, 0, 0}, KADR_E_TOO_LARGE},
+        {{0, 0, 1900, 0}, KADR_E_TOO_LARGE},
+        {{0, 0, 0, 25.0}, KADR_E_TOO_LARGE},
+        {{4.0, 1080, 1920, 30.0}, 0},
+    };
+    video_info_t info = {
+        .width = 1080, .height = 1920, .duration_s = 4.0, .fps = 30.0};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        print_message("case %zu\n", i);
+        assert_int_equal(video_check_limits(&info, &cases[i].limits),
+                         cases[i].expected);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(probe_rotated_mov),
+        cmocka_unit_test(probe_music_clip_webm),
+        cmocka_unit_test(probe_tiny_webm),
+        cmocka_unit_test(probe_audio_only_mp4),
+        cmocka_unit_test(probe_mp4_without_tracks),
+        cmocka_unit_test(probe_empty_file),
+        cmocka_unit_test(probe_truncated_header),
+        cmocka_unit_test(probe_missing_file),
+        cmocka_unit_test(limits_table),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
