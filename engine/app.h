@@ -1,0 +1,40 @@
+/* The daemon's shared state, made once in main and passed to every
+ * handler. Fields are set before the loop runs and read-only after,
+ * except where noted. */
+#ifndef KADR_ENGINE_APP_H
+#define KADR_ENGINE_APP_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include <uv.h>
+
+#include "config.h"
+#include "http.h"
+#include "image.h"
+#include "metrics.h"
+#include "pool.h"
+#include "store.h"
+#include "video.h"
+
+struct upload;
+
+typedef struct app {
+    uv_loop_t *loop;
+    config_t *cfg;
+    store_t *store;
+    pool_t *pool;
+    http_server_t *server;
+    metrics_t metrics;
+    image_limits_t image_limits;
+    video_limits_t video_limits;
+    video_params_t video_params;
+    /* Uploads waiting for their video to be ready; loop thread only. */
+    struct upload *waiters;
+    bool stopping;
+    /* Set at shutdown: running transcodes stop and their jobs stay
+     * stored, to resume at the next start. */
+    atomic_int cancel_all;
+} app_t;
+
+#endif

@@ -1,0 +1,371 @@
+#include "config.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum key_type { KEY_STRING, KEY_U64 };
+
+struct key_spec {
+    const char *name;
+    enum key_type type;
+    size_t offset;
+    const char *fallback; /* NULL: computed by config_init */
+    const char *unit;
+    const char *help;
+    bool secret;
+};
+
+#define STR(field) KEY_STRING, offsetof(config_t, field)
+#define U64(field) KEY_U64, offsetof(config_t, field)
+
+static const struct key_spec keys[] = {
+    {"data", STR(data_dir), "./data", "path", "data folder", false},
+    {"listen", STR(listen), "127.0.0.1:8080", "addr:port",
+     "address to listen on", false},
+    {"api_keys", STR(api_keys), "", "list",
+     "comma-separated front-end API keys", true},
+    {"api_keys_file", STR(api_keys_file), "", "path",
+     "file with one front-end API key a line", false},
+    {"log_level", STR(log_level), "info", "level",
+     "debug, info, warn, error or crit", false},
+    {"max_upload_bytes", U64(max_upload_bytes), "4294967296", "bytes",
+     "largest upload body", false},
+    {"disk_reserve_bytes", U64(disk_reserve_bytes), "1073741824", "bytes",
+     "uploads get 507 when free space falls under this", false},
+    {"volume_max_bytes", U64(volume_max_bytes), "4294967296", "bytes",
+     "start a new volume past this size", false},
+    {"index_map_bytes", U64(index_map_bytes), "68719476736", "bytes",
+     "LMDB map size (address space, not memory)", false},
+    {"workers", U64(workers), NULL, "threads",
+     "media worker threads (default: online cores)", false},
+    {"video_workers", U64(video_workers), NULL, "threads",
+     "workers that may run video jobs at once (default: half the cores)",
+     false},
+    {"job_max_tries", U64(job_max_tries), "3", "count",
+     "tries before a job is marked failed", false},
+    {"max_connections", U64(max_connections), NULL, "count",
+     "open client connections (default: from the fd limit)", false},
+    {"max_header_bytes", U64(max_header_bytes), "32768", "bytes",
+     "request line and headers", false},
+    {"max_headers", U64(max_headers), "100", "count",
+     "header fields in a request", false},
+    {"max_url_bytes", U64(max_url_bytes), "8192", "bytes",
+     "request target length", false},
+    {"header_timeout_ms", U64(header_timeout_ms), "10000", "ms",
+     "time for a whole request head", false},
+    {"body_timeout_ms", U64(body_timeout_ms), "30000", "ms",
+     "longest pause inside a request body", false},
+    {"idle_timeout_ms", U64(idle_timeout_ms), "60000", "ms",
+     "keep-alive wait between requests", false},
+    {"wait_timeout_ms", U64(wait_timeout_ms), "60000", "ms",
+     "longest wait of an upload with ?wait=1", false},
+    {"image_max_pixels", U64(image_max_pixels), "100000000", "pixels",
+     "largest image area", false},
+    {"image_max_width", U64(image_max_width), "20000", "pixels",
+     "widest image", false},
+    {"image_max_height", U64(image_max_height), "20000", "pixels",
+     "tallest image", false},
+    {"video_max_duration_s", U64(video_max_duration_s), "900", "seconds",
+     "longest video", false},
+    {"video_max_width", U64(video_max_width), "7680", "pixels",
+     "widest video frame", false},
+    {"video_max_height", U64(video_max_height), "7680", "pixels",
+     "tallest video frame", false},
+    {"video_max_fps", U64(video_max_fps), "240", "frames/s",
+     "highest video frame rate", false},
+    {"video_crf", U64(video_crf), "23", "crf", "H.264 constant rate factor",
+     false},
+    {"video_preset", STR(video_preset), "veryfast", "name",
+     "x264 preset", false},
+    {"video_time_limit_s", U64(video_time_limit_s), "1800", "seconds",
+     "longest transcode", false},
+    {"video_encoder_threads", U64(video_encoder_threads), NULL, "threads",
+     "encoder threads per video job (default: cores / video_workers)",
+     false},
+};
+
+#define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
+
+static const struct key_spec *find_key(const char *name)
+{
+    char norm[64];
+    size_t i;
+
+    for (i = 0; name[i] != '\0' && i + 1 < sizeof(norm); i++)
+        norm[i] = name[i] == '-' ? '_' : name[i];
+    norm[i] = '\0';
+    for (size_t k = 0; k < KEY_COUNT; k++) {
+        if (strcmp(keys[k].name, norm) == 0)
+            return &keys[k];
+    }
+    return NULL;
+}
+
+static int parse_u64(const char *text, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+
+    if (text[0] == '\0' || text[0] == '-')
+        return -1;
+    errno = 0;
+    v = strtoull(text, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int set_value(config_t *cfg, const struct key_spec *key,
+                     const char *value)
+{
+    char *field = (char *)cfg + key->offset;
+
+    if (key->type == KEY_U64)
+        return parse_u64(value, (uint64_t *)(void *)field);
+
+    char *copy = strdup(value);
+    char **slot = (char **)(void *)field;
+
+    if (copy == NULL)
+        return -ENOMEM;
+    free(*slot);
+    *slot = copy;
+    return 0;
+}
+
+int config_set(config_t *cfg, const char *name, const char *value,
+               char *err, size_t err_size)
+{
+    const struct key_spec *key = find_key(name);
+
+    if (key == NULL) {
+        snprintf(err, err_size, "unknown configuration key '%s'", name);
+        return KADR_E_CONFIG;
+    }
+    if (set_value(cfg, key, value) != 0) {
+        snprintf(err, err_size,
+                 "invalid value for '%s': '%s' (expected %s in %s)",
+                 key->name, key->secret ? "(hidden)" : value,
+                 key->type == KEY_U64 ? "a whole number" : "text",
+                 key->unit);
+        return KADR_E_CONFIG;
+    }
+    return 0;
+}
+
+static uint64_t online_cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    return n > 0 ? (uint64_t)n : 1;
+}
+
+void config_init(config_t *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    for (size_t k = 0; k < KEY_COUNT; k++) {
+        if (keys[k].fallback != NULL &&
+            set_value(cfg, &keys[k], keys[k].fallback) != 0)
+            abort(); /* a default in the table above is malformed */
+    }
+}
+
+struct ini_ctx {
+    config_t *cfg;
+    char *err;
+    size_t err_size;
+    int rc;
+};
+
+static int on_ini_entry(void *user, const char *section, const char *name,
+                        const char *value)
+{
+    struct ini_ctx *ctx = user;
+
+    (void)section;
+    if (ctx->rc != 0)
+        return 0;
+    ctx->rc = config_set(ctx->cfg, name, value, ctx->err, ctx->err_size);
+    return ctx->rc == 0;
+}
+
+int config_load_file(config_t *cfg, const char *path, char *err,
+                     size_t err_size)
+{
+    struct ini_ctx ctx = {cfg, err, err_size, 0};
+    int line = ini_parse(path, on_ini_entry, &ctx);
+
+    if (line == -1) {
+        snprintf(err, err_size, "cannot open configuration file '%s'", path);
+        return KADR_E_CONFIG;
+    }
+    if (ctx.rc != 0)
+        return ctx.rc;
+    if (line != 0) {
+        snprintf(err, err_size, "%s:%d: syntax error", path, line);
+        return KADR_E_CONFIG;
+    }
+    return 0;
+}
+
+static void derive_host_defaults(config_t *cfg)
+{
+    uint64_t cores = online_cores();
+
+    if (cfg->workers == 0)
+        cfg->workers = cores;
+    if (cfg->video_workers == 0)
+        cfg->video_workers = cores >= 2 ? cores / 2 : 1;
+    if (cfg->video_workers > cfg->workers)
+        cfg->video_workers = cfg->workers;
+    if (cfg->video_encoder_threads == 0)
+        cfg->video_encoder_threads = cores / cfg->video_workers;
+    if (cfg->video_encoder_threads == 0)
+        cfg->video_encoder_threads = 1;
+    if (cfg->max_connections == 0) {
+        long fds = sysconf(_SC_OPEN_MAX);
+
+        /* Leave room for volumes, the index and upload files. */
+        cfg->max_connections = fds > 256 ? (uint64_t)(fds - 128) / 2 : 64;
+    }
+}
+
+static int parse_listen(config_t *cfg, char *err, size_t err_size)
+{
+    const char *colon = strrchr(cfg->listen, ':');
+    uint64_t port;
+    size_t host_len;
+
+    if (colon == NULL || parse_u64(colon + 1, &port) != 0 || port > 65535)
+        goto invalid;
+    host_len = (size_t)(colon - cfg->listen);
+    if (host_len == 0 || host_len >= sizeof(cfg->host))
+        goto invalid;
+    memcpy(cfg->host, cfg->listen, host_len);
+    cfg->host[host_len] = '\0';
+    cfg->port = (int)port;
+    return 0;
+
+invalid:
+    snprintf(err, err_size,
+             "invalid value for 'listen': '%s' (expected ADDR:PORT, for "
+             "example 127.0.0.1:8080)",
+             cfg->listen);
+    return KADR_E_CONFIG;
+}
+
+static int add_api_key(config_t *cfg, const char *start, size_t len)
+{
+    while (len > 0 && (*start == ' ' || *start == '\t'))
+        start++, len--;
+    while (len > 0 && (start[len - 1] == ' ' || start[len - 1] == '\t' ||
+                       start[len - 1] == '\r'))
+        len--;
+    if (len == 0)
+        return 0;
+    if (cfg->api_key_count == CONFIG_MAX_API_KEYS)
+        return KADR_E_TOO_LARGE;
+    cfg->api_key_list[cfg->api_key_count] = strndup(start, len);
+    if (cfg->api_key_list[cfg->api_key_count] == NULL)
+        return -ENOMEM;
+    cfg->api_key_count++;
+    return 0;
+}
+
+static int split_api_keys(config_t *cfg, const char *text, char sep)
+{
+    const char *p = text;
+
+    while (*p != '\0') {
+        const char *end = strchr(p, sep);
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+        int rc = add_api_key(cfg, p, len);
+
+        if (rc != 0)
+            return rc;
+        p += len;
+        if (*p == sep)
+            p++;
+    }
+    return 0;
+}
+
+static int read_api_keys_file(config_t *cfg, char *err, size_t err_size)
+{
+    char text[8192];
+    FILE *f = fopen(cfg->api_keys_file, "r");
+    size_t n;
+
+    if (f == NULL) {
+        snprintf(err, err_size, "cannot read 'api_keys_file' '%s': %s",
+                 cfg->api_keys_file, strerror(errno));
+        return KADR_E_CONFIG;
+    }
+    n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    return split_api_keys(cfg, text, '\n');
+}
+
+int config_finish(config_t *cfg, char *err, size_t err_size)
+{
+    int rc;
+
+    derive_host_defaults(cfg);
+    rc = parse_listen(cfg, err, err_size);
+    if (rc != 0)
+        return rc;
+    rc = split_api_keys(cfg, cfg->api_keys, ',');
+    if (rc == 0 && cfg->api_keys_file[0] != '\0')
+        rc = read_api_keys_file(cfg, err, err_size);
+    if (rc == KADR_E_TOO_LARGE) {
+        snprintf(err, err_size, "more than %d API keys",
+                 CONFIG_MAX_API_KEYS);
+        return KADR_E_CONFIG;
+    }
+    if (rc != 0)
+        return rc;
+    if (log_parse_level(cfg->log_level) < 0) {
+        snprintf(err, err_size,
+                 "invalid value for 'log_level': '%s' (expected debug, "
+                 "info, warn, error or crit)",
+                 cfg->log_level);
+        return KADR_E_CONFIG;
+    }
+    return 0;
+}
+
+void config_print_help(FILE *out)
+{
+    for (size_t k = 0; k < KEY_COUNT; k++) {
+        char flag[64];
+
+        snprintf(flag, sizeof(flag), "--%s", keys[k].name);
+        for (char *p = flag + 2; *p != '\0'; p++)
+            *p = *p == '_' ? '-' : *p;
+        fprintf(out, "  %-26s %s (%s; default: %s)\n", flag, keys[k].help,
+                keys[k].unit,
+                keys[k].fallback == NULL ? "from the host"
+                : keys[k].fallback[0] == '\0' ? "none"
+                                               : keys[k].fallback);
+    }
+}
+
+void config_free(config_t *cfg)
+{
+    for (size_t k = 0; k < KEY_COUNT; k++) {
+        if (keys[k].type == KEY_STRING)
+            free(*(char **)(void *)((char *)cfg + keys[k].offset));
+    }
+    for (uint32_t i = 0; i < cfg->api_key_count; i++)
+        free(cfg->api_key_list[i]);
+    memset(cfg, 0, sizeof(*cfg));
+}

@@ -1,0 +1,228 @@
+/* Image ingest. An image is decoded and every variant made before the
+ * upload is committed, on the media pool's image lane, so a photo that
+ * does not decode is rejected with 422 and leaves nothing behind, and a
+ * 201 reply means the variants exist. When the same bytes are stored
+ * already and every variant is in the derivation cache, nothing is
+ * decoded. */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "upload.h"
+
+#define IMAGE_PRESET_MAX 16
+
+struct image_ingest {
+    variant_out_t outs[IMAGE_PRESET_MAX];
+    size_t count;
+    image_info_t info;
+    uint32_t width; /* upright */
+    uint32_t height;
+    store_staged_t original;
+};
+
+/* The output size of a preset for an upright source, by the same rules
+ * image_render_preset() follows: never upscale, keep the aspect ratio. */
+static void preset_dims(const image_preset_t *p, uint32_t w, uint32_t h,
+                        uint32_t *out_w, uint32_t *out_h)
+{
+    if (p->fit == IMAGE_FIT_SQUARE) {
+        uint32_t side = w < h ? w : h;
+
+        *out_w = *out_h = side < p->size ? side : p->size;
+        return;
+    }
+    *out_w = w < p->size ? w : p->size;
+    *out_h = (uint32_t)(((uint64_t)h * *out_w + w / 2) / w);
+    if (*out_h == 0)
+        *out_h = 1;
+}
+
+static int probe_upright(upload_t *up, struct image_ingest *in,
+                         const char *path)
+{
+    int rc = image_probe_file(path, up->format, &in->info);
+
+    if (rc != 0)
+        return rc;
+    rc = image_check_limits(&in->info, &up->app->image_limits);
+    if (rc != 0)
+        return rc;
+    in->width = in->info.width;
+    in->height = in->info.height;
+    if (in->info.orientation >= 5) {
+        in->width = in->info.height;
+        in->height = in->info.width;
+    }
+    return 0;
+}
+
+/* Marks the variants the derivation cache already has. Returns the
+ * number of misses, or 1 + count when the original is not stored. */
+static int find_cached(upload_t *up, struct image_ingest *in)
+{
+    store_txn_t *txn;
+    store_blob_t blob;
+    int misses = 0;
+    int rc = store_txn_begin(up->app->store, false, &txn);
+
+    if (rc != 0)
+        return rc;
+    if (store_blob_get(txn, &up->hash, &blob) != 0)
+        misses = (int)in->count + 1;
+    for (size_t i = 0; i < in->count && misses <= (int)in->count; i++) {
+        if (variants_find_cached(txn, &up->hash, &in->outs[i]) != 0)
+            misses++;
+    }
+    store_txn_abort(txn);
+    return misses;
+}
+
+static int render_missing(upload_t *up, struct image_ingest *in,
+                          const char *path)
+{
+    image_pixels_t pixels;
+    int rc = image_decode_file(path, up->format, &up->app->image_limits,
+                               VARIANTS_IMAGE_MAX_WIDTH, &pixels);
+
+    if (rc != 0)
+        return rc;
+    metrics_add(up->app->metrics.decodes, 1);
+    for (size_t i = 0; i < in->count && rc == 0; i++) {
+        image_blob_t blob;
+
+        if (in->outs[i].cached)
+            continue;
+        rc = image_render_preset(&pixels, &variants_image_presets[i], &blob);
+        if (rc != 0)
+            break;
+        rc = variants_stage_image(up->app->store, &blob, &in->outs[i]);
+        image_blob_free(&blob);
+    }
+    image_pixels_free(&pixels);
+    return rc;
+}
+
+static int commit_variants(upload_t *up, store_txn_t *txn,
+                           struct image_ingest *in)
+{
+    for (size_t i = 0; i < in->count; i++) {
+        bool deduped;
+        int rc = variants_commit(txn, &up->hash, &in->outs[i], &up->media,
+                                 &deduped);
+
+        if (rc != 0)
+            return rc;
+        if (in->outs[i].cached)
+            metrics_add(up->app->metrics.derive_hits, 1);
+    }
+    return 0;
+}
+
+static int commit_upload(upload_t *up, struct image_ingest *in)
+{
+    store_txn_t *txn;
+    int rc = store_txn_begin(up->app->store, true, &txn);
+
+    if (rc != 0)
+        return rc;
+    rc = store_blob_commit(txn, &in->original, &up->deduped);
+    if (rc == 0)
+        rc = commit_variants(up, txn, in);
+    if (rc == 0)
+        rc = media_save(txn, &up->media);
+    if (rc != 0) {
+        store_txn_abort(txn);
+        return rc;
+    }
+    return store_txn_commit(txn);
+}
+
+static void init_outputs(struct image_ingest *in)
+{
+    in->count = variants_image_preset_count;
+    for (size_t i = 0; i < in->count; i++) {
+        const image_preset_t *p = &variants_image_presets[i];
+
+        snprintf(in->outs[i].name, sizeof(in->outs[i].name), "%s",
+                 p->name);
+    }
+}
+
+static void fill_cached_dims(struct image_ingest *in)
+{
+    for (size_t i = 0; i < in->count; i++) {
+        if (in->outs[i].cached)
+            preset_dims(&variants_image_presets[i], in->width, in->height,
+                        &in->outs[i].width, &in->outs[i].height);
+    }
+}
+
+static int ingest_image(upload_t *up)
+{
+    struct image_ingest in;
+    char path[64];
+    int rc;
+
+    memset(&in, 0, sizeof(in));
+    init_outputs(&in);
+    variants_fd_path(up->fd, path, sizeof(path));
+    rc = probe_upright(up, &in, path);
+    if (rc != 0)
+        return rc;
+    rc = find_cached(up, &in);
+    if (rc < 0)
+        return rc;
+    if (rc > 0)
+        rc = render_missing(up, &in, path);
+    if (rc != 0)
+        return rc;
+    fill_cached_dims(&in);
+    rc = upload_stage_original(up, &in.original);
+    if (rc != 0)
+        return rc;
+    up->media.status = MEDIA_READY;
+    up->media.width = in.width;
+    up->media.height = in.height;
+    return commit_upload(up, &in);
+}
+
+static void image_work_run(pool_work_t *work)
+{
+    upload_t *up = (upload_t *)((char *)work - offsetof(upload_t, work));
+
+    up->result = ingest_image(up);
+}
+
+static void image_work_done(pool_work_t *work)
+{
+    upload_t *up = (upload_t *)((char *)work - offsetof(upload_t, work));
+
+    up->pending--;
+    if (work->cancelled)
+        up->result = KADR_E_CANCELLED;
+    if (up->result == 0) {
+        if (up->deduped) {
+            metrics_add(up->app->metrics.dedup_hits, 1);
+            metrics_add(up->app->metrics.dedup_bytes_saved, up->received);
+        }
+        upload_reply_created(up);
+        return;
+    }
+    if (up->result == KADR_E_CANCELLED) {
+        upload_fail(up, 503, "shutting_down", "the server is stopping");
+        return;
+    }
+    upload_fail_code(up, up->result, NULL);
+}
+
+void ingest_image_start(upload_t *up)
+{
+    up->work.lane = POOL_LANE_IMAGE;
+    up->work.run = image_work_run;
+    up->work.done = image_work_done;
+    up->pending++;
+    pool_submit(up->app->pool, &up->work);
+}

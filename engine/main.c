@@ -1,0 +1,289 @@
+/* kadrd: the media daemon. */
+#include <libavutil/log.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "log.h"
+#include "routes.h"
+#include "upload.h"
+#include "video_job.h"
+
+struct daemon {
+    app_t app;
+    config_t cfg;
+    uv_signal_t sigterm;
+    uv_signal_t sigint;
+};
+
+static void print_usage(FILE *out)
+{
+    fputs("usage: kadrd --data DIR --listen ADDR:PORT [--config FILE] "
+          "[--KEY VALUE]...\n"
+          "       kadrd --check-config FILE\n\n"
+          "Stores uploaded photos and videos once, makes their display\n"
+          "variants and serves them over HTTP.\n\n"
+          "  --config FILE              read keys from an INI file first\n"
+          "  --check-config FILE        validate FILE and exit\n"
+          "  --help                     print this help\n\n"
+          "Every configuration key is also a flag:\n",
+          out);
+    config_print_help(out);
+}
+
+/* Applies --config first so that other flags override the file. */
+static int load_config_file(config_t *cfg, int argc, char **argv)
+{
+    char err[512];
+
+    for (int i = 1; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "--config") != 0)
+            continue;
+        if (config_load_file(cfg, argv[i + 1], err, sizeof(err)) != 0) {
+            fprintf(stderr, "kadrd: %s\n", err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int split_flag(char *arg, char **key, char **value, char *next)
+{
+    char *eq;
+
+    if (strncmp(arg, "--", 2) != 0)
+        return -1;
+    *key = arg + 2;
+    eq = strchr(*key, '=');
+    if (eq != NULL) {
+        *eq = '\0';
+        *value = eq + 1;
+        return 1;
+    }
+    *value = next;
+    return *value != NULL ? 2 : -1;
+}
+
+static int apply_flags(config_t *cfg, int argc, char **argv)
+{
+    char err[512];
+
+    for (int i = 1; i < argc;) {
+        char *key;
+        char *value;
+        int used = split_flag(argv[i], &key, &value,
+                              i + 1 < argc ? argv[i + 1] : NULL);
+
+        if (used < 0) {
+            fprintf(stderr, "kadrd: invalid argument '%s' (see --help)\n",
+                    argv[i]);
+            return -1;
+        }
+        if (strcmp(key, "config") != 0 &&
+            config_set(cfg, key, value, err, sizeof(err)) != 0) {
+            fprintf(stderr, "kadrd: %s\n", err);
+            return -1;
+        }
+        i += used;
+    }
+    return 0;
+}
+
+static int check_config(const char *path)
+{
+    config_t cfg;
+    char err[512];
+    int rc;
+
+    config_init(&cfg);
+    rc = config_load_file(&cfg, path, err, sizeof(err));
+    if (rc == 0)
+        rc = config_finish(&cfg, err, sizeof(err));
+    config_free(&cfg);
+    if (rc != 0) {
+        fprintf(stderr, "kadrd: %s\n", err);
+        return 1;
+    }
+    printf("%s: configuration is valid\n", path);
+    return 0;
+}
+
+static int parse_command_line(config_t *cfg, int argc, char **argv)
+{
+    char err[512];
+
+    config_init(cfg);
+    if (load_config_file(cfg, argc, argv) != 0 ||
+        apply_flags(cfg, argc, argv) != 0)
+        return -1;
+    if (config_finish(cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "kadrd: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void fill_limits(app_t *app, const config_t *cfg)
+{
+    app->image_limits.max_pixels = cfg->image_max_pixels;
+    app->image_limits.max_width = (uint32_t)cfg->image_max_width;
+    app->image_limits.max_height = (uint32_t)cfg->image_max_height;
+    app->video_limits.max_duration_s = (double)cfg->video_max_duration_s;
+    app->video_limits.max_width = (uint32_t)cfg->video_max_width;
+    app->video_limits.max_height = (uint32_t)cfg->video_max_height;
+    app->video_limits.max_fps = (double)cfg->video_max_fps;
+    app->video_params.max_long = 1280;
+    app->video_params.max_short = 720;
+    app->video_params.crf = (int)cfg->video_crf;
+    app->video_params.preset = cfg->video_preset;
+    app->video_params.threads = (int)cfg->video_encoder_threads;
+    app->video_params.audio_bitrate = 128000;
+    app->video_params.gop_seconds = 2.0;
+    app->video_params.time_limit_s = (double)cfg->video_time_limit_s;
+}
+
+static void fill_server_options(http_server_options_t *o,
+                                const config_t *cfg)
+{
+    o->host = cfg->host;
+    o->port = cfg->port;
+    o->max_header_bytes = (uint32_t)cfg->max_header_bytes;
+    o->max_headers = (uint32_t)cfg->max_headers;
+    o->max_url_bytes = (uint32_t)cfg->max_url_bytes;
+    o->max_body_bytes = cfg->max_upload_bytes;
+    o->max_connections = (uint32_t)cfg->max_connections;
+    o->header_timeout_ms = (uint32_t)cfg->header_timeout_ms;
+    o->body_timeout_ms = (uint32_t)cfg->body_timeout_ms;
+    o->idle_timeout_ms = (uint32_t)cfg->idle_timeout_ms;
+}
+
+static void on_server_stopped(void *ctx)
+{
+    struct daemon *d = ctx;
+
+    d->app.server = NULL;
+    pool_stop(d->app.pool);
+    d->app.pool = NULL;
+    uv_close((uv_handle_t *)&d->sigterm, NULL);
+    uv_close((uv_handle_t *)&d->sigint, NULL);
+    log_info("server.stopped", "%s", "");
+}
+
+static void on_signal(uv_signal_t *handle, int signum)
+{
+    struct daemon *d = handle->data;
+
+    if (d->app.stopping)
+        return;
+    log_info("server.stopping", "signal=%d", signum);
+    d->app.stopping = true;
+    atomic_store(&d->app.cancel_all, 1);
+    ingest_video_finish_waits(&d->app);
+    http_server_stop(d->app.server, on_server_stopped, d);
+}
+
+static int start_server(struct daemon *d)
+{
+    http_server_options_t opts;
+    http_handlers_t handlers;
+    int rc;
+
+    memset(&opts, 0, sizeof(opts));
+    fill_server_options(&opts, &d->cfg);
+    routes_handlers(&d->app, &handlers);
+    rc = http_server_start(d->app.loop, &opts, &handlers, &d->app.server);
+    if (rc != 0) {
+        log_error("server.listen_failed", "listen=%s error=%s",
+                  d->cfg.listen, kadr_strerror(rc));
+        return rc;
+    }
+    log_info("server.listening", "host=%s port=%d workers=%llu "
+             "video_workers=%llu",
+             d->cfg.host, http_server_port(d->app.server),
+             (unsigned long long)d->cfg.workers,
+             (unsigned long long)d->cfg.video_workers);
+    return 0;
+}
+
+static void start_signals(struct daemon *d)
+{
+    uv_signal_init(d->app.loop, &d->sigterm);
+    uv_signal_init(d->app.loop, &d->sigint);
+    d->sigterm.data = d;
+    d->sigint.data = d;
+    uv_signal_start(&d->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&d->sigint, on_signal, SIGINT);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static int open_store(struct daemon *d)
+{
+    store_options_t opts = {
+        .volume_max_bytes = d->cfg.volume_max_bytes,
+        .map_size_bytes = d->cfg.index_map_bytes,
+    };
+    int rc = store_open(d->cfg.data_dir, &opts, &d->app.store);
+
+    if (rc != 0)
+        log_error("store.open_failed", "data=%s error=%s", d->cfg.data_dir,
+                  kadr_strerror(rc));
+    return rc;
+}
+
+static int run_daemon(struct daemon *d)
+{
+    int rc = open_store(d);
+
+    if (rc != 0)
+        return 1;
+    rc = pool_start(d->app.loop, (uint32_t)d->cfg.workers,
+                    (uint32_t)d->cfg.video_workers, &d->app.pool);
+    if (rc == 0)
+        rc = start_server(d);
+    if (rc == 0) {
+        int jobs = video_job_resume_all(&d->app);
+
+        if (jobs < 0)
+            log_error("job.resume_failed", "error=%s",
+                      kadr_strerror(jobs));
+        else if (jobs > 0)
+            log_info("job.resumed", "count=%d", jobs);
+        start_signals(d);
+        uv_run(d->app.loop, UV_RUN_DEFAULT);
+    } else if (d->app.pool != NULL) {
+        pool_stop(d->app.pool);
+        uv_run(d->app.loop, UV_RUN_DEFAULT);
+    }
+    store_close(d->app.store);
+    return rc == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    struct daemon d;
+    int status;
+
+    if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+        print_usage(stdout);
+        return 0;
+    }
+    if (argc == 3 && strcmp(argv[1], "--check-config") == 0)
+        return check_config(argv[2]);
+    memset(&d, 0, sizeof(d));
+    if (parse_command_line(&d.cfg, argc, argv) != 0)
+        return 2;
+    log_min_level = (enum log_level)log_parse_level(d.cfg.log_level);
+    av_log_set_level(AV_LOG_QUIET);
+    if (d.cfg.api_key_count == 0)
+        log_warn("config.no_api_keys", "%s",
+                 "uploads and originals are closed until api_keys is set");
+    d.app.loop = uv_default_loop();
+    d.app.cfg = &d.cfg;
+    fill_limits(&d.app, &d.cfg);
+    status = run_daemon(&d);
+    uv_loop_close(d.app.loop);
+    config_free(&d.cfg);
+    return status;
+}

@@ -1,0 +1,45 @@
+/* Route handlers. Each is called from the router once a request's headers
+ * are complete. A handler that reads a body stores in req->user a state
+ * whose first member points to its body_ops. */
+#ifndef KADR_ENGINE_ROUTES_H
+#define KADR_ENGINE_ROUTES_H
+
+#include <stdbool.h>
+
+#include "app.h"
+#include <jansson.h>
+
+#include "http.h"
+
+typedef struct body_ops {
+    void (*on_body)(http_request_t *req, const char *data, size_t len);
+    void (*on_complete)(http_request_t *req);
+    void (*on_abort)(http_request_t *req);
+} body_ops_t;
+
+/* Installs the router as the server's handler table. */
+void routes_handlers(app_t *app, http_handlers_t *out);
+
+/* Returns whether the request carries a valid front-end API key in
+ * X-Api-Key, compared in constant time. */
+bool routes_has_api_key(const app_t *app, const http_request_t *req);
+
+void route_upload(app_t *app, http_request_t *req);
+void route_media_show(app_t *app, http_request_t *req, const char *id);
+void route_variant(app_t *app, http_request_t *req, const char *id,
+                   const char *variant);
+void route_media_delete(app_t *app, http_request_t *req, const char *id);
+void route_media_patch(app_t *app, http_request_t *req, const char *id);
+void route_metrics(app_t *app, http_request_t *req);
+void route_health(app_t *app, http_request_t *req);
+
+/* Sends a JSON document (consumed) with the given status and extra
+ * header lines. */
+void routes_respond_json(app_t *app, http_request_t *req, int status,
+                         const char *headers, json_t *doc);
+
+/* Sends an error reply and counts it. */
+void routes_respond_error(app_t *app, http_request_t *req, int status,
+                          const char *error, const char *detail);
+
+#endif

@@ -1,0 +1,309 @@
+/* The read path: media JSON, and variant bytes with ranges and
+ * conditional requests, sent with sendfile from the volume. One read
+ * transaction finds the record and the blob; the bytes then go straight
+ * from the volume file to the socket. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "http_range.h"
+#include "log.h"
+#include "routes.h"
+#include "variants.h"
+
+#define IMMUTABLE_CACHE "public, max-age=31536000, immutable"
+
+struct located {
+    media_t media;
+    store_blob_t blob;
+    const char *mime;
+};
+
+static int find_media(app_t *app, const char *id, media_t *out)
+{
+    store_txn_t *txn;
+    int rc = store_txn_begin(app->store, false, &txn);
+
+    if (rc != 0)
+        return rc;
+    rc = media_load(txn, id, out);
+    store_txn_abort(txn);
+    return rc;
+}
+
+static void respond_lookup_error(app_t *app, http_request_t *req, int rc)
+{
+    if (rc == KADR_E_NOT_FOUND) {
+        routes_respond_error(app, req, 404, "not_found", "no such media");
+        return;
+    }
+    log_error("media.read_failed", "req=%llu error=%s",
+              (unsigned long long)req->id, kadr_strerror(rc));
+    routes_respond_error(app, req, 500, "internal_error",
+                         "reading the index failed");
+}
+
+void route_media_show(app_t *app, http_request_t *req, const char *id)
+{
+    media_t media;
+    int rc = find_media(app, id, &media);
+
+    if (rc != 0) {
+        respond_lookup_error(app, req, rc);
+        return;
+    }
+    routes_respond_json(app, req, 200, NULL,
+                        media_to_json(&media, routes_has_api_key(app, req)));
+}
+
+/* Finds the blob of variant name, or of the original. */
+static int locate_variant(app_t *app, const char *id, const char *name,
+                          struct located *out)
+{
+    const kadr_hash_t *hash;
+    store_txn_t *txn;
+    int rc = store_txn_begin(app->store, false, &txn);
+
+    if (rc != 0)
+        return rc;
+    rc = media_load(txn, id, &out->media);
+    if (rc != 0)
+        goto done;
+    if (strcmp(name, VARIANT_ORIGINAL) == 0) {
+        hash = &out->media.original;
+        out->mime = format_mime((kadr_format_t)out->media.format);
+    } else {
+        const media_variant_t *v = media_find_variant(&out->media, name);
+
+        if (v == NULL) {
+            rc = KADR_E_NOT_FOUND;
+            goto done;
+        }
+        hash = &v->hash;
+        out->mime = media_variant_mime(name);
+    }
+    rc = store_blob_get(txn, hash, &out->blob);
+    /* The ETag is the blob hash; keep a copy past the transaction. */
+    out->media.original = *hash;
+done:
+    store_txn_abort(txn);
+    return rc;
+}
+
+static bool may_read(app_t *app, http_request_t *req,
+                     const struct located *loc, const char *name)
+{
+    if (strcmp(name, VARIANT_ORIGINAL) == 0)
+        return routes_has_api_key(app, req);
+    if (loc->media.access == MEDIA_PUBLIC ||
+        strcmp(name, VARIANT_PREVIEW) == 0)
+        return true;
+    /* TODO: accept signed access tokens here; until then paid media
+     * reads only with a front-end key. */
+    return routes_has_api_key(app, req);
+}
+
+/* Compares an If-None-Match or If-Range list with our strong ETag. weak
+ * allows W/ tags to match, as If-None-Match's weak comparison does. */
+static bool etag_list_matches(const char *list, const char *etag, bool weak)
+{
+    size_t len = strlen(etag);
+    const char *p = list;
+
+    while (*p != '\0') {
+        bool is_weak = false;
+
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        if (*p == '*' && weak)
+            return true;
+        if (strncmp(p, "W/", 2) == 0) {
+            is_weak = true;
+            p += 2;
+        }
+        if (strncmp(p, etag, len) == 0 && (is_weak ? weak : true) &&
+            (p[len] == '\0' || p[len] == ',' || p[len] == ' '))
+            return true;
+        p = strchr(p, ',');
+        if (p == NULL)
+            break;
+    }
+    return false;
+}
+
+static void format_http_date(int64_t when, char *out, size_t size)
+{
+    time_t t = (time_t)when;
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(out, size, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+static bool parse_http_date(const char *text, int64_t *out)
+{
+    struct tm tm;
+    const char *end;
+
+    memset(&tm, 0, sizeof(tm));
+    end = strptime(text, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (end == NULL || *end != '\0')
+        return false;
+    *out = (int64_t)timegm(&tm);
+    return true;
+}
+
+/* RFC 9110 section 13.2.2: If-None-Match first, then If-Modified-Since. */
+static bool not_modified(const http_request_t *req, const char *etag,
+                         int64_t modified)
+{
+    const char *inm = http_request_header(req, "if-none-match");
+    const char *ims = http_request_header(req, "if-modified-since");
+    int64_t since;
+
+    if (inm != NULL)
+        return etag_list_matches(inm, etag, true);
+    if (ims != NULL && parse_http_date(ims, &since))
+        return modified <= since;
+    return false;
+}
+
+/* If-Range: the range applies only when the validator still matches. */
+static bool range_allowed(const http_request_t *req, const char *etag,
+                          int64_t modified)
+{
+    const char *if_range = http_request_header(req, "if-range");
+    int64_t date;
+
+    if (if_range == NULL)
+        return true;
+    if (if_range[0] == '"')
+        return strcmp(if_range, etag) == 0;
+    return parse_http_date(if_range, &date) && date == modified;
+}
+
+static const char *cache_policy(const struct located *loc, const char *name)
+{
+    if (strcmp(name, VARIANT_ORIGINAL) == 0)
+        return "private, no-store";
+    if (loc->media.access == MEDIA_PAID && strcmp(name, VARIANT_PREVIEW) != 0)
+        return "private, max-age=3600";
+    return IMMUTABLE_CACHE;
+}
+
+static int build_headers(char *out, size_t size, const struct located *loc,
+                         const char *name, const char *etag)
+{
+    char date[64];
+
+    format_http_date(loc->media.created, date, sizeof(date));
+    return snprintf(out, size,
+                    "Content-Type: %s\r\n"
+                    "ETag: %s\r\n"
+                    "Last-Modified: %s\r\n"
+                    "Accept-Ranges: bytes\r\n"
+                    "Cache-Control: %s\r\n",
+                    loc->mime, etag, date, cache_policy(loc, name));
+}
+
+static void send_range(app_t *app, http_request_t *req, char *headers,
+                       size_t size, int fd, const struct located *loc,
+                       const http_byte_range_t *r)
+{
+    size_t used = strlen(headers);
+    uint64_t len = r->last - r->first + 1;
+
+    snprintf(headers + used, size - used,
+             "Content-Range: bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64 "\r\n",
+             r->first, r->last, loc->blob.length);
+    metrics_add(app->metrics.responses[206], 1);
+    if (req->method == HTTP_M_GET)
+        metrics_add(app->metrics.bytes_out, len);
+    http_respond_file(req, 206, headers, fd, loc->blob.offset + r->first,
+                      len);
+}
+
+static void send_unsatisfiable(app_t *app, http_request_t *req,
+                               const struct located *loc)
+{
+    static const char body[] = "{\"error\":\"range_not_satisfiable\","
+                               "\"detail\":\"the range is past the end\"}";
+    char headers[160];
+
+    snprintf(headers, sizeof(headers),
+             "Content-Type: application/json\r\n"
+             "Content-Range: bytes */%" PRIu64 "\r\n",
+             loc->blob.length);
+    metrics_add(app->metrics.responses[416], 1);
+    http_respond(req, 416, headers, body, sizeof(body) - 1);
+}
+
+static void send_body(app_t *app, http_request_t *req,
+                      const struct located *loc, const char *name)
+{
+    char etag[KADR_HASH_HEX_LEN + 3];
+    char headers[1024];
+    http_range_set_t ranges;
+    enum http_range_result kind = HTTP_RANGE_NONE;
+    int fd = store_volume_fd(app->store, loc->blob.volume_id);
+
+    if (fd < 0) {
+        respond_lookup_error(app, req, fd);
+        return;
+    }
+    etag[0] = '"';
+    kadr_hash_to_hex(&loc->media.original, etag + 1);
+    strcpy(etag + 1 + KADR_HASH_HEX_LEN, "\"");
+    build_headers(headers, sizeof(headers), loc, name, etag);
+    if (not_modified(req, etag, loc->media.created)) {
+        metrics_add(app->metrics.responses[304], 1);
+        http_respond(req, 304, headers, NULL, 0);
+        return;
+    }
+    if (range_allowed(req, etag, loc->media.created))
+        kind = http_range_parse(http_request_header(req, "range"),
+                                loc->blob.length, &ranges);
+    if (kind == HTTP_RANGE_UNSATISFIABLE) {
+        send_unsatisfiable(app, req, loc);
+        return;
+    }
+    /* TODO: answer several ranges as multipart/byteranges; until then a
+     * request for more than one (after merging) gets the whole body. */
+    if (kind == HTTP_RANGE_SATISFIABLE && ranges.count == 1) {
+        send_range(app, req, headers, sizeof(headers), fd, loc,
+                   &ranges.ranges[0]);
+        return;
+    }
+    metrics_add(app->metrics.responses[200], 1);
+    if (req->method == HTTP_M_GET)
+        metrics_add(app->metrics.bytes_out, loc->blob.length);
+    http_respond_file(req, 200, headers, fd, loc->blob.offset,
+                      loc->blob.length);
+}
+
+void route_variant(app_t *app, http_request_t *req, const char *id,
+                   const char *name)
+{
+    struct located loc;
+    int rc = locate_variant(app, id, name, &loc);
+
+    if (rc == KADR_E_NOT_FOUND) {
+        routes_respond_error(app, req, 404, "not_found",
+                             "no such media or variant");
+        return;
+    }
+    if (rc != 0) {
+        respond_lookup_error(app, req, rc);
+        return;
+    }
+    if (!may_read(app, req, &loc, name)) {
+        log_info("access.denied", "req=%llu media=%s variant=%s",
+                 (unsigned long long)req->id, id, name);
+        routes_respond_error(app, req, 403, "forbidden",
+                             "this media needs a valid access token");
+        return;
+    }
+    send_body(app, req, &loc, name);
+}

@@ -1,0 +1,409 @@
+#include "upload.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static void upload_on_body(http_request_t *req, const char *data,
+                           size_t len);
+static void upload_on_complete(http_request_t *req);
+static void upload_on_abort(http_request_t *req);
+
+static const body_ops_t upload_ops = {
+    upload_on_body,
+    upload_on_complete,
+    upload_on_abort,
+};
+
+static void upload_free(upload_t *up)
+{
+    if (up->fd >= 0)
+        close(up->fd);
+    XXH3_freeState(up->xxh);
+    free(up->buf[0]);
+    free(up->buf[1]);
+    free(up);
+}
+
+void upload_step_done(upload_t *up)
+{
+    up->pending--;
+    if (up->req == NULL && up->pending == 0)
+        upload_free(up);
+}
+
+/* Detaches the request; the upload lives on while steps are pending. */
+static void upload_detach(upload_t *up)
+{
+    http_request_t *req = up->req;
+
+    up->req = NULL;
+    atomic_store(&up->client_gone, true);
+    if (req != NULL)
+        req->user = NULL;
+    if (up->pending == 0)
+        upload_free(up);
+}
+
+void upload_fail(upload_t *up, int status, const char *error,
+                 const char *detail)
+{
+    if (up->req != NULL) {
+        char reason[64];
+
+        log_escape(detail, reason, sizeof(reason));
+        log_info("upload.rejected", "req=%llu status=%d error=%s detail=%s",
+                 (unsigned long long)up->req->id, status, error, reason);
+        metrics_add(up->app->metrics.uploads_rejected[up->kind], 1);
+        routes_respond_error(up->app, up->req, status, error, detail);
+    }
+    upload_detach(up);
+}
+
+void upload_reply_created(upload_t *up)
+{
+    json_t *doc;
+    char hex[KADR_HASH_HEX_LEN + 1];
+
+    if (up->req == NULL) {
+        upload_detach(up);
+        return;
+    }
+    kadr_hash_to_hex(&up->hash, hex);
+    log_info("upload.done",
+             "req=%llu media=%s blob=%s kind=%s format=%s bytes=%llu "
+             "dedup=%d status=%s",
+             (unsigned long long)up->req->id, up->media.id, hex,
+             format_kind_name(up->kind), format_name(up->format),
+             (unsigned long long)up->received, up->deduped,
+             media_status_name(up->media.status));
+    metrics_add(up->app->metrics.uploads_ok[up->kind], 1);
+    doc = media_to_json(&up->media, true);
+    routes_respond_json(up->app, up->req, 201, NULL, doc);
+    upload_detach(up);
+}
+
+int upload_status_for(int code, const char **error)
+{
+    switch (code) {
+    case KADR_E_UNSUPPORTED:
+    case KADR_E_NO_VIDEO:
+        *error = "unsupported_media_type";
+        return 415;
+    case KADR_E_CORRUPT:
+    case KADR_E_CODEC:
+        *error = "corrupt_media";
+        return 422;
+    case KADR_E_TOO_LARGE:
+        *error = "media_over_limit";
+        return 422;
+    case KADR_E_TIMEOUT:
+        *error = "processing_timed_out";
+        return 422;
+    case KADR_E_DISK_FULL:
+    case -ENOSPC:
+        *error = "insufficient_storage";
+        return 507;
+    case KADR_E_COLLISION:
+        *error = "hash_collision";
+        return 409;
+    default:
+        *error = "internal_error";
+        return 500;
+    }
+}
+
+void upload_fail_code(upload_t *up, int code, const char *detail)
+{
+    const char *error;
+    int status = upload_status_for(code, &error);
+
+    if (status >= 500 && status != 507)
+        log_error("upload.failed", "media=%s error=%s",
+                  up->media.id[0] ? up->media.id : "-",
+                  kadr_strerror(code));
+    upload_fail(up, status, error, detail ? detail : kadr_strerror(code));
+}
+
+int upload_stage_original(upload_t *up, store_staged_t *out)
+{
+    media_t *m = &up->media;
+    int rc = store_blob_stage(up->app->store, up->fd, up->received,
+                              &up->hash, (uint8_t)up->format, out);
+
+    if (rc != 0)
+        return rc;
+    if (atomic_load(&up->client_gone))
+        return KADR_E_CANCELLED;
+    rc = media_new_id(m->id);
+    if (rc != 0)
+        return rc;
+    m->access = up->access;
+    snprintf(m->owner, sizeof(m->owner), "%s", up->owner);
+    m->kind = up->kind;
+    m->format = up->format;
+    m->original = up->hash;
+    m->size = up->received;
+    m->created = (int64_t)time(NULL);
+    return 0;
+}
+
+static void sniff_head(upload_t *up)
+{
+    up->sniffed = true;
+    up->format = format_sniff(up->head, up->head_len);
+    up->kind = format_kind(up->format);
+}
+
+static void start_write(upload_t *up);
+static void upload_finish(upload_t *up);
+
+static void on_write(uv_fs_t *fs)
+{
+    upload_t *up = fs->data;
+    ssize_t result = fs->result;
+    size_t expected = up->fill[up->cur ^ 1];
+
+    uv_fs_req_cleanup(fs);
+    up->writing = false;
+    up->fill[up->cur ^ 1] = 0;
+    if (up->req == NULL) {
+        upload_step_done(up);
+        return;
+    }
+    up->pending--;
+    if (result < 0 || (size_t)result != expected) {
+        upload_fail_code(up, result == UV_ENOSPC ? -ENOSPC : -EIO,
+                       "writing the upload failed");
+        return;
+    }
+    up->written += (uint64_t)result;
+    if (up->fill[up->cur] >= UPLOAD_BUFFER_BYTES ||
+        (up->complete && up->fill[up->cur] > 0)) {
+        start_write(up);
+        return;
+    }
+    if (up->paused) {
+        up->paused = false;
+        http_request_resume(up->req);
+    }
+    if (up->complete)
+        upload_finish(up);
+}
+
+static void start_write(upload_t *up)
+{
+    uv_buf_t buf = uv_buf_init(up->buf[up->cur], (unsigned)up->fill[up->cur]);
+    int rc;
+
+    up->write_req.data = up;
+    rc = uv_fs_write(up->app->loop, &up->write_req, up->fd, &buf, 1,
+                     (int64_t)up->written, on_write);
+    if (rc != 0) {
+        upload_fail_code(up, rc, "writing the upload failed");
+        return;
+    }
+    up->writing = true;
+    up->pending++;
+    up->cur ^= 1;
+}
+
+static void upload_on_body(http_request_t *req, const char *data,
+                           size_t len)
+{
+    upload_t *up = req->user;
+    size_t *fill = &up->fill[up->cur];
+
+    if (up->head_len < FORMAT_SNIFF_BYTES) {
+        size_t n = FORMAT_SNIFF_BYTES - up->head_len;
+
+        n = n < len ? n : len;
+        memcpy(up->head + up->head_len, data, n);
+        up->head_len += n;
+    }
+    if (!up->sniffed && up->head_len == FORMAT_SNIFF_BYTES) {
+        sniff_head(up);
+        if (up->kind == KADR_KIND_UNSUPPORTED) {
+            upload_fail(up, 415, "unsupported_media_type",
+                        "the body is not a photo or video format kadr "
+                        "serves");
+            return;
+        }
+    }
+    if (*fill + len > UPLOAD_BUFFER_BYTES + UPLOAD_SLACK_BYTES) {
+        /* The server delivered more than one read after a pause. */
+        log_crit("upload.overrun", "req=%llu bytes=%zu",
+                 (unsigned long long)req->id, len);
+        upload_fail_code(up, -EIO, "internal buffer overrun");
+        return;
+    }
+    XXH3_128bits_update(up->xxh, data, len);
+    memcpy(up->buf[up->cur] + *fill, data, len);
+    *fill += len;
+    up->received += len;
+    metrics_add(up->app->metrics.bytes_in, len);
+    if (*fill < UPLOAD_BUFFER_BYTES)
+        return;
+    if (!up->writing) {
+        start_write(up);
+    } else if (!up->paused) {
+        up->paused = true;
+        http_request_pause(req);
+    }
+}
+
+static void upload_finish(upload_t *up)
+{
+    XXH128_canonicalFromHash((XXH128_canonical_t *)up->hash.bytes,
+                             XXH3_128bits_digest(up->xxh));
+    if (up->received == 0) {
+        upload_fail(up, 400, "empty_body", "the upload has no bytes");
+        return;
+    }
+    if (!up->sniffed)
+        sniff_head(up);
+    if (up->kind == KADR_KIND_IMAGE)
+        ingest_image_start(up);
+    else if (up->kind == KADR_KIND_VIDEO)
+        ingest_video_start(up);
+    else
+        upload_fail(up, 415, "unsupported_media_type",
+                    "the body is not a photo or video format kadr serves");
+}
+
+static void upload_on_complete(http_request_t *req)
+{
+    upload_t *up = req->user;
+
+    up->complete = true;
+    if (up->writing)
+        return; /* on_write flushes the rest, then finishes */
+    if (up->fill[up->cur] > 0) {
+        start_write(up);
+        return;
+    }
+    upload_finish(up);
+}
+
+static void upload_on_abort(http_request_t *req)
+{
+    upload_t *up = req->user;
+
+    log_info("upload.aborted", "req=%llu bytes=%llu",
+             (unsigned long long)req->id,
+             (unsigned long long)up->received);
+    upload_detach(up);
+}
+
+static bool disk_has_room(app_t *app)
+{
+    struct statvfs vfs;
+
+    if (statvfs(store_tmp_dir(app->store), &vfs) != 0)
+        return true; /* the write itself will report the error */
+    return (uint64_t)vfs.f_bavail * vfs.f_frsize >=
+           app->cfg->disk_reserve_bytes;
+}
+
+static int read_upload_query(upload_t *up, http_request_t *req,
+                             const char **detail)
+{
+    char value[MEDIA_MAX_OWNER + 1];
+    int n;
+
+    n = http_request_query(req, "access", value, sizeof(value));
+    if (n >= 0 && media_parse_access(value, &up->access) != 0)
+        return *detail = "access must be public or paid", -1;
+    n = http_request_query(req, "owner", up->owner, sizeof(up->owner));
+    if (n == KADR_E_TOO_LARGE)
+        return *detail = "owner is longer than 64 bytes", -1;
+    if (n < 0)
+        up->owner[0] = '\0';
+    n = http_request_query(req, "wait", value, sizeof(value));
+    up->wait = n >= 0 && strcmp(value, "1") == 0;
+    return 0;
+}
+
+static upload_t *upload_new(app_t *app, http_request_t *req)
+{
+    upload_t *up = calloc(1, sizeof(*up));
+
+    if (up == NULL)
+        return NULL;
+    up->ops = &upload_ops;
+    up->app = app;
+    up->req = req;
+    up->fd = -1;
+    up->started_ns = uv_hrtime();
+    up->xxh = XXH3_createState();
+    up->buf[0] = malloc(UPLOAD_BUFFER_BYTES + UPLOAD_SLACK_BYTES);
+    up->buf[1] = malloc(UPLOAD_BUFFER_BYTES + UPLOAD_SLACK_BYTES);
+    if (up->xxh == NULL || up->buf[0] == NULL || up->buf[1] == NULL) {
+        upload_free(up);
+        return NULL;
+    }
+    XXH3_128bits_reset(up->xxh);
+    return up;
+}
+
+static bool check_upload_headers(app_t *app, http_request_t *req)
+{
+    if (!routes_has_api_key(app, req)) {
+        routes_respond_error(app, req, 401, "unauthorized",
+                             "uploads need a front-end key in X-Api-Key");
+        return false;
+    }
+    if (!req->has_body) {
+        const char *cl = http_request_header(req, "content-length");
+
+        if (cl != NULL)
+            routes_respond_error(app, req, 400, "empty_body",
+                                 "the upload has no bytes");
+        else
+            routes_respond_error(app, req, 411, "length_required",
+                                 "send Content-Length or a chunked body");
+        return false;
+    }
+    if (!disk_has_room(app)) {
+        log_error("upload.disk_full", "req=%llu",
+                  (unsigned long long)req->id);
+        routes_respond_error(app, req, 507, "insufficient_storage",
+                             "free disk space is under the reserve");
+        return false;
+    }
+    return true;
+}
+
+void route_upload(app_t *app, http_request_t *req)
+{
+    const char *detail = NULL;
+    upload_t *up;
+
+    if (!check_upload_headers(app, req))
+        return;
+    up = upload_new(app, req);
+    if (up == NULL) {
+        routes_respond_error(app, req, 503, "overloaded", "out of memory");
+        return;
+    }
+    if (read_upload_query(up, req, &detail) != 0) {
+        upload_free(up);
+        routes_respond_error(app, req, 400, "bad_request", detail);
+        return;
+    }
+    up->fd = variants_open_tmpfile(store_tmp_dir(app->store));
+    if (up->fd < 0) {
+        log_error("upload.tmpfile", "error=%s", kadr_strerror(up->fd));
+        upload_free(up);
+        routes_respond_error(app, req, 500, "internal_error",
+                             "cannot create the upload file");
+        return;
+    }
+    req->user = up;
+}

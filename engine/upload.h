@@ -1,0 +1,106 @@
+/* One upload in flight, from the first body byte to the reply.
+ *
+ * The body streams to an unnamed temporary file through two bounded
+ * buffers while it is hashed with XXH3-128 and sniffed. Then the image
+ * or video ingest takes over. The upload is freed once it has been
+ * answered (or its client is gone) and no asynchronous step is pending. */
+#ifndef KADR_ENGINE_UPLOAD_H
+#define KADR_ENGINE_UPLOAD_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+#include <xxhash.h>
+
+#include "app.h"
+#include "format.h"
+#include "media.h"
+#include "pool.h"
+#include "routes.h"
+#include "variants.h"
+
+#define UPLOAD_BUFFER_BYTES (256 * 1024)
+/* Room past a full buffer for the rest of one socket read. */
+#define UPLOAD_SLACK_BYTES (128 * 1024)
+
+typedef struct upload {
+    const body_ops_t *ops; /* first: the router dispatches through it */
+    app_t *app;
+    http_request_t *req; /* NULL once answered or aborted */
+    unsigned pending;    /* asynchronous steps in flight */
+    uint64_t started_ns;
+
+    /* Streaming. */
+    int fd;
+    XXH3_state_t *xxh;
+    uint64_t received;
+    uint64_t written;
+    uint8_t head[FORMAT_SNIFF_BYTES];
+    size_t head_len;
+    bool sniffed;
+    bool complete;
+    bool writing;
+    bool paused;
+    char *buf[2];
+    size_t fill[2];
+    int cur;
+    uv_fs_t write_req;
+
+    /* What the request asked for. */
+    enum media_access access;
+    char owner[MEDIA_MAX_OWNER + 1];
+    bool wait;
+
+    /* Ingest, after the body is complete. */
+    kadr_format_t format;
+    kadr_kind_t kind;
+    kadr_hash_t hash;
+    media_t media;
+    atomic_bool client_gone; /* set on the loop thread, read by workers */
+    int result;            /* 0, or the code that rejected the upload */
+    char detail[160];      /* the reason, for the client */
+    bool deduped;
+    pool_work_t work;      /* image ingest on the media pool */
+    uv_work_t io_work;     /* video probe and commit on libuv's pool */
+    uint64_t job_id;       /* the video job queued with the record */
+    uv_timer_t wait_timer; /* ?wait=1 for videos */
+    struct upload *next_waiter;
+} upload_t;
+
+/* Ends the upload with an error reply (if the client is still there). */
+void upload_fail(upload_t *up, int status, const char *error,
+                 const char *detail);
+
+/* Ends the upload with 201 and the media record. */
+void upload_reply_created(upload_t *up);
+
+/* Marks an asynchronous step done and frees the upload if nothing else
+ * holds it. */
+void upload_step_done(upload_t *up);
+
+/* Ends the upload with the reply that fits code (415, 422, 507...). */
+void upload_fail_code(upload_t *up, int code, const char *detail);
+
+/* Stages the original in the store and starts the media record with a
+ * new id and the fields every upload has. KADR_E_CANCELLED if the client
+ * left meanwhile. */
+KADR_MUST_CHECK int upload_stage_original(upload_t *up,
+                                          store_staged_t *out);
+
+/* Maps a codec or store code to an HTTP status and error name. */
+int upload_status_for(int code, const char **error);
+
+/* Image and video ingest, started when the body is complete. */
+void ingest_image_start(upload_t *up);
+void ingest_video_start(upload_t *up);
+
+/* Called on the loop thread when a video job has finished (ready or
+ * failed) so that uploads waiting with ?wait=1 are answered. */
+void ingest_video_notify(app_t *app, const char *media_id);
+
+/* Answers every waiting upload with its current record, at shutdown. */
+void ingest_video_finish_waits(app_t *app);
+
+#endif

@@ -1,0 +1,161 @@
+"""Photo uploads: variants, sizes, orientation and metadata stripping."""
+
+import glob
+import os
+
+from kadr_harness import (Daemon, corpus, gray_thumbnail, image_dims, main,
+                          mean_abs_diff, read_file)
+import unittest
+
+IMAGE_VARIANTS = ["w1080.jpg", "w1080.webp", "w640.webp", "w320.webp",
+                  "s150.jpg", "preview.jpg"]
+# Text that only metadata blocks carry: the EXIF header, the GPS map
+# datum, XMP, ICC and Photoshop blocks, camera names.
+METADATA_MARKERS = [b"Exif\x00\x00", b"WGS-84", b"http://ns.adobe.com/xap",
+                    b"ICC_PROFILE", b"Photoshop 3.0", b"COOLPIX",
+                    b"Canon EOS"]
+
+
+def expected_width_fit(width, height, target):
+    w = min(width, target)
+    return w, max(1, (height * w + width // 2) // width)
+
+
+class ImageUploadTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.kadr = Daemon().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.kadr.stop()
+        cls.kadr.__exit__(None, None, None)
+
+    def upload(self, name):
+        resp = self.kadr.upload_file(corpus(name))
+        self.assertEqual(resp.status, 201, resp.body)
+        return resp.json()
+
+    def variant_bytes(self, media_id, name):
+        resp = self.kadr.variant(media_id, name)
+        self.assertEqual(resp.status, 200, (name, resp.body[:200]))
+        return resp.body
+
+    def test_phone_photo_variant_sizes(self):
+        doc = self.upload("photos/phone-jolla.jpg")
+        self.assertEqual(doc["kind"], "image")
+        self.assertEqual(doc["status"], "ready")
+        self.assertEqual((doc["width"], doc["height"]), (3264, 2448))
+        self.assertEqual(len(doc["blob"]), 32)
+        sizes = {v["name"]: (v["width"], v["height"])
+                 for v in doc["variants"]}
+        self.assertEqual(sizes["w1080.jpg"], (1080, 810))
+        self.assertEqual(sizes["w1080.webp"], (1080, 810))
+        self.assertEqual(sizes["w640.webp"], (640, 480))
+        self.assertEqual(sizes["w320.webp"], (320, 240))
+        self.assertEqual(sizes["s150.jpg"], (150, 150))
+        for name in ("w1080.jpg", "s150.jpg"):
+            data = self.variant_bytes(doc["id"], name)
+            self.assertEqual(image_dims(data, ".jpg"), sizes[name])
+            self.assertEqual(data[:3], b"\xff\xd8\xff")
+        webp = self.variant_bytes(doc["id"], "w640.webp")
+        self.assertEqual(webp[:4], b"RIFF")
+        self.assertEqual(webp[8:12], b"WEBP")
+
+    def test_small_photo_not_upscaled(self):
+        doc = self.upload("photos/camera-canon-40d.jpg")
+        self.assertEqual((doc["width"], doc["height"]), (100, 68))
+        sizes = {v["name"]: (v["width"], v["height"])
+                 for v in doc["variants"]}
+        self.assertEqual(sizes["w1080.jpg"], (100, 68))
+        self.assertEqual(sizes["w320.webp"], (100, 68))
+        self.assertEqual(sizes["s150.jpg"], (68, 68))
+        data = self.variant_bytes(doc["id"], "w1080.jpg")
+        self.assertEqual(image_dims(data), (100, 68))
+
+    def check_upright(self, pattern, reference, upright_size):
+        ref = self.upload(reference)
+        ref_pixels = gray_thumbnail(self.variant_bytes(ref["id"],
+                                                       "w320.webp"))
+        w, h = expected_width_fit(upright_size[0], upright_size[1], 320)
+        files = sorted(glob.glob(corpus(pattern)))
+        self.assertGreaterEqual(len(files), 4)
+        for path in files:
+            name = os.path.relpath(path, corpus(""))
+            doc = self.upload(name)
+            self.assertEqual((doc["width"], doc["height"]), upright_size,
+                             name)
+            data = self.variant_bytes(doc["id"], "w320.webp")
+            self.assertEqual(image_dims(data, ".webp"), (w, h), name)
+            diff = mean_abs_diff(gray_thumbnail(data), ref_pixels)
+            self.assertLess(diff, 12, "%s is not upright" % name)
+
+    def test_landscape_orientations_upright(self):
+        self.check_upright("photos/orientation-landscape_*.jpg",
+                           "photos/orientation-landscape_1.jpg", (600, 450))
+
+    def test_portrait_orientations_upright(self):
+        self.check_upright("photos/orientation-portrait_*.jpg",
+                           "photos/orientation-portrait_1.jpg", (450, 600))
+
+    def test_rotation_detected_by_check(self):
+        # The check above must be able to fail: a sideways image differs.
+        ref = self.upload("photos/orientation-landscape_1.jpg")
+        other = self.upload("photos/orientation-portrait_1.jpg")
+        a = gray_thumbnail(self.variant_bytes(ref["id"], "w320.webp"))
+        b = gray_thumbnail(self.variant_bytes(other["id"], "w320.webp"))
+        self.assertGreater(mean_abs_diff(a, b), 12)
+
+    def test_variants_carry_no_metadata(self):
+        for path in sorted(glob.glob(corpus("photos/*.jpg"))):
+            doc = self.upload(os.path.relpath(path, corpus("")))
+            for name in IMAGE_VARIANTS:
+                data = self.variant_bytes(doc["id"], name)
+                for marker in METADATA_MARKERS:
+                    self.assertNotIn(marker, data, (path, name, marker))
+                if name.endswith(".jpg"):
+                    self.assertNotIn(b"\xff\xe1", data[:64], (path, name))
+                else:
+                    for chunk in (b"EXIF", b"XMP ", b"ICCP"):
+                        self.assertNotIn(chunk, data, (path, name))
+
+    def test_gps_photo_original_is_private(self):
+        doc = self.upload("photos/gps-nikon-coolpix.jpg")
+        original = read_file(corpus("photos/gps-nikon-coolpix.jpg"))
+        self.assertIn(b"WGS-84", original)
+        denied = self.kadr.variant(doc["id"], "original")
+        self.assertEqual(denied.status, 403)
+        self.assertNotIn(b"WGS-84", denied.body)
+        allowed = self.kadr.variant(doc["id"], "original", key=True)
+        self.assertEqual(allowed.status, 200)
+        self.assertEqual(allowed.body, original)
+        self.assertEqual(allowed.header("cache-control"), "private, no-store")
+        public = self.kadr.media(doc["id"]).json()
+        self.assertNotIn("blob", public)
+
+    def test_heic_photo(self):
+        doc = self.upload("photos/iphone.heic")
+        self.assertEqual(doc["format"], "heic")
+        self.assertEqual(doc["status"], "ready")
+        w, h = doc["width"], doc["height"]
+        self.assertGreater(w, 0)
+        sizes = {v["name"]: (v["width"], v["height"])
+                 for v in doc["variants"]}
+        self.assertEqual(sizes["w1080.jpg"], expected_width_fit(w, h, 1080))
+        data = self.variant_bytes(doc["id"], "w1080.jpg")
+        self.assertEqual(image_dims(data), sizes["w1080.jpg"])
+        self.assertEqual(len(doc["variants"]), len(IMAGE_VARIANTS))
+
+    def test_png_gif_webp_inputs(self):
+        for name, fmt in (("tiny/png-transparent.png", "png"),
+                          ("tiny/gif.gif", "gif"),
+                          ("tiny/gif-transparent.gif", "gif")):
+            doc = self.upload(name)
+            self.assertEqual(doc["format"], fmt, name)
+            self.assertEqual((doc["width"], doc["height"]), (1, 1), name)
+            data = self.variant_bytes(doc["id"], "w320.webp")
+            self.assertEqual(data[8:12], b"WEBP")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""Upload streaming: chunked bodies, bounded memory, aborted clients."""
+
+import http.client
+import socket
+import time
+import unittest
+
+from kadr_harness import API_KEY, Daemon, corpus, main, read_file
+
+MIB = 1024 * 1024
+
+
+def resident_kib(pid, field):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError(field + " not found")
+
+
+def chunks(data, size):
+    for i in range(0, len(data), size):
+        yield data[i:i + size]
+
+
+class UploadStreamTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.kadr = Daemon().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.kadr.__exit__(None, None, None)
+
+    def test_chunked_upload(self):
+        data = read_file(corpus("photos/phone-jolla.jpg"))
+        conn = http.client.HTTPConnection("127.0.0.1", self.kadr.port,
+                                          timeout=60)
+        conn.request("POST", "/v1/media", body=chunks(data, 7000),
+                     headers={"X-Api-Key": API_KEY},
+                     encode_chunked=True)
+        resp = conn.getresponse()
+        body = resp.read()
+        conn.close()
+        self.assertEqual(resp.status, 201, body)
+        stored = self.kadr.variant(
+            __import__("json").loads(body)["id"], "original", key=True)
+        self.assertEqual(stored.body, data)
+
+    def test_missing_key_is_401(self):
+        resp = self.kadr.request("POST", "/v1/media", body=b"x" * 10)
+        self.assertEqual(resp.status, 401)
+        self.assertEqual(resp.json()["error"], "unauthorized")
+        resp = self.kadr.request("POST", "/v1/media", body=b"x" * 10,
+                                 headers={"X-Api-Key": API_KEY + "x"})
+        self.assertEqual(resp.status, 401)
+
+    def test_no_length_is_411(self):
+        with socket.create_connection(("127.0.0.1", self.kadr.port),
+                                      timeout=10) as s:
+            s.sendall(b"POST /v1/media HTTP/1.1\r\nHost: k\r\n"
+                      b"X-Api-Key: " + API_KEY.encode() + b"\r\n\r\n")
+            reply = s.recv(4096)
+        self.assertTrue(reply.startswith(b"HTTP/1.1 411 "), reply)
+
+    def test_bad_access_is_400(self):
+        data = read_file(corpus("photos/camera-canon-40d.jpg"))
+        resp = self.kadr.upload(data, "?access=secret")
+        self.assertEqual(resp.status, 400)
+
+    def test_aborted_upload_leaves_no_file(self):
+        blobs = self.kadr.metrics()["kadr_store_blobs"]
+        with socket.create_connection(("127.0.0.1", self.kadr.port),
+                                      timeout=10) as s:
+            s.sendall(b"POST /v1/media HTTP/1.1\r\nHost: k\r\n"
+                      b"X-Api-Key: " + API_KEY.encode() + b"\r\n"
+                      b"Content-Length: 10000000\r\n\r\n")
+            s.sendall(read_file(corpus("photos/phone-jolla.jpg")))
+        time.sleep(0.5)
+        self.assertEqual(self.kadr.tmp_files(), [])
+        self.assertEqual(self.kadr.metrics()["kadr_store_blobs"], blobs)
+        self.assertEqual(self.kadr.request("GET", "/healthz").status, 200)
+
+    def test_one_gib_upload_memory_bounded(self):
+        # A JPEG start followed by 1 GiB of filler: it streams to disk in
+        # full, then fails to decode. Resident memory must stay flat.
+        pid = self.kadr.proc.pid
+        self.kadr.upload(read_file(corpus("photos/camera-canon-40d.jpg")))
+        rss_before = resident_kib(pid, "VmRSS")
+        total = 1024 * MIB
+        block = b"\xff\xd8\xff\xe0" + b"\x00" * (MIB - 4)
+        filler = b"\x5a" * MIB
+        conn = http.client.HTTPConnection("127.0.0.1", self.kadr.port,
+                                          timeout=300)
+        conn.putrequest("POST", "/v1/media")
+        conn.putheader("X-Api-Key", API_KEY)
+        conn.putheader("Content-Length", str(total))
+        conn.endheaders()
+        conn.send(block)
+        peak = rss_before
+        for i in range(1, total // MIB):
+            conn.send(filler)
+            if i % 64 == 0:
+                peak = max(peak, resident_kib(pid, "VmRSS"))
+        resp = conn.getresponse()
+        resp.read()
+        conn.close()
+        peak = max(peak, resident_kib(pid, "VmRSS"))
+        self.assertEqual(resp.status, 422)
+        growth_mib = (peak - rss_before) / 1024
+        self.assertLess(growth_mib, 8, "resident memory grew %.1f MiB" %
+                        growth_mib)
+        self.assertEqual(self.kadr.tmp_files(), [])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,173 @@
+/* kadrctl: the operator's tool. It opens the data folder's index as a
+ * reader beside a running kadrd, or alone. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "format.h"
+#include "media.h"
+#include "store.h"
+
+struct ctl {
+    const char *data_dir;
+    bool json;
+    store_t *store;
+    store_txn_t *txn;
+};
+
+static void print_usage(FILE *out)
+{
+    fputs("usage: kadrctl --data DIR [--json] COMMAND [ARG]\n\n"
+          "Commands:\n"
+          "  stat        blobs, media, live and dead bytes, volumes\n"
+          "  ls          one line per media record\n"
+          "  show ID     one media record\n\n"
+          "Options:\n"
+          "  --data DIR  the data folder kadrd uses (default: ./data)\n"
+          "  --json      print JSON instead of text\n"
+          "  --help      print this help\n",
+          out);
+}
+
+static int cmd_stat(struct ctl *ctl)
+{
+    store_stats_t st;
+    int rc = store_get_stats(ctl->txn, &st);
+
+    if (rc != 0)
+        return rc;
+    if (ctl->json) {
+        printf("{\"blobs\":%llu,\"media\":%llu,\"jobs\":%llu,"
+               "\"live_bytes\":%llu,\"dead_bytes\":%llu,\"volumes\":%u}\n",
+               (unsigned long long)st.blobs, (unsigned long long)st.media,
+               (unsigned long long)st.jobs,
+               (unsigned long long)st.live_bytes,
+               (unsigned long long)st.dead_bytes, st.volumes);
+        return 0;
+    }
+    printf("blobs       %llu\nmedia       %llu\njobs        %llu\n"
+           "live bytes  %llu\ndead bytes  %llu\nvolumes     %u\n",
+           (unsigned long long)st.blobs, (unsigned long long)st.media,
+           (unsigned long long)st.jobs, (unsigned long long)st.live_bytes,
+           (unsigned long long)st.dead_bytes, st.volumes);
+    return 0;
+}
+
+static int print_media_line(void *ctx, const char *id, size_t id_len,
+                            const void *value, size_t len)
+{
+    struct ctl *ctl = ctx;
+    media_t m;
+
+    if (media_decode(value, len, &m) != 0) {
+        printf("%.*s  (unreadable record)\n", (int)id_len, id);
+        return 0;
+    }
+    if (ctl->json) {
+        json_t *doc = media_to_json(&m, true);
+
+        json_dumpf(doc, stdout, JSON_COMPACT);
+        putchar('\n');
+        json_decref(doc);
+        return 0;
+    }
+    printf("%s  %-5s %-4s %-10s %-6s %5ux%-5u %10llu bytes  %u variants\n",
+           m.id, format_kind_name((kadr_kind_t)m.kind),
+           format_name((kadr_format_t)m.format), media_status_name(m.status),
+           media_access_name(m.access), m.width, m.height,
+           (unsigned long long)m.size, m.variant_count);
+    return 0;
+}
+
+static int cmd_ls(struct ctl *ctl)
+{
+    return store_media_each(ctl->txn, print_media_line, ctl);
+}
+
+static int cmd_show(struct ctl *ctl, const char *id)
+{
+    media_t m;
+    json_t *doc;
+    int rc;
+
+    if (id == NULL) {
+        fputs("kadrctl: show needs a media id\n", stderr);
+        return KADR_E_BAD_INPUT;
+    }
+    rc = media_load(ctl->txn, id, &m);
+    if (rc != 0)
+        return rc;
+    doc = media_to_json(&m, true);
+    json_dumpf(doc, stdout, ctl->json ? JSON_COMPACT : JSON_INDENT(2));
+    putchar('\n');
+    json_decref(doc);
+    return 0;
+}
+
+static int run_command(struct ctl *ctl, const char *cmd, const char *arg)
+{
+    if (strcmp(cmd, "stat") == 0)
+        return cmd_stat(ctl);
+    if (strcmp(cmd, "ls") == 0)
+        return cmd_ls(ctl);
+    if (strcmp(cmd, "show") == 0)
+        return cmd_show(ctl, arg);
+    fprintf(stderr, "kadrctl: unknown command '%s' (see --help)\n", cmd);
+    return KADR_E_BAD_INPUT;
+}
+
+static int open_and_run(struct ctl *ctl, const char *cmd, const char *arg)
+{
+    store_options_t opts = {.read_only = true};
+    int rc = store_open(ctl->data_dir, &opts, &ctl->store);
+
+    if (rc != 0) {
+        fprintf(stderr, "kadrctl: cannot open '%s': %s\n", ctl->data_dir,
+                kadr_strerror(rc));
+        return rc;
+    }
+    rc = store_txn_begin(ctl->store, false, &ctl->txn);
+    if (rc == 0) {
+        rc = run_command(ctl, cmd, arg);
+        store_txn_abort(ctl->txn);
+    }
+    store_close(ctl->store);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct ctl ctl = {"./data", false, NULL, NULL};
+    const char *cmd = NULL;
+    const char *arg = NULL;
+    int rc;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0) {
+            print_usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc) {
+            ctl.data_dir = argv[++i];
+        } else if (strcmp(argv[i], "--json") == 0) {
+            ctl.json = true;
+        } else if (cmd == NULL) {
+            cmd = argv[i];
+        } else if (arg == NULL) {
+            arg = argv[i];
+        } else {
+            fprintf(stderr, "kadrctl: unexpected argument '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    if (cmd == NULL) {
+        print_usage(stderr);
+        return 2;
+    }
+    rc = open_and_run(&ctl, cmd, arg);
+    if (rc != 0 && rc != KADR_E_BAD_INPUT)
+        fprintf(stderr, "kadrctl: %s failed: %s\n", cmd, kadr_strerror(rc));
+    return rc == 0 ? 0 : 1;
+}
