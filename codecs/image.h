@@ -15,12 +15,17 @@
 
 /* Decoded pixels, upright, sRGB, 8 bits per channel, rows packed with no
  * padding (stride = width * channels). channels is 3 (RGB) or 4 (RGBA,
- * not premultiplied). data is owned and freed by image_pixels_free(). */
+ * not premultiplied). data is owned and freed by image_pixels_free().
+ * full_width and full_height are the upright size of the original before
+ * any shrink-on-load (0: the same as width and height); variant sizes
+ * follow from them, so they do not depend on the scale a decoder chose. */
 typedef struct image_pixels {
     uint8_t *data;
     uint32_t width;
     uint32_t height;
     uint32_t channels;
+    uint32_t full_width;
+    uint32_t full_height;
 } image_pixels_t;
 
 /* An encoded image in memory, owned, freed by image_blob_free(). */
@@ -83,8 +88,10 @@ KADR_MUST_CHECK int image_check_limits(const image_info_t *info,
 /* Decodes an image file to upright sRGB pixels: EXIF orientation applied,
  * ICC profile converted, CMYK and 16-bit input reduced, GIF first frame.
  * min_width is the widest output the caller will derive, so a decoder may
- * shrink on load but never below min_width (0: full size). limits is
- * checked from the header first. On success *out owns its pixels. */
+ * shrink on load but never below min_width (0: full size). It bounds the
+ * upright width only: for a square crop of side s from a landscape image,
+ * pass at least s * width / height. limits is checked from the header
+ * first. On success *out owns its pixels. */
 KADR_MUST_CHECK int image_decode_file(const char *path, kadr_format_t format,
                                       const image_limits_t *limits,
                                       uint32_t min_width,
@@ -93,6 +100,19 @@ KADR_MUST_CHECK int image_decode_file(const char *path, kadr_format_t format,
 /* Resizes with an antialiased filter to exactly width x height. */
 KADR_MUST_CHECK int image_resize(const image_pixels_t *src, uint32_t width,
                                  uint32_t height, image_pixels_t *out);
+
+/* Writes the size a preset makes from an upright original of width x
+ * height: never larger than the original, aspect ratio kept. */
+void image_preset_dims(const image_preset_t *preset, uint32_t width,
+                       uint32_t height, uint32_t *out_width,
+                       uint32_t *out_height);
+
+/* Returns the narrowest upright width a decoder may shrink an original of
+ * width x height to and still make every preset in the list without
+ * upscaling. */
+uint32_t image_presets_min_width(const image_preset_t *presets,
+                                 size_t count, uint32_t width,
+                                 uint32_t height);
 
 /* Makes one variant from upright pixels: fit, resize, encode. The output
  * carries no metadata (no EXIF, XMP, ICC or comments). */

@@ -1,0 +1,39 @@
+/* EXIF orientation through libexif. */
+#include "image_internal.h"
+
+#include <libexif/exif-data.h>
+
+static uint32_t read_orientation(ExifData *exif)
+{
+    ExifEntry *entry =
+        exif_content_get_entry(exif->ifd[EXIF_IFD_0], EXIF_TAG_ORIENTATION);
+
+    if (entry == NULL || entry->format != EXIF_FORMAT_SHORT ||
+        entry->components < 1 || entry->size < 2)
+        return 1;
+
+    ExifShort value =
+        exif_get_short(entry->data, exif_data_get_byte_order(exif));
+
+    return value >= 1 && value <= 8 ? value : 1;
+}
+
+uint32_t image__exif_orientation(const uint8_t *exif, size_t len)
+{
+    if (exif == NULL || len < 6 || len > 0xFFFF)
+        return 1;
+
+    ExifData *data = exif_data_new();
+
+    if (data == NULL)
+        return 1;
+    /* Leave the data as stored: kadr reads one tag, and libexif's fix-ups
+     * would allocate and rewrite entries it does not need. */
+    exif_data_unset_option(data, EXIF_DATA_OPTION_FOLLOW_SPECIFICATION);
+    exif_data_load_data(data, exif, (unsigned int)len);
+
+    uint32_t orientation = read_orientation(data);
+
+    exif_data_unref(data);
+    return orientation;
+}

@@ -1,0 +1,177 @@
+/* Image entry points: probe and decode dispatch by format, limit checks,
+ * and the buffers every image file shares. */
+#include "image_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static int read_file_fd(FILE *file, uint8_t **data, size_t *len)
+{
+    struct stat st;
+
+    if (fstat(fileno(file), &st) != 0)
+        return -errno;
+    if (st.st_size <= 0)
+        return KADR_E_CORRUPT;
+    if ((uint64_t)st.st_size > IMAGE_MAX_FILE_BYTES)
+        return KADR_E_TOO_LARGE;
+
+    size_t size = (size_t)st.st_size;
+    uint8_t *buf = malloc(size);
+
+    if (buf == NULL)
+        return -ENOMEM;
+    if (fread(buf, 1, size, file) != size) {
+        free(buf);
+        return ferror(file) ? -EIO : KADR_E_CORRUPT;
+    }
+    *data = buf;
+    *len = size;
+    return 0;
+}
+
+int image__read_file(const char *path, uint8_t **data, size_t *len)
+{
+    FILE *file = fopen(path, "rb");
+
+    if (file == NULL)
+        return -errno;
+
+    int rc = read_file_fd(file, data, len);
+
+    fclose(file);
+    return rc;
+}
+
+int image__pixels_alloc(image_pixels_t *pixels, uint32_t width, uint32_t height,
+                        uint32_t channels)
+{
+    memset(pixels, 0, sizeof(*pixels));
+    if (width == 0 || height == 0 || (channels != 3 && channels != 4))
+        return KADR_E_BAD_INPUT;
+    if ((uint64_t)width * height > IMAGE_MAX_DECODE_PIXELS)
+        return KADR_E_TOO_LARGE;
+
+    /* calloc, so that a decoder stopping early leaves no uninitialised
+     * byte behind. */
+    pixels->data = calloc((size_t)width * height, channels);
+    if (pixels->data == NULL)
+        return -ENOMEM;
+    pixels->width = width;
+    pixels->height = height;
+    pixels->channels = channels;
+    return 0;
+}
+
+/* A decoder re-reads the header it decodes from: it must match what the
+ * probe saw, which the limits were checked against. */
+int image__check_decode(const image_info_t *info, uint32_t width,
+                        uint32_t height)
+{
+    if (width != info->width || height != info->height)
+        return KADR_E_CORRUPT;
+    return 0;
+}
+
+int image_probe_file(const char *path, kadr_format_t format, image_info_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    switch (format) {
+    case KADR_FORMAT_JPEG:
+        return image__jpeg_probe(path, out);
+    case KADR_FORMAT_PNG:
+        return image__png_probe(path, out);
+    case KADR_FORMAT_WEBP:
+        return image__webp_probe(path, out);
+    case KADR_FORMAT_GIF:
+        return image__gif_probe(path, out);
+    case KADR_FORMAT_HEIC:
+    case KADR_FORMAT_AVIF:
+        return image__heif_probe(path, format, out);
+    default:
+        return KADR_E_UNSUPPORTED;
+    }
+}
+
+int image_check_limits(const image_info_t *info, const image_limits_t *limits)
+{
+    uint64_t pixels = (uint64_t)info->width * info->height;
+
+    if (info->width == 0 || info->height == 0)
+        return KADR_E_CORRUPT;
+    if (pixels > IMAGE_MAX_DECODE_PIXELS)
+        return KADR_E_TOO_LARGE;
+    if (limits == NULL)
+        return 0;
+    if (limits->max_pixels != 0 && pixels > limits->max_pixels)
+        return KADR_E_TOO_LARGE;
+    if (limits->max_width != 0 && info->width > limits->max_width)
+        return KADR_E_TOO_LARGE;
+    if (limits->max_height != 0 && info->height > limits->max_height)
+        return KADR_E_TOO_LARGE;
+    return 0;
+}
+
+static int decode_format(const char *path, const image_info_t *info,
+                         uint32_t min_width, image_pixels_t *out)
+{
+    switch (info->format) {
+    case KADR_FORMAT_JPEG:
+        return image__jpeg_decode(path, info, min_width, out);
+    case KADR_FORMAT_PNG:
+        return image__png_decode(path, info, out);
+    case KADR_FORMAT_WEBP:
+        return image__webp_decode(path, info, out);
+    case KADR_FORMAT_GIF:
+        return image__gif_decode(path, info, out);
+    case KADR_FORMAT_HEIC:
+    case KADR_FORMAT_AVIF:
+        return image__heif_decode(path, info, out);
+    default:
+        return KADR_E_UNSUPPORTED;
+    }
+}
+
+int image_decode_file(const char *path, kadr_format_t format,
+                      const image_limits_t *limits, uint32_t min_width,
+                      image_pixels_t *out)
+{
+    image_info_t info;
+
+    memset(out, 0, sizeof(*out));
+
+    int rc = image_probe_file(path, format, &info);
+
+    if (rc != 0)
+        return rc;
+    rc = image_check_limits(&info, limits);
+    if (rc != 0)
+        return rc;
+    rc = decode_format(path, &info, min_width, out);
+    if (rc != 0) {
+        image_pixels_free(out);
+        return rc;
+    }
+    out->full_width = info.orientation >= 5 ? info.height : info.width;
+    out->full_height = info.orientation >= 5 ? info.width : info.height;
+    return 0;
+}
+
+void image_pixels_free(image_pixels_t *pixels)
+{
+    if (pixels == NULL)
+        return;
+    free(pixels->data);
+    memset(pixels, 0, sizeof(*pixels));
+}
+
+void image_blob_free(image_blob_t *blob)
+{
+    if (blob == NULL)
+        return;
+    free(blob->data);
+    memset(blob, 0, sizeof(*blob));
+}
