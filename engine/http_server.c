@@ -1,7 +1,4 @@
 /* The listening socket: start, accept, connection accounting and stop. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* accept4(2) */
-#endif
 #include "http_internal.h"
 
 #include <errno.h>

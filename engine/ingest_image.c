@@ -23,23 +23,6 @@ struct image_ingest {
     store_staged_t original;
 };
 
-/* The output size of a preset for an upright source, by the same rules
- * image_render_preset() follows: never upscale, keep the aspect ratio. */
-static void preset_dims(const image_preset_t *p, uint32_t w, uint32_t h,
-                        uint32_t *out_w, uint32_t *out_h)
-{
-    if (p->fit == IMAGE_FIT_SQUARE) {
-        uint32_t side = w < h ? w : h;
-
-        *out_w = *out_h = side < p->size ? side : p->size;
-        return;
-    }
-    *out_w = w < p->size ? w : p->size;
-    *out_h = (uint32_t)(((uint64_t)h * *out_w + w / 2) / w);
-    if (*out_h == 0)
-        *out_h = 1;
-}
-
 static int probe_upright(upload_t *up, struct image_ingest *in,
                          const char *path)
 {
@@ -84,8 +67,11 @@ static int render_missing(upload_t *up, struct image_ingest *in,
                           const char *path)
 {
     image_pixels_t pixels;
+    uint32_t min_width = image_presets_min_width(
+        variants_image_presets, variants_image_preset_count, in->width,
+        in->height);
     int rc = image_decode_file(path, up->format, &up->app->image_limits,
-                               VARIANTS_IMAGE_MAX_WIDTH, &pixels);
+                               min_width, &pixels);
 
     if (rc != 0)
         return rc;
@@ -155,8 +141,9 @@ static void fill_cached_dims(struct image_ingest *in)
 {
     for (size_t i = 0; i < in->count; i++) {
         if (in->outs[i].cached)
-            preset_dims(&variants_image_presets[i], in->width, in->height,
-                        &in->outs[i].width, &in->outs[i].height);
+            image_preset_dims(&variants_image_presets[i], in->width,
+                              in->height, &in->outs[i].width,
+                              &in->outs[i].height);
     }
 }
 

@@ -25,9 +25,6 @@
 extern const image_preset_t variants_image_presets[];
 extern const size_t variants_image_preset_count;
 
-/* Widest output any image preset needs, for shrink-on-load. */
-#define VARIANTS_IMAGE_MAX_WIDTH 1080
-
 /* One variant on its way into a media record. */
 typedef struct variant_out {
     char name[MEDIA_MAX_NAME];

@@ -1,7 +1,3 @@
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* nftw() and its FTW_ flags */
-#endif
-
 #include "store_internal.h"
 
 #include <errno.h>

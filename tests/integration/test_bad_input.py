@@ -3,7 +3,10 @@ rejected with the right status and leave nothing behind."""
 
 import glob
 import os
+import struct
+import time
 import unittest
+import zlib
 
 from kadr_harness import Daemon, corpus, main, read_file
 
@@ -18,9 +21,9 @@ ACCEPTED = {
     "photos/orientation-portrait_1.jpg", "photos/orientation-portrait_5.jpg",
     "photos/orientation-portrait_6.jpg", "photos/orientation-portrait_8.jpg",
     "photos/phone-jolla.jpg", "video/music-clip.webm",
-    "video/phone-rotated-moov-at-end.mov", "tiny/gif.gif",
-    "tiny/gif-transparent.gif", "tiny/png-transparent.png",
-    "tiny/webm.webm",
+    "video/phone-rotated-moov-at-end.mov", "tiny/gif-transparent.gif",
+    "tiny/png-transparent.png", "tiny/webm.webm", "tiny/jpeg.jpg",
+    "tiny/heif.heif",
     # The EXIF block is malformed but the pixels decode: the upload is
     # kept, and no variant carries the broken block.
     "broken/invalid-exif.jpg",
@@ -42,10 +45,11 @@ REJECTED = {
     "tiny/Mpeg4.mp4": (415, "unsupported_media_type"),
     "broken/empty.bin": (400, "empty_body"),
     "broken/png-truncated.png": (422, "corrupt_media"),
-    # Files whose headers claim an image but whose data does not decode.
-    "tiny/jpeg.jpg": (422, "corrupt_media"),
+    # Headers that claim an image with no image data behind them: a GIF
+    # screen descriptor with no frame, and a WebP header that declares
+    # 11330x446 pixels in 26 bytes.
+    "tiny/gif.gif": (422, "corrupt_media"),
     "tiny/webp.webp": (422, "corrupt_media"),
-    "tiny/heif.heif": (422, "corrupt_media"),
 }
 
 
@@ -114,19 +118,40 @@ class BadInputTest(unittest.TestCase):
             self.assertEqual(resp.status, 201)
             self.assertEqual(resp.json()["format"], "jpeg")
 
-    def test_image_header_bomb(self):
-        # A PNG that declares 50000 x 50000 pixels in a few bytes.
-        import struct
-        import zlib
-        ihdr = struct.pack(">IIBBBBB", 50000, 50000, 8, 2, 0, 0, 0)
-        chunk = (struct.pack(">I", len(ihdr)) + b"IHDR" + ihdr +
-                 struct.pack(">I", zlib.crc32(b"IHDR" + ihdr)))
-        body = b"\x89PNG\r\n\x1a\n" + chunk + b"\x00" * 64
+    def test_image_header_bombs(self):
+        # Well-formed files of about a hundred bytes whose headers declare
+        # 50000 x 50000 pixels: rejected from the header, fast.
         with Daemon() as kadr:
-            resp = kadr.upload(body)
-            self.assertEqual(resp.status, 422)
-            self.assertEqual(resp.json()["error"], "media_over_limit")
-            self.assertEqual(kadr.tmp_files(), [])
+            for name, body in (("png", png_bomb()), ("jpeg", jpeg_bomb())):
+                started = time.monotonic()
+                resp = kadr.upload(body)
+                elapsed = time.monotonic() - started
+                self.assertEqual(resp.status, 422, name)
+                self.assertEqual(resp.json()["error"], "media_over_limit",
+                                 name)
+                self.assertLess(elapsed, 2.0, name)
+                self.assertEqual(kadr.tmp_files(), [], name)
+                self.assertEqual(kadr.metrics()["kadr_store_blobs"], 0)
+
+
+def png_chunk(kind, data):
+    return (struct.pack(">I", len(data)) + kind + data +
+            struct.pack(">I", zlib.crc32(kind + data)))
+
+
+def png_bomb():
+    ihdr = struct.pack(">IIBBBBB", 50000, 50000, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) +
+            png_chunk(b"IDAT", zlib.compress(b"\x00" * 64)) +
+            png_chunk(b"IEND", b""))
+
+
+def jpeg_bomb():
+    sof = struct.pack(">BHHB", 8, 50000, 50000, 1) + bytes([1, 0x11, 0])
+    sos = bytes([1, 1, 0, 0, 63, 0])
+    return (b"\xff\xd8" + b"\xff\xc0" + struct.pack(">H", len(sof) + 2) +
+            sof + b"\xff\xda" + struct.pack(">H", len(sos) + 2) + sos +
+            b"\x00" * 16 + b"\xff\xd9")
 
 
 if __name__ == "__main__":

@@ -146,10 +146,10 @@ class ImageUploadTest(unittest.TestCase):
         self.assertEqual(image_dims(data), sizes["w1080.jpg"])
         self.assertEqual(len(doc["variants"]), len(IMAGE_VARIANTS))
 
-    def test_png_gif_webp_inputs(self):
+    def test_small_format_inputs(self):
         for name, fmt in (("tiny/png-transparent.png", "png"),
-                          ("tiny/gif.gif", "gif"),
-                          ("tiny/gif-transparent.gif", "gif")):
+                          ("tiny/gif-transparent.gif", "gif"),
+                          ("tiny/jpeg.jpg", "jpeg")):
             doc = self.upload(name)
             self.assertEqual(doc["format"], fmt, name)
             self.assertEqual((doc["width"], doc["height"]), (1, 1), name)

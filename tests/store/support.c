@@ -1,7 +1,3 @@
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* nftw() and its FTW_ flags */
-#endif
-
 #include "support.h"
 
 #include <errno.h>
