@@ -37,7 +37,7 @@ void log_write(enum log_level level, const char *event, const char *fmt,
                ...)
 {
     char line[2048];
-    char stamp[32];
+    char stamp[64];
     va_list ap;
     int used;
 

@@ -39,7 +39,7 @@ int store_job_add(store_txn_t *txn, const void *value, size_t len,
     uint8_t id_bytes[8];
     MDB_val key;
     MDB_val val = store__val(value, len);
-    uint64_t id;
+    uint64_t id = 0; /* gcc 12 -O2 warns maybe-uninitialized */
     int rc;
 
     if (txn == NULL || (value == NULL && len > 0) || id_out == NULL)

@@ -300,8 +300,8 @@ static int recover_and_load(volume_table_t *table, uint32_t id,
 
 static int load_all(volume_table_t *table, volume_end_fn end_of, void *ctx)
 {
-    uint32_t *ids;
-    size_t count;
+    uint32_t *ids = NULL;
+    size_t count = 0;
     int rc = list_ids(table->dir, &ids, &count);
 
     if (rc != 0)
