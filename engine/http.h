@@ -167,6 +167,23 @@ int http_respond(http_request_t *req, int status, const char *headers,
 int http_respond_file(http_request_t *req, int status, const char *headers,
                       int fd, uint64_t offset, uint64_t len);
 
+/* One piece of a body made of several: len bytes of data (copied when the
+ * response starts), then file_len bytes of the response's file from
+ * file_offset (either may be empty). */
+typedef struct http_body_part {
+    const void *data;
+    size_t len;
+    uint64_t file_offset;
+    uint64_t file_len;
+} http_body_part_t;
+
+/* Sends count pieces (at most 64) one after the other as one body, the
+ * memory bytes with send(2) and the file ranges of fd with sendfile(2),
+ * for multipart/byteranges. fd is borrowed as in http_respond_file().
+ * Content-Length is the sum of all pieces. */
+int http_respond_parts(http_request_t *req, int status, const char *headers,
+                       int fd, const http_body_part_t *parts, size_t count);
+
 /* Sends {"error": error, "detail": detail} with Content-Type JSON. */
 int http_respond_error(http_request_t *req, int status, const char *error,
                        const char *detail);

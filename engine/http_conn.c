@@ -34,7 +34,8 @@ struct http_conn *http__conn_of(http_request_t *req)
 
 static bool output_pending(const struct http_conn *conn)
 {
-    return conn->out_sent < conn->out_len || conn->file_left > 0;
+    return conn->out_sent < conn->out_len || conn->file_left > 0 ||
+           conn->segment_next < conn->segment_count;
 }
 
 bool http__conn_can_parse(const struct http_conn *conn)
@@ -208,6 +209,7 @@ void http__conn_close(struct http_conn *conn)
         conn->file_fd = -1;
     }
     conn->file_left = 0;
+    http__response_drop_segments(conn);
     uv_close((uv_handle_t *)&conn->poll, on_handle_closed);
     if (conn->open_handles == 2)
         uv_close((uv_handle_t *)&conn->timer, on_handle_closed);
@@ -337,7 +339,8 @@ static void read_request(struct http_conn *conn)
 
 static int send_buffer(struct http_conn *conn)
 {
-    int flags = MSG_NOSIGNAL | (conn->file_left > 0 ? MSG_MORE : 0);
+    bool more = conn->file_left > 0 || conn->segment_next < conn->segment_count;
+    int flags = MSG_NOSIGNAL | (more ? MSG_MORE : 0);
 
     while (conn->out_sent < conn->out_len) {
         ssize_t n = send(conn->fd, conn->out + conn->out_sent,
@@ -385,19 +388,23 @@ static int send_file(struct http_conn *conn)
     return 0;
 }
 
-/* Sends what the socket takes now; the rest waits for UV_WRITABLE. */
+/* Sends what the socket takes now; the rest waits for UV_WRITABLE. A
+ * parts response moves its pieces into out and file_left one at a time. */
 static int flush_output(struct http_conn *conn)
 {
-    int rc = send_buffer(conn);
+    do {
+        int rc = send_buffer(conn);
 
-    if (rc < 0 || conn->out_len > 0)
-        return rc;
-    if (conn->file_left > 0) {
-        rc = send_file(conn);
-        if (rc < 0)
+        if (rc < 0 || conn->out_len > 0)
             return rc;
-    }
-    if (conn->file_left == 0 && conn->file_fd >= 0) {
+        if (conn->file_left > 0) {
+            rc = send_file(conn);
+            if (rc < 0 || conn->file_left > 0)
+                return rc;
+        }
+    } while (http__response_next_segment(conn));
+    http__response_drop_segments(conn);
+    if (conn->file_fd >= 0) {
         close(conn->file_fd);
         conn->file_fd = -1;
     }

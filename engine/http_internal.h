@@ -39,6 +39,18 @@
 /* Maximum file bytes sent in one readiness event, for fairness. */
 #define HTTP_SENDFILE_BATCH_BYTES (4u * 1024 * 1024)
 
+/* Maximum pieces in one http_respond_parts() response. */
+#define HTTP_MAX_BODY_PARTS 64
+
+/* One queued piece of a parts response: text_len bytes of the connection's
+ * segment_text from text_off, then file_len bytes of file_fd. */
+struct http_segment {
+    size_t text_off;
+    size_t text_len;
+    uint64_t file_offset;
+    uint64_t file_len;
+};
+
 /* Phase of a connection within its current request. */
 enum http_conn_phase {
     HTTP_PHASE_HEAD,    /* waiting for or reading a request head */
@@ -103,6 +115,11 @@ struct http_conn {
     int file_fd; /* a duplicate owned by the connection, or -1 */
     uint64_t file_offset;
     uint64_t file_left;
+    /* Pieces of a parts response not yet moved into out and file_left. */
+    struct http_segment *segments;
+    char *segment_text;
+    size_t segment_count;
+    size_t segment_next;
     uint64_t response_bytes;
     int response_status;
     size_t linger_bytes;
@@ -156,5 +173,7 @@ KADR_MUST_CHECK int http__response_start(struct http_conn *conn, int status,
                                          size_t body_len,
                                          uint64_t content_length);
 int http__response_send_continue(struct http_conn *conn);
+bool http__response_next_segment(struct http_conn *conn);
+void http__response_drop_segments(struct http_conn *conn);
 
 #endif

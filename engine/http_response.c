@@ -252,6 +252,123 @@ int http_respond_file(http_request_t *req, int status, const char *headers,
     return end_respond(conn, 0);
 }
 
+/* Moves the next queued piece of a parts response into out and
+ * file_left. Returns false when none is left. */
+bool http__response_next_segment(struct http_conn *conn)
+{
+    const struct http_segment *seg;
+    char *out;
+
+    if (conn->segment_next >= conn->segment_count)
+        return false;
+    seg = &conn->segments[conn->segment_next];
+    /* out is empty here, so this mostly reuses its buffer. Without
+     * memory the response ends short and the connection closes. */
+    out = http__conn_reserve_output(conn, seg->text_len);
+    if (out == NULL) {
+        conn->segment_next = conn->segment_count;
+        conn->keep_alive = false;
+        return false;
+    }
+    memcpy(out, conn->segment_text + seg->text_off, seg->text_len);
+    conn->out_len += seg->text_len;
+    conn->file_offset = seg->file_offset;
+    conn->file_left = seg->file_len;
+    conn->segment_next++;
+    return true;
+}
+
+void http__response_drop_segments(struct http_conn *conn)
+{
+    free(conn->segments);
+    free(conn->segment_text);
+    conn->segments = NULL;
+    conn->segment_text = NULL;
+    conn->segment_count = 0;
+    conn->segment_next = 0;
+}
+
+/* Checks the parts and returns the body length they make, or -1. */
+static int64_t parts_length(const http_body_part_t *parts, size_t count,
+                            size_t *text_len)
+{
+    uint64_t total = 0;
+
+    *text_len = 0;
+    if (count == 0 || count > HTTP_MAX_BODY_PARTS)
+        return -1;
+    for (size_t i = 0; i < count; i++) {
+        const http_body_part_t *p = &parts[i];
+
+        if ((p->data == NULL && p->len > 0) || p->len > INT32_MAX ||
+            p->file_offset > INT64_MAX || p->file_len > INT64_MAX ||
+            p->file_len > INT64_MAX - p->file_offset)
+            return -1;
+        *text_len += p->len;
+        total += p->len + p->file_len;
+        if (total > INT64_MAX)
+            return -1;
+    }
+    return (int64_t)total;
+}
+
+/* Copies the parts' memory bytes into one block and queues them. */
+static int queue_segments(struct http_conn *conn,
+                          const http_body_part_t *parts, size_t count,
+                          size_t text_len)
+{
+    size_t off = 0;
+
+    conn->segments = calloc(count, sizeof(*conn->segments));
+    conn->segment_text = malloc(text_len > 0 ? text_len : 1);
+    if (conn->segments == NULL || conn->segment_text == NULL) {
+        http__response_drop_segments(conn);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < count; i++) {
+        struct http_segment *seg = &conn->segments[i];
+
+        if (parts[i].len > 0)
+            memcpy(conn->segment_text + off, parts[i].data, parts[i].len);
+        seg->text_off = off;
+        seg->text_len = parts[i].len;
+        seg->file_offset = parts[i].file_offset;
+        seg->file_len = parts[i].file_len;
+        off += parts[i].len;
+    }
+    conn->segment_count = count;
+    conn->segment_next = 0;
+    return 0;
+}
+
+int http_respond_parts(http_request_t *req, int status, const char *headers,
+                       int fd, const http_body_part_t *parts, size_t count)
+{
+    struct http_conn *conn = http__conn_of(req);
+    int rc = claim_request(conn);
+    size_t text_len;
+    int64_t total;
+
+    if (rc < 0)
+        return rc;
+    total = parts_length(parts, count, &text_len);
+    if (fd < 0 || total < 0)
+        return end_respond(conn, KADR_E_BAD_INPUT);
+    rc = http__response_start(conn, status, headers, "", 0, (uint64_t)total);
+    if (rc < 0 || total == 0 || conn->head_method || !status_has_body(status))
+        return end_respond(conn, rc);
+    rc = queue_segments(conn, parts, count, text_len);
+    if (rc < 0)
+        return end_respond(conn, rc);
+    conn->file_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (conn->file_fd < 0) {
+        rc = -errno;
+        http__response_drop_segments(conn);
+        return end_respond(conn, rc);
+    }
+    return end_respond(conn, 0);
+}
+
 /* Copies text into out as a JSON string body without quotes, escaping
  * '"', '\\' and control bytes, and cutting it at HTTP_ERROR_TEXT_MAX
  * bytes. out needs 6 * HTTP_ERROR_TEXT_MAX + 1 bytes. */
