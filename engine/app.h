@@ -18,6 +18,7 @@
 #include "video.h"
 
 struct upload;
+struct token_keyring;
 
 typedef struct app {
     uv_loop_t *loop;
@@ -26,6 +27,8 @@ typedef struct app {
     pool_t *pool;
     http_server_t *server;
     metrics_t metrics;
+    /* Keys that sign access tokens for paid media. */
+    const struct token_keyring *token_keys;
     image_limits_t image_limits;
     video_limits_t video_limits;
     video_params_t video_params;

@@ -17,6 +17,8 @@ typedef struct config {
     char *listen;
     char *api_keys; /* comma-separated front-end keys; a secret */
     char *api_keys_file;
+    char *token_keys; /* "kid:base64secret,..." for access tokens; secret */
+    char *token_keys_file;
     char *log_level;
     uint64_t max_upload_bytes;
     uint64_t disk_reserve_bytes;

@@ -8,12 +8,14 @@
 #include "app.h"
 #include "log.h"
 #include "routes.h"
+#include "token.h"
 #include "upload.h"
 #include "video_job.h"
 
 struct daemon {
     app_t app;
     config_t cfg;
+    token_keyring_t token_keys;
     uv_signal_t sigterm;
     uv_signal_t sigint;
 };
@@ -122,6 +124,19 @@ static int parse_command_line(config_t *cfg, int argc, char **argv)
         fprintf(stderr, "kadrd: %s\n", err);
         return -1;
     }
+    return 0;
+}
+
+static int load_token_keys(struct daemon *d)
+{
+    char err[512];
+
+    if (token_keyring_load(&d->token_keys, d->cfg.token_keys,
+                           d->cfg.token_keys_file, err, sizeof(err)) != 0) {
+        fprintf(stderr, "kadrd: %s\n", err);
+        return -1;
+    }
+    d->app.token_keys = &d->token_keys;
     return 0;
 }
 
@@ -272,7 +287,8 @@ int main(int argc, char **argv)
     if (argc == 3 && strcmp(argv[1], "--check-config") == 0)
         return check_config(argv[2]);
     memset(&d, 0, sizeof(d));
-    if (parse_command_line(&d.cfg, argc, argv) != 0)
+    if (parse_command_line(&d.cfg, argc, argv) != 0 ||
+        load_token_keys(&d) != 0)
         return 2;
     log_min_level = (enum log_level)log_parse_level(d.cfg.log_level);
     av_log_set_level(AV_LOG_QUIET);
@@ -285,5 +301,6 @@ int main(int argc, char **argv)
     status = run_daemon(&d);
     uv_loop_close(d.app.loop);
     config_free(&d.cfg);
+    token_keyring_clear(&d.token_keys);
     return status;
 }

@@ -8,12 +8,17 @@
 #include <strings.h>
 #include <time.h>
 
+#include "access.h"
 #include "http_range.h"
 #include "log.h"
 #include "routes.h"
 #include "variants.h"
 
 #define IMMUTABLE_CACHE "public, max-age=31536000, immutable"
+/* Paid bytes: a browser may keep them, no shared cache may store them. */
+#define PAID_CACHE "private, max-age=3600"
+/* Longest MIME type of a variant, for the multipart part headers. */
+#define MULTIPART_PART_HEAD_MAX 256
 
 struct located {
     media_t media;
@@ -90,19 +95,6 @@ static int locate_variant(app_t *app, const char *id, const char *name,
 done:
     store_txn_abort(txn);
     return rc;
-}
-
-static bool may_read(app_t *app, http_request_t *req,
-                     const struct located *loc, const char *name)
-{
-    if (strcmp(name, VARIANT_ORIGINAL) == 0)
-        return routes_has_api_key(app, req);
-    if (loc->media.access == MEDIA_PUBLIC ||
-        strcmp(name, VARIANT_PREVIEW) == 0)
-        return true;
-    /* TODO: accept signed access tokens here; until then paid media
-     * reads only with a front-end key. */
-    return routes_has_api_key(app, req);
 }
 
 /* Compares an If-None-Match or If-Range list with our strong ETag. weak
@@ -188,8 +180,8 @@ static const char *cache_policy(const struct located *loc, const char *name)
 {
     if (strcmp(name, VARIANT_ORIGINAL) == 0)
         return "private, no-store";
-    if (loc->media.access == MEDIA_PAID && strcmp(name, VARIANT_PREVIEW) != 0)
-        return "private, max-age=3600";
+    if (loc->media.access == MEDIA_PAID && !access_variant_is_free(name))
+        return PAID_CACHE;
     return IMMUTABLE_CACHE;
 }
 
@@ -223,6 +215,70 @@ static void send_range(app_t *app, http_request_t *req, char *headers,
         metrics_add(app->metrics.bytes_out, len);
     http_respond_file(req, 206, headers, fd, loc->blob.offset + r->first,
                       len);
+}
+
+/* Writes the head of part i of a multipart/byteranges body: the
+ * delimiter (after a CRLF for every part but the first), Content-Type and
+ * Content-Range. Returns its length or -1. */
+static int write_part_head(char *out, size_t size, size_t i,
+                           const char *boundary, const struct located *loc,
+                           const http_byte_range_t *r)
+{
+    int n = snprintf(out, size,
+                     "%s--%s\r\n"
+                     "Content-Type: %s\r\n"
+                     "Content-Range: bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64
+                     "\r\n\r\n",
+                     i == 0 ? "" : "\r\n", boundary, loc->mime, r->first,
+                     r->last, loc->blob.length);
+
+    return n < 0 || (size_t)n >= size ? -1 : n;
+}
+
+/* Sends several ranges as multipart/byteranges (RFC 9110, section
+ * 14.6): part heads from memory and part bodies with sendfile. */
+static void send_multipart(app_t *app, http_request_t *req, char *headers,
+                           size_t size, int fd, const struct located *loc,
+                           const char *etag, const http_range_set_t *set)
+{
+    char text[HTTP_RANGE_MAX + 1][MULTIPART_PART_HEAD_MAX];
+    http_body_part_t parts[HTTP_RANGE_MAX + 1];
+    char boundary[32];
+    char *type_line;
+    char *type_end;
+    uint64_t bytes = 0;
+    size_t i;
+
+    /* The boundary is a fixed word and part of the ETag: a blob that
+     * contains it would need to contain that hash of itself. */
+    snprintf(boundary, sizeof(boundary), "kadr-%.20s", etag + 1);
+    for (i = 0; i < set->count; i++) {
+        const http_byte_range_t *r = &set->ranges[i];
+        int n = write_part_head(text[i], sizeof(text[i]), i, boundary, loc, r);
+
+        if (n < 0) {
+            respond_lookup_error(app, req, KADR_E_TOO_LARGE);
+            return;
+        }
+        parts[i] = (http_body_part_t){text[i], (size_t)n,
+                                      loc->blob.offset + r->first,
+                                      r->last - r->first + 1};
+        bytes += parts[i].file_len;
+    }
+    snprintf(text[i], sizeof(text[i]), "\r\n--%s--\r\n", boundary);
+    parts[i] = (http_body_part_t){text[i], strlen(text[i]), 0, 0};
+    /* Replace the representation's Content-Type with the multipart one. */
+    type_line = strstr(headers, "Content-Type: ");
+    type_end = type_line != NULL ? strstr(type_line, "\r\n") : NULL;
+    if (type_end != NULL)
+        memmove(type_line, type_end + 2, strlen(type_end + 2) + 1);
+    snprintf(headers + strlen(headers), size - strlen(headers),
+             "Content-Type: multipart/byteranges; boundary=%s\r\n",
+             boundary);
+    metrics_add(app->metrics.responses[206], 1);
+    if (req->method == HTTP_M_GET)
+        metrics_add(app->metrics.bytes_out, bytes);
+    http_respond_parts(req, 206, headers, fd, parts, set->count + 1);
 }
 
 static void send_unsatisfiable(app_t *app, http_request_t *req,
@@ -269,11 +325,14 @@ static void send_body(app_t *app, http_request_t *req,
         send_unsatisfiable(app, req, loc);
         return;
     }
-    /* TODO: answer several ranges as multipart/byteranges; until then a
-     * request for more than one (after merging) gets the whole body. */
     if (kind == HTTP_RANGE_SATISFIABLE && ranges.count == 1) {
         send_range(app, req, headers, sizeof(headers), fd, loc,
                    &ranges.ranges[0]);
+        return;
+    }
+    if (kind == HTTP_RANGE_SATISFIABLE) {
+        send_multipart(app, req, headers, sizeof(headers), fd, loc, etag,
+                       &ranges);
         return;
     }
     metrics_add(app->metrics.responses[200], 1);
@@ -281,6 +340,20 @@ static void send_body(app_t *app, http_request_t *req,
         metrics_add(app->metrics.bytes_out, loc->blob.length);
     http_respond_file(req, 200, headers, fd, loc->blob.offset,
                       loc->blob.length);
+}
+
+/* Sends the same 403 for every denial, so the client learns no reason. */
+static void send_forbidden(app_t *app, http_request_t *req)
+{
+    static const char body[] = "{\"error\": \"forbidden\", \"detail\": "
+                               "\"this media needs a valid access "
+                               "token\"}\n";
+
+    metrics_add(app->metrics.responses[403], 1);
+    http_respond(req, 403,
+                 "Content-Type: application/json\r\n"
+                 "Cache-Control: private, no-store\r\n",
+                 body, sizeof(body) - 1);
 }
 
 void route_variant(app_t *app, http_request_t *req, const char *id,
@@ -298,11 +371,8 @@ void route_variant(app_t *app, http_request_t *req, const char *id,
         respond_lookup_error(app, req, rc);
         return;
     }
-    if (!may_read(app, req, &loc, name)) {
-        log_info("access.denied", "req=%llu media=%s variant=%s",
-                 (unsigned long long)req->id, id, name);
-        routes_respond_error(app, req, 403, "forbidden",
-                             "this media needs a valid access token");
+    if (!access_may_read(app, req, &loc.media, name)) {
+        send_forbidden(app, req);
         return;
     }
     send_body(app, req, &loc, name);

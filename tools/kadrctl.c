@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "ctl_token.h"
 #include "format.h"
 #include "media.h"
 #include "store.h"
@@ -24,7 +25,8 @@ static void print_usage(FILE *out)
           "Commands:\n"
           "  stat        blobs, media, live and dead bytes, volumes\n"
           "  ls          one line per media record\n"
-          "  show ID     one media record\n\n"
+          "  show ID     one media record\n"
+          "  token ...   mint an access token (kadrctl token --help)\n\n"
           "Options:\n"
           "  --data DIR  the data folder kadrd uses (default: ./data)\n"
           "  --json      print JSON instead of text\n"
@@ -153,6 +155,8 @@ int main(int argc, char **argv)
             ctl.data_dir = argv[++i];
         } else if (strcmp(argv[i], "--json") == 0) {
             ctl.json = true;
+        } else if (cmd == NULL && strcmp(argv[i], "token") == 0) {
+            return ctl_token_main(argc - i, argv + i);
         } else if (cmd == NULL) {
             cmd = argv[i];
         } else if (arg == NULL) {
