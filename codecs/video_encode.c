@@ -37,13 +37,18 @@ static int gop_frames(AVRational fps, double gop_seconds)
 }
 
 /* Carries the source's primaries, transfer and YUV matrix over, because
- * the scaler keeps that matrix. The range always becomes limited. */
+ * the scaler keeps that matrix. HDR sources are tone-mapped to BT.709
+ * before scaling, so they are tagged BT.709. The range always becomes
+ * limited. */
 static void copy_color(AVCodecContext *enc, const AVCodecParameters *source)
 {
-    /* TODO: HDR sources (PQ or HLG transfer) are not tone-mapped, so the
-     * 8-bit output keeps their transfer tag and looks flat on SDR screens
-     * that ignore it. */
     enc->color_range = AVCOL_RANGE_MPEG;
+    if (video__is_hdr(source)) {
+        enc->colorspace = AVCOL_SPC_BT709;
+        enc->color_primaries = AVCOL_PRI_BT709;
+        enc->color_trc = AVCOL_TRC_BT709;
+        return;
+    }
     if (source->color_space == AVCOL_SPC_RGB)
         return;
     enc->colorspace = source->color_space;

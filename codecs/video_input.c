@@ -26,6 +26,24 @@ static int find_video_stream(AVFormatContext *fmt)
     return KADR_E_NO_VIDEO;
 }
 
+/* Returns the index of the audio stream flagged default, else the best
+ * one by libavformat's ranking, else -1. */
+static int find_audio_stream(AVFormatContext *fmt, int video_index)
+{
+    int best;
+
+    for (unsigned i = 0; i < fmt->nb_streams; i++) {
+        const AVStream *st = fmt->streams[i];
+
+        if (st->codecpar->codec_type == AVMEDIA_TYPE_AUDIO &&
+            (st->disposition & AV_DISPOSITION_DEFAULT))
+            return (int)i;
+    }
+    best = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, video_index, NULL,
+                               0);
+    return best >= 0 ? best : -1;
+}
+
 static int open_container(const char *path, const AVIOInterruptCB *interrupt,
                           AVFormatContext **out)
 {
@@ -75,10 +93,9 @@ int video__open_input(const char *path, const AVIOInterruptCB *interrupt,
         goto fail_close;
     }
 
-    rc = av_find_best_stream(in->fmt, AVMEDIA_TYPE_AUDIO, -1, in->video_index,
-                             NULL, 0);
-    in->audio_index = rc >= 0 ? rc : -1;
+    in->audio_index = find_audio_stream(in->fmt, in->video_index);
     in->rotation = video__stream_rotation(in->fmt->streams[in->video_index]);
+    in->hdr = video__is_hdr(par);
     return 0;
 
 fail_close:
@@ -143,4 +160,42 @@ uint32_t video__stream_rotation(const AVStream *stream)
     if (quarter_turns < 0)
         quarter_turns += 4;
     return (uint32_t)quarter_turns * 90;
+}
+
+bool video__is_hdr(const AVCodecParameters *par)
+{
+    return par->color_trc == AVCOL_TRC_SMPTE2084 ||
+           par->color_trc == AVCOL_TRC_ARIB_STD_B67;
+}
+
+void video__track_end(const AVFormatContext *fmt, const AVPacket *packet,
+                      int64_t *end_us)
+{
+    const AVStream *st = fmt->streams[packet->stream_index];
+    int64_t ts = packet->pts != AV_NOPTS_VALUE ? packet->pts : packet->dts;
+    int64_t end;
+
+    if (ts == AV_NOPTS_VALUE)
+        return;
+    end = av_rescale_q(ts + packet->duration, st->time_base, AV_TIME_BASE_Q);
+    if (end > *end_us)
+        *end_us = end;
+}
+
+int video__check_coverage(const AVFormatContext *fmt, int64_t start_us,
+                          int64_t end_us)
+{
+    double covered_s = (double)(end_us - start_us) / AV_TIME_BASE;
+    double declared_s;
+
+    if (fmt->duration == AV_NOPTS_VALUE || fmt->duration <= 0)
+        return 0;
+    /* NOTE: this relies on the container's declared duration, so a file
+     * without one (live WebM recordings) or cut within its last fifth is
+     * served as a shorter video instead of being rejected. */
+    declared_s = (double)fmt->duration / AV_TIME_BASE;
+    if (covered_s + VIDEO_TRUNCATION_SLACK_S <
+        VIDEO_MIN_COVERED_SHARE * declared_s)
+        return KADR_E_CORRUPT;
+    return 0;
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include <libavcodec/avcodec.h>
+#include <libavfilter/avfilter.h>
 #include <libavformat/avformat.h>
 #include <libavutil/audio_fifo.h>
 #include <libswresample/swresample.h>
@@ -28,13 +29,27 @@
 #define VIDEO_MAX_DAMAGED_FRAMES 64
 
 /* An opened input with its chosen streams. audio_index is -1 when the file
- * has no audio stream. */
+ * has no audio stream. hdr is set for a PQ or HLG transfer. */
 typedef struct video_input {
     AVFormatContext *fmt;
     int video_index;
     int audio_index;
     uint32_t rotation;
+    bool hdr;
 } video_input_t;
+
+/* HDR to SDR: a libavfilter graph (zscale to linear light, tonemap,
+ * zscale to BT.709) built from the first frame and rebuilt when the frame
+ * size or format changes. out is the last converted frame. */
+typedef struct video_tonemap {
+    AVFilterGraph *graph;
+    AVFilterContext *source;
+    AVFilterContext *sink;
+    AVFrame *out;
+    int width;
+    int height;
+    int format;
+} video_tonemap_t;
 
 /* Converts frames of any size and pixel format to fmt at a fixed display
  * size, turning them upright on the way. */
@@ -76,6 +91,13 @@ typedef struct video_control {
     int last_percent;
 } video_control_t;
 
+/* A file whose packets stop more than VIDEO_TRUNCATION_SLACK_S seconds
+ * before VIDEO_MIN_COVERED_SHARE of its declared duration is treated as
+ * truncated. The slack keeps one-frame and slide-show clips, whose last
+ * frame starts long before the end, acceptable. */
+#define VIDEO_MIN_COVERED_SHARE 0.8
+#define VIDEO_TRUNCATION_SLACK_S 2.0
+
 /* Maps an AVERROR code to 0, -errno or a KADR_E_* code. */
 int video__map_error(int averr);
 
@@ -93,6 +115,19 @@ KADR_MUST_CHECK int video__open_input(const char *path,
                                       const AVIOInterruptCB *interrupt,
                                       video_input_t *in);
 void video__close_input(video_input_t *in);
+
+/* Returns KADR_E_CORRUPT when packets reaching end_us (from start_us)
+ * cover too little of the container's declared duration: an upload cut
+ * short in transit. 0 otherwise, and when no duration is declared. */
+KADR_MUST_CHECK int video__check_coverage(const AVFormatContext *fmt,
+                                          int64_t start_us, int64_t end_us);
+
+/* Records in *end_us how far into the media packet reaches. */
+void video__track_end(const AVFormatContext *fmt, const AVPacket *packet,
+                      int64_t *end_us);
+
+/* Returns whether the stream's transfer is PQ (SMPTE ST 2084) or HLG. */
+bool video__is_hdr(const AVCodecParameters *par);
 
 /* Opens a decoder for a stream. threads 0 lets the library choose. */
 KADR_MUST_CHECK int video__open_decoder(const AVStream *stream, int threads,
@@ -134,6 +169,22 @@ KADR_MUST_CHECK int video__open_h264(const video_params_t *params,
                                      uint32_t width, uint32_t height,
                                      AVRational fps, AVRational time_base,
                                      bool global_header, AVCodecContext **out);
+
+/* Converts an HDR frame to 8-bit yuv420p BT.709 SDR in tm->out, which
+ * stays valid until the next call. Release with video__tonemap_free(). */
+KADR_MUST_CHECK int video__tonemap_run(video_tonemap_t *tm, const AVFrame *in,
+                                       AVRational time_base);
+void video__tonemap_free(video_tonemap_t *tm);
+
+/* Returns 1 when the opened input can be remuxed under params (see
+ * video_can_remux()), 0 otherwise. */
+int video__input_remuxable(const video_input_t *in,
+                           const video_params_t *params);
+
+/* Copies the video and chosen audio packets of in into an MP4 at dst with
+ * moov first, timestamps shifted to start at zero. */
+KADR_MUST_CHECK int video__remux(video_input_t *in, const char *dst,
+                                 video_control_t *control);
 
 /* Creates the MP4 output context for path. */
 KADR_MUST_CHECK int video__mux_open(const char *path, AVFormatContext **out);

@@ -185,12 +185,19 @@ static int convert_best(const poster_search_t *s, image_pixels_t *out)
 {
     const AVFrame *best = s->best;
     bool sideways = s->in.rotation == 90 || s->in.rotation == 270;
+    video_tonemap_t tonemap = {0};
     video_scaler_t scaler;
     AVFrame *rgb = av_frame_alloc();
     int rc;
 
     if (!rgb)
         return -ENOMEM;
+    if (s->in.hdr) {
+        rc = video__tonemap_run(&tonemap, best, s->stream->time_base);
+        if (rc < 0)
+            goto fail_frame;
+        best = tonemap.out;
+    }
     rgb->format = AV_PIX_FMT_RGB24;
     rgb->width = sideways ? best->height : best->width;
     rgb->height = sideways ? best->width : best->height;
@@ -208,6 +215,7 @@ static int convert_best(const poster_search_t *s, image_pixels_t *out)
     video__scaler_free(&scaler);
 
 fail_frame:
+    video__tonemap_free(&tonemap);
     av_frame_free(&rgb);
     return rc;
 }

@@ -47,6 +47,11 @@ static void fill_info(const video_input_t *in, video_info_t *out)
     out->rotation = in->rotation;
     out->duration_s = input_duration(in->fmt, video);
     out->fps = stream_fps(video);
+    if (in->fmt->pb) {
+        int64_t size = avio_size(in->fmt->pb);
+
+        out->file_bytes = size > 0 ? (uint64_t)size : 0;
+    }
     copy_codec_name(out->video_codec, sizeof(out->video_codec), par->codec_id);
 
     if (in->audio_index >= 0) {
@@ -92,6 +97,9 @@ int video_check_limits(const video_info_t *info, const video_limits_t *limits)
     if (over_limit(info->height, limits->max_height))
         return KADR_E_TOO_LARGE;
     if (over_limit(info->fps, limits->max_fps))
+        return KADR_E_TOO_LARGE;
+    if (limits->max_file_bytes > 0 &&
+        info->file_bytes > limits->max_file_bytes)
         return KADR_E_TOO_LARGE;
     return 0;
 }

@@ -7,13 +7,6 @@
 /* Output time base used when the source stream states none. */
 #define VIDEO_FALLBACK_TIME_BASE 90000
 
-/* A file whose packets stop more than VIDEO_TRUNCATION_SLACK_S seconds
- * before VIDEO_MIN_COVERED_SHARE of its declared duration is treated as
- * truncated. The slack keeps one-frame and slide-show clips, whose last
- * frame starts long before the end, acceptable. */
-#define VIDEO_MIN_COVERED_SHARE 0.8
-#define VIDEO_TRUNCATION_SLACK_S 2.0
-
 typedef struct transcode {
     const video_params_t *params;
     video_control_t control;
@@ -22,6 +15,7 @@ typedef struct transcode {
     AVCodecContext *decoder;
     AVCodecContext *encoder;
     video_scaler_t scaler;
+    video_tonemap_t tonemap;
     AVFormatContext *mux;
     AVStream *video_out;
     video_audio_t audio;
@@ -36,6 +30,8 @@ typedef struct transcode {
     int64_t pts_step;
     int64_t end_us;
     int64_t frames;
+    int64_t cut_us; /* stop at this input time; 0 for no cut */
+    bool cut_reached;
 } transcode_t;
 
 static int open_source(transcode_t *t, const char *src)
@@ -59,6 +55,12 @@ static int open_source(transcode_t *t, const char *src)
         av_rescale_q(t->start_us, AV_TIME_BASE_Q, t->video_in->time_base);
     if (fmt->duration != AV_NOPTS_VALUE && fmt->duration > 0)
         t->control.duration_s = (double)fmt->duration / AV_TIME_BASE;
+    if (t->params->max_output_s > 0) {
+        t->cut_us = t->start_us +
+                    (int64_t)(t->params->max_output_s * AV_TIME_BASE);
+        if (t->control.duration_s > t->params->max_output_s)
+            t->control.duration_s = t->params->max_output_s;
+    }
     return 0;
 }
 
@@ -118,6 +120,25 @@ static int alloc_frames(transcode_t *t, uint32_t width, uint32_t height)
     return video__map_error(av_frame_get_buffer(t->scaled, 0));
 }
 
+/* Adds the audio path. An audio stream whose decoder cannot open (an
+ * unknown codec or a damaged header) is left out and the video is served
+ * without sound, as players do. */
+static int open_audio(transcode_t *t)
+{
+    AVStream *audio_in;
+    int rc;
+
+    if (t->in.audio_index < 0)
+        return 0;
+    audio_in = t->in.fmt->streams[t->in.audio_index];
+    rc = video__audio_open(&t->audio, audio_in, t->mux, t->params,
+                           t->start_us);
+    if (rc == -ENOMEM)
+        return rc;
+    t->has_audio = rc >= 0;
+    return 0;
+}
+
 static int open_output(transcode_t *t, const char *dst)
 {
     uint32_t width, height;
@@ -131,18 +152,9 @@ static int open_output(transcode_t *t, const char *dst)
     if (rc < 0)
         return rc;
 
-    if (t->in.audio_index >= 0) {
-        AVStream *audio_in = t->in.fmt->streams[t->in.audio_index];
-
-        /* TODO: an audio stream whose decoder cannot open (a damaged
-         * header) fails the whole transcode, though the video could still
-         * be served without sound. */
-        rc = video__audio_open(&t->audio, audio_in, t->mux, t->params,
-                               t->start_us);
-        if (rc < 0)
-            return rc;
-        t->has_audio = true;
-    }
+    rc = open_audio(t);
+    if (rc < 0)
+        return rc;
 
     rc = video__scaler_init(&t->scaler, AV_PIX_FMT_YUV420P, width, height,
                             t->in.rotation);
@@ -171,10 +183,31 @@ static int64_t next_pts(transcode_t *t, const AVFrame *frame)
     return pts;
 }
 
+/* Returns whether frame starts at or past the teaser cut. */
+static bool past_cut(const transcode_t *t, const AVFrame *frame)
+{
+    int64_t pts = frame->best_effort_timestamp;
+
+    if (t->cut_us <= 0 || pts == AV_NOPTS_VALUE)
+        return false;
+    return av_rescale_q(pts, t->video_in->time_base, AV_TIME_BASE_Q) >=
+           t->cut_us;
+}
+
 static int encode_frame(transcode_t *t, const AVFrame *frame)
 {
-    int rc = av_frame_make_writable(t->scaled);
+    int rc;
 
+    if (past_cut(t, frame))
+        return 0;
+    if (t->in.hdr) {
+        rc = video__tonemap_run(&t->tonemap, frame, t->video_in->time_base);
+        if (rc < 0)
+            return rc;
+        t->tonemap.out->best_effort_timestamp = frame->best_effort_timestamp;
+        frame = t->tonemap.out;
+    }
+    rc = av_frame_make_writable(t->scaled);
     if (rc < 0)
         return video__map_error(rc);
     rc = video__scaler_run(&t->scaler, frame, t->scaled);
@@ -226,25 +259,29 @@ static int decode_video(transcode_t *t, const AVPacket *packet)
     }
 }
 
-/* Records how far into the media the packets reach, in microseconds. */
-static void track_end(transcode_t *t, const AVPacket *packet)
+/* Returns whether packet starts at or past the teaser cut. Packets are
+ * read in decode order, so video packets past the cut still go to the
+ * decoder, which may hold earlier frames, and past_cut() drops the rest. */
+static bool packet_past_cut(const transcode_t *t, const AVPacket *packet)
 {
     const AVStream *st = t->in.fmt->streams[packet->stream_index];
-    int64_t ts = packet->pts != AV_NOPTS_VALUE ? packet->pts : packet->dts;
-    int64_t end_us;
+    int64_t ts = packet->dts != AV_NOPTS_VALUE ? packet->dts : packet->pts;
 
-    if (ts == AV_NOPTS_VALUE)
-        return;
-    end_us = av_rescale_q(ts + packet->duration, st->time_base, AV_TIME_BASE_Q);
-    if (end_us > t->end_us)
-        t->end_us = end_us;
+    if (t->cut_us <= 0 || ts == AV_NOPTS_VALUE)
+        return false;
+    return av_rescale_q(ts, st->time_base, AV_TIME_BASE_Q) >= t->cut_us;
 }
 
 static int route_packet(transcode_t *t, const AVPacket *packet)
 {
-    if (packet->stream_index == t->in.video_index)
+    bool past = packet_past_cut(t, packet);
+
+    if (packet->stream_index == t->in.video_index) {
+        if (past)
+            t->cut_reached = true;
         return decode_video(t, packet);
-    if (t->has_audio && packet->stream_index == t->in.audio_index)
+    }
+    if (t->has_audio && packet->stream_index == t->in.audio_index && !past)
         return video__audio_write(&t->audio, t->mux, packet);
     return 0;
 }
@@ -262,34 +299,25 @@ static int run(transcode_t *t)
         if (rc < 0)
             return video__map_error(rc);
 
-        track_end(t, t->packet);
+        video__track_end(t->in.fmt, t->packet, &t->end_us);
         rc = route_packet(t, t->packet);
         av_packet_unref(t->packet);
         if (rc < 0)
             return rc;
+        if (t->cut_reached)
+            return 0;
     }
 }
 
-/* Rejects a file whose packets end well before its declared duration:
- * an upload cut short in transit. */
+/* Rejects output without a frame, and a whole-file transcode whose
+ * packets end well before the declared duration. */
 static int check_complete(const transcode_t *t)
 {
-    const AVFormatContext *fmt = t->in.fmt;
-    double covered_s = (double)(t->end_us - t->start_us) / AV_TIME_BASE;
-    double declared_s;
-
     if (t->frames == 0)
         return KADR_E_CORRUPT;
-    if (fmt->duration == AV_NOPTS_VALUE || fmt->duration <= 0)
+    if (t->cut_us > 0)
         return 0;
-    /* NOTE: this relies on the container's declared duration, so a file
-     * without one (live WebM recordings) or cut within its last fifth is
-     * served as a shorter video instead of being rejected. */
-    declared_s = (double)fmt->duration / AV_TIME_BASE;
-    if (covered_s + VIDEO_TRUNCATION_SLACK_S <
-        VIDEO_MIN_COVERED_SHARE * declared_s)
-        return KADR_E_CORRUPT;
-    return 0;
+    return video__check_coverage(t->in.fmt, t->start_us, t->end_us);
 }
 
 static int finish(transcode_t *t)
@@ -325,6 +353,7 @@ static void release(transcode_t *t)
     av_packet_free(&t->out_packet);
     av_packet_free(&t->packet);
     video__scaler_free(&t->scaler);
+    video__tonemap_free(&t->tonemap);
     video__audio_close(&t->audio);
     avcodec_free_context(&t->encoder);
     video__mux_close(&t->mux);
@@ -349,12 +378,16 @@ int video_transcode_file(const char *src, const char *dst,
     video__control_init(&t.control, params, progress, progress_ctx, cancel);
 
     rc = open_source(&t, src);
-    if (rc >= 0)
-        rc = open_output(&t, dst);
-    if (rc >= 0)
-        rc = run(&t);
-    if (rc >= 0)
-        rc = finish(&t);
+    if (rc >= 0 && video__input_remuxable(&t.in, params)) {
+        rc = video__remux(&t.in, dst, &t.control);
+    } else {
+        if (rc >= 0)
+            rc = open_output(&t, dst);
+        if (rc >= 0)
+            rc = run(&t);
+        if (rc >= 0)
+            rc = finish(&t);
+    }
 
     /* An aborted libavformat call reports its own error code; the cause
      * is the cancel flag or the time limit. */

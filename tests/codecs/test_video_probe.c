@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -19,6 +20,14 @@ static const char *corpus_path(const char *name)
 
     snprintf(path, sizeof(path), "%s/%s", root ? root : "corpus", name);
     return path;
+}
+
+static uint64_t file_size(const char *path)
+{
+    struct stat st;
+
+    assert_int_equal(stat(path, &st), 0);
+    return (uint64_t)st.st_size;
 }
 
 static void probe_rotated_mov(void **state)
@@ -39,6 +48,9 @@ static void probe_rotated_mov(void **state)
     assert_string_equal(info.audio_codec, "aac");
     assert_float_equal(info.duration_s, 4.0, 0.05);
     assert_float_equal(info.fps, 30.0, 0.01);
+    assert_int_equal(info.file_bytes,
+                     file_size(corpus_path(
+                         "video/phone-rotated-moov-at-end.mov")));
 }
 
 static void probe_music_clip_webm(void **state)
@@ -136,16 +148,21 @@ static void limits_table(void **state)
         video_limits_t limits;
         int expected;
     } cases[] = {
-        {{0, 0, 0, 0}, 0},
-        {{60.0, 1920, 1920, 60.0}, 0},
-        {{3.0, 0, 0, 0}, KADR_E_TOO_LARGE},
-        {{0, 1000, 0, 0}, KADR_E_TOO_LARGE},
-        {{0, 0, 1900, 0}, KADR_E_TOO_LARGE},
-        {{0, 0, 0, 25.0}, KADR_E_TOO_LARGE},
-        {{4.0, 1080, 1920, 30.0}, 0},
+        {{0, 0, 0, 0, 0}, 0},
+        {{60.0, 1920, 1920, 60.0, 0}, 0},
+        {{3.0, 0, 0, 0, 0}, KADR_E_TOO_LARGE},
+        {{0, 1000, 0, 0, 0}, KADR_E_TOO_LARGE},
+        {{0, 0, 1900, 0, 0}, KADR_E_TOO_LARGE},
+        {{0, 0, 0, 25.0, 0}, KADR_E_TOO_LARGE},
+        {{0, 0, 0, 0, 999999}, KADR_E_TOO_LARGE},
+        {{0, 0, 0, 0, 1000000}, 0},
+        {{4.0, 1080, 1920, 30.0, 1000000}, 0},
     };
-    video_info_t info = {
-        .width = 1080, .height = 1920, .duration_s = 4.0, .fps = 30.0};
+    video_info_t info = {.width = 1080,
+                         .height = 1920,
+                         .duration_s = 4.0,
+                         .fps = 30.0,
+                         .file_bytes = 1000000};
 
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
