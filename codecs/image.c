@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 static int read_file_fd(FILE *file, uint8_t **data, size_t *len)
 {
@@ -76,9 +77,9 @@ int image__check_decode(const image_info_t *info, uint32_t width,
     return 0;
 }
 
-int image_probe_file(const char *path, kadr_format_t format, image_info_t *out)
+static int probe_format(const char *path, kadr_format_t format,
+                        image_info_t *out)
 {
-    memset(out, 0, sizeof(*out));
     switch (format) {
     case KADR_FORMAT_JPEG:
         return image__jpeg_probe(path, out);
@@ -94,6 +95,19 @@ int image_probe_file(const char *path, kadr_format_t format, image_info_t *out)
     default:
         return KADR_E_UNSUPPORTED;
     }
+}
+
+int image_probe_file(const char *path, kadr_format_t format, image_info_t *out)
+{
+    struct stat st;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (stat(path, &st) != 0)
+        return -errno;
+    rc = probe_format(path, format, out);
+    out->file_bytes = (uint64_t)st.st_size;
+    return rc;
 }
 
 int image_check_limits(const image_info_t *info, const image_limits_t *limits)
@@ -112,7 +126,18 @@ int image_check_limits(const image_info_t *info, const image_limits_t *limits)
         return KADR_E_TOO_LARGE;
     if (limits->max_height != 0 && info->height > limits->max_height)
         return KADR_E_TOO_LARGE;
+    if (limits->max_file_bytes != 0 &&
+        info->file_bytes > limits->max_file_bytes)
+        return KADR_E_TOO_LARGE;
     return 0;
+}
+
+static uint64_t monotonic_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static int decode_format(const char *path, const image_info_t *info,
@@ -140,6 +165,7 @@ int image_decode_file(const char *path, kadr_format_t format,
                       image_pixels_t *out)
 {
     image_info_t info;
+    uint64_t start_ms;
 
     memset(out, 0, sizeof(*out));
 
@@ -150,7 +176,14 @@ int image_decode_file(const char *path, kadr_format_t format,
     rc = image_check_limits(&info, limits);
     if (rc != 0)
         return rc;
+    start_ms = monotonic_ms();
     rc = decode_format(path, &info, min_width, out);
+    /* TODO: one library call (tjDecompress2, png_read_image,
+     * heif_decode_image) cannot be interrupted, so a slow decode is only
+     * rejected once it returns. The pixel limits bound how long that is. */
+    if (rc == 0 && limits != NULL && limits->max_decode_ms != 0 &&
+        monotonic_ms() - start_ms > limits->max_decode_ms)
+        rc = KADR_E_TIMEOUT;
     if (rc != 0) {
         image_pixels_free(out);
         return rc;

@@ -36,12 +36,15 @@ typedef struct image_blob {
     uint32_t height;
 } image_blob_t;
 
-/* Limits checked from the header, before any pixel is decoded. Zero means
- * no limit for that field. */
+/* Limits checked from the header and the file size, before any pixel is
+ * decoded, except max_decode_ms, which bounds the decode itself. Zero
+ * means no limit for that field. */
 typedef struct image_limits {
     uint64_t max_pixels;
     uint32_t max_width;
     uint32_t max_height;
+    uint64_t max_file_bytes;
+    uint64_t max_decode_ms;
 } image_limits_t;
 
 /* What the header says, before decoding. width and height are as stored;
@@ -52,6 +55,7 @@ typedef struct image_info {
     uint32_t height;
     uint32_t orientation;
     bool has_alpha;
+    uint64_t file_bytes; /* size of the file probed */
 } image_info_t;
 
 typedef enum image_fit {
@@ -81,7 +85,8 @@ typedef struct image_preset {
 KADR_MUST_CHECK int image_probe_file(const char *path, kadr_format_t format,
                                      image_info_t *out);
 
-/* Checks an image's header against limits: KADR_E_TOO_LARGE if over. */
+/* Checks an image's header and file size against limits:
+ * KADR_E_TOO_LARGE if over. */
 KADR_MUST_CHECK int image_check_limits(const image_info_t *info,
                                        const image_limits_t *limits);
 
@@ -91,11 +96,11 @@ KADR_MUST_CHECK int image_check_limits(const image_info_t *info,
  * shrink on load but never below min_width (0: full size). It bounds the
  * upright width only: for a square crop of side s from a landscape image,
  * pass at least s * width / height. limits is checked from the header
- * first. On success *out owns its pixels. */
+ * first. A decode that takes longer than limits->max_decode_ms fails
+ * with KADR_E_TIMEOUT. On success *out owns its pixels. */
 KADR_MUST_CHECK int image_decode_file(const char *path, kadr_format_t format,
                                       const image_limits_t *limits,
-                                      uint32_t min_width,
-                                      image_pixels_t *out);
+                                      uint32_t min_width, image_pixels_t *out);
 
 /* Resizes with an antialiased filter to exactly width x height. */
 KADR_MUST_CHECK int image_resize(const image_pixels_t *src, uint32_t width,
@@ -110,15 +115,52 @@ void image_preset_dims(const image_preset_t *preset, uint32_t width,
 /* Returns the narrowest upright width a decoder may shrink an original of
  * width x height to and still make every preset in the list without
  * upscaling. */
-uint32_t image_presets_min_width(const image_preset_t *presets,
-                                 size_t count, uint32_t width,
-                                 uint32_t height);
+uint32_t image_presets_min_width(const image_preset_t *presets, size_t count,
+                                 uint32_t width, uint32_t height);
 
 /* Makes one variant from upright pixels: fit, resize, encode. The output
  * carries no metadata (no EXIF, XMP, ICC or comments). */
 KADR_MUST_CHECK int image_render_preset(const image_pixels_t *src,
                                         const image_preset_t *preset,
                                         image_blob_t *out);
+
+/* Where image_render_presets takes each preset's pixels from. */
+typedef enum image_derive {
+    /* From the smallest width-fit output already made that is still large
+     * enough (w640 from w1080, s150 from w320), else from the decode. */
+    IMAGE_DERIVE_CHAIN = 0,
+    /* Every output from the decoded pixels. */
+    IMAGE_DERIVE_DIRECT = 1,
+} image_derive_t;
+
+/* Longest BlurHash string: 1 + 1 + 4 + 2 * (9 * 9 - 1) characters. */
+#define IMAGE_BLURHASH_MAX 166
+
+/* Makes presets[i] into out[i] for each i where skip is NULL or skip[i]
+ * is false (skipped entries of out are zeroed), from one decode. Presets
+ * are made largest first, so IMAGE_DERIVE_CHAIN can resize each from a
+ * smaller source. When placeholder is not NULL it receives the BlurHash
+ * from image_placeholder_encode() of the smallest width-fit output made
+ * (or of src when there is none). On failure
+ * every out[i] is freed. */
+KADR_MUST_CHECK int image_render_presets(const image_pixels_t *src,
+                                         const image_preset_t *presets,
+                                         size_t count, const bool *skip,
+                                         image_derive_t derive,
+                                         image_blob_t *out, char *placeholder);
+
+/* Writes the BlurHash of pixels (alpha composited onto white) with
+ * x_components by y_components cosine terms, each 1..9, into out as a
+ * NUL-terminated string of 6 + 2 * (x * y - 1) characters. */
+KADR_MUST_CHECK int image_blurhash_encode(const image_pixels_t *src,
+                                          uint32_t x_components,
+                                          uint32_t y_components,
+                                          char out[IMAGE_BLURHASH_MAX + 1]);
+
+/* Writes kadr's placeholder for pixels: a BlurHash with 4 terms along
+ * the longer side and 3 along the shorter (28 characters). */
+KADR_MUST_CHECK int image_placeholder_encode(const image_pixels_t *src,
+                                             char out[IMAGE_BLURHASH_MAX + 1]);
 
 /* Encodes pixels; alpha is flattened onto white for JPEG, kept for WebP. */
 KADR_MUST_CHECK int image_encode_jpeg(const image_pixels_t *src, int quality,

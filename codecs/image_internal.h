@@ -108,6 +108,19 @@ KADR_MUST_CHECK int image__resize_region(const image_pixels_t *src, uint32_t x,
                                          uint32_t region_height, uint32_t width,
                                          uint32_t height, image_pixels_t *out);
 
+/* render.c: the fitted (and for previews blurred) pixels of one preset.
+ * When the preset needs src exactly as it is, *out is a shallow copy of
+ * src and *borrowed is set: the caller must not free it. Otherwise *out
+ * owns its pixels and carries src's full size. */
+KADR_MUST_CHECK int image__render_pixels(const image_pixels_t *src,
+                                         const image_preset_t *preset,
+                                         image_pixels_t *out, bool *borrowed);
+
+/* render.c: encodes pixels with the preset's codec and quality. */
+KADR_MUST_CHECK int image__encode_preset(const image_pixels_t *pixels,
+                                         const image_preset_t *preset,
+                                         image_blob_t *out);
+
 /* blur.c: box-blurs pixels in place, passes times in each direction. */
 KADR_MUST_CHECK int image__blur_box(image_pixels_t *pixels, uint32_t radius,
                                     unsigned passes);

@@ -31,9 +31,8 @@ void image_preset_dims(const image_preset_t *preset, uint32_t width,
     *out_height = scaled > 0 ? (uint32_t)scaled : 1;
 }
 
-uint32_t image_presets_min_width(const image_preset_t *presets,
-                                 size_t count, uint32_t width,
-                                 uint32_t height)
+uint32_t image_presets_min_width(const image_preset_t *presets, size_t count,
+                                 uint32_t width, uint32_t height)
 {
     uint64_t need = 1;
 
@@ -57,8 +56,8 @@ static void full_dims(const image_pixels_t *src, uint32_t *w, uint32_t *h)
     *h = src->full_height != 0 ? src->full_height : src->height;
 }
 
-static void plan_width(const image_pixels_t *src,
-                       const image_preset_t *preset, render_plan_t *plan)
+static void plan_width(const image_pixels_t *src, const image_preset_t *preset,
+                       render_plan_t *plan)
 {
     uint32_t w, h;
 
@@ -68,8 +67,8 @@ static void plan_width(const image_pixels_t *src,
     plan->region_height = src->height;
 }
 
-static void plan_square(const image_pixels_t *src,
-                        const image_preset_t *preset, render_plan_t *plan)
+static void plan_square(const image_pixels_t *src, const image_preset_t *preset,
+                        render_plan_t *plan)
 {
     uint32_t side = src->width < src->height ? src->width : src->height;
     uint32_t w, h;
@@ -103,14 +102,6 @@ static bool plan_is_copy(const image_pixels_t *src, const render_plan_t *plan)
            plan->height == src->height;
 }
 
-static int encode(const image_pixels_t *pixels, const image_preset_t *preset,
-                  image_blob_t *out)
-{
-    if (preset->codec == IMAGE_CODEC_WEBP)
-        return image_encode_webp(pixels, preset->quality, out);
-    return image_encode_jpeg(pixels, preset->quality, out);
-}
-
 static int blur_preview(image_pixels_t *pixels)
 {
     uint32_t radius = pixels->width / PREVIEW_BLUR_DIVISOR;
@@ -119,14 +110,15 @@ static int blur_preview(image_pixels_t *pixels)
                            PREVIEW_BLUR_PASSES);
 }
 
-int image_render_preset(const image_pixels_t *src, const image_preset_t *preset,
-                        image_blob_t *out)
+int image__render_pixels(const image_pixels_t *src,
+                         const image_preset_t *preset, image_pixels_t *out,
+                         bool *borrowed)
 {
     render_plan_t plan;
-    image_pixels_t resized;
 
     memset(out, 0, sizeof(*out));
     memset(&plan, 0, sizeof(plan));
+    *borrowed = false;
     if (!preset_valid(src, preset))
         return KADR_E_BAD_INPUT;
     if (preset->fit == IMAGE_FIT_SQUARE)
@@ -134,19 +126,49 @@ int image_render_preset(const image_pixels_t *src, const image_preset_t *preset,
     else
         plan_width(src, preset, &plan);
     /* A preview is blurred in place, so it always gets its own copy. */
-    if (plan_is_copy(src, &plan) && preset->fit != IMAGE_FIT_PREVIEW)
-        return encode(src, preset, out);
+    if (plan_is_copy(src, &plan) && preset->fit != IMAGE_FIT_PREVIEW) {
+        *out = *src;
+        *borrowed = true;
+        return 0;
+    }
 
-    int rc = image__resize_region(src, plan.x, plan.y, plan.region_width,
-                                  plan.region_height, plan.width, plan.height,
-                                  &resized);
+    int rc =
+        image__resize_region(src, plan.x, plan.y, plan.region_width,
+                             plan.region_height, plan.width, plan.height, out);
 
     if (rc != 0)
         return rc;
     if (preset->fit == IMAGE_FIT_PREVIEW)
-        rc = blur_preview(&resized);
-    if (rc == 0)
-        rc = encode(&resized, preset, out);
-    image_pixels_free(&resized);
+        rc = blur_preview(out);
+    if (rc != 0) {
+        image_pixels_free(out);
+        return rc;
+    }
+    full_dims(src, &out->full_width, &out->full_height);
+    return 0;
+}
+
+int image__encode_preset(const image_pixels_t *pixels,
+                         const image_preset_t *preset, image_blob_t *out)
+{
+    if (preset->codec == IMAGE_CODEC_WEBP)
+        return image_encode_webp(pixels, preset->quality, out);
+    return image_encode_jpeg(pixels, preset->quality, out);
+}
+
+int image_render_preset(const image_pixels_t *src, const image_preset_t *preset,
+                        image_blob_t *out)
+{
+    image_pixels_t pixels;
+    bool borrowed;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    rc = image__render_pixels(src, preset, &pixels, &borrowed);
+    if (rc != 0)
+        return rc;
+    rc = image__encode_preset(&pixels, preset, out);
+    if (!borrowed)
+        image_pixels_free(&pixels);
     return rc;
 }

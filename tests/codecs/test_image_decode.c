@@ -323,7 +323,8 @@ static long max_rss_kib(void)
 
 static void check_bomb(const uint8_t *bytes, size_t len, kadr_format_t format)
 {
-    static const image_limits_t limits = {100000000, 20000, 20000};
+    static const image_limits_t limits = {
+        .max_pixels = 100000000, .max_width = 20000, .max_height = 20000};
     char path[64];
     image_info_t info;
     image_pixels_t px;
@@ -367,8 +368,12 @@ static void decode_jpeg_bomb_too_large(void **state)
 
 static void check_limits_each_field(void **state)
 {
-    image_info_t info = {KADR_FORMAT_JPEG, 4000, 3000, 1, false};
-    image_limits_t limits = {0, 0, 0};
+    image_info_t info = {.format = KADR_FORMAT_JPEG,
+                         .width = 4000,
+                         .height = 3000,
+                         .orientation = 1,
+                         .file_bytes = 5000000};
+    image_limits_t limits = {0};
 
     (void)state;
     assert_int_equal(image_check_limits(&info, NULL), 0);
@@ -377,9 +382,13 @@ static void check_limits_each_field(void **state)
     assert_int_equal(image_check_limits(&info, &limits), 0);
     limits.max_pixels = 11999999;
     assert_int_equal(image_check_limits(&info, &limits), KADR_E_TOO_LARGE);
-    limits = (image_limits_t){0, 3999, 0};
+    limits = (image_limits_t){.max_width = 3999};
     assert_int_equal(image_check_limits(&info, &limits), KADR_E_TOO_LARGE);
-    limits = (image_limits_t){0, 0, 2999};
+    limits = (image_limits_t){.max_height = 2999};
+    assert_int_equal(image_check_limits(&info, &limits), KADR_E_TOO_LARGE);
+    limits = (image_limits_t){.max_file_bytes = 5000000};
+    assert_int_equal(image_check_limits(&info, &limits), 0);
+    limits = (image_limits_t){.max_file_bytes = 4999999};
     assert_int_equal(image_check_limits(&info, &limits), KADR_E_TOO_LARGE);
     info.width = 0;
     assert_int_equal(image_check_limits(&info, NULL), KADR_E_CORRUPT);
@@ -704,7 +713,7 @@ static void decode_generated_variants(void **state)
  * with a crash, a sanitizer report or another error. */
 static void check_damaged(const uint8_t *data, size_t len, kadr_format_t format)
 {
-    static const image_limits_t limits = {50000000, 0, 0};
+    static const image_limits_t limits = {.max_pixels = 50000000};
     char path[64];
     image_pixels_t px;
 
@@ -793,6 +802,46 @@ static void decode_converts_icc_profile(void **state)
     image_pixels_free(&stored);
 }
 
+/* A 12-megapixel PNG takes well over a millisecond to decode on any
+ * host, so a 1 ms decode limit rejects it once the decode returns. */
+static void decode_time_limit(void **state)
+{
+    static const image_limits_t limits = {.max_decode_ms = 1};
+    char path[64];
+    image_pixels_t px;
+
+    (void)state;
+    if (!have_convert())
+        skip();
+    write_temp(path, "", 0);
+    assert_true(run_command("convert -size 4000x3000 plasma:fractal -seed 7 "
+                            "png24:%s",
+                            path));
+    assert_int_equal(image_decode_file(path, KADR_FORMAT_PNG, &limits, 0, &px),
+                     KADR_E_TIMEOUT);
+    assert_null(px.data);
+    unlink(path);
+}
+
+/* The file size limit applies before anything is decoded. */
+static void decode_file_size_limit(void **state)
+{
+    const char *path = corpus_path("photos/phone-jolla.jpg");
+    image_limits_t limits = {.max_file_bytes = 1000};
+    image_info_t info;
+    image_pixels_t px;
+
+    (void)state;
+    assert_int_equal(image_probe_file(path, KADR_FORMAT_JPEG, &info), 0);
+    assert_true(info.file_bytes > 1000);
+    assert_int_equal(image_decode_file(path, KADR_FORMAT_JPEG, &limits, 0, &px),
+                     KADR_E_TOO_LARGE);
+    limits.max_file_bytes = info.file_bytes;
+    assert_int_equal(
+        image_decode_file(path, KADR_FORMAT_JPEG, &limits, 1080, &px), 0);
+    image_pixels_free(&px);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -816,6 +865,8 @@ int main(void)
         cmocka_unit_test(decode_generated_variants),
         cmocka_unit_test(decode_damaged_inputs),
         cmocka_unit_test(decode_converts_icc_profile),
+        cmocka_unit_test(decode_time_limit),
+        cmocka_unit_test(decode_file_size_limit),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

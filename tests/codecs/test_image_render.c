@@ -1,8 +1,6 @@
 /* Tests for image_render_preset and the JPEG and WebP encoders. */
 #include "image_test_util.h"
-
-#include <turbojpeg.h>
-#include <webp/decode.h>
+#include "image_blob_util.h"
 
 static const image_preset_t preset_w1080_jpg = {"w1080.jpg", IMAGE_FIT_WIDTH,
                                                 1080, IMAGE_CODEC_JPEG, 82};
@@ -30,44 +28,6 @@ static void decode_corpus(const char *name, uint32_t min_width,
     assert_int_equal(image_decode_file(corpus_path(name), KADR_FORMAT_JPEG,
                                        NULL, min_width, px),
                      0);
-}
-
-/* Decodes an output blob with the reference decoders of each codec. */
-static void decode_blob(const image_blob_t *blob, image_codec_t codec,
-                        image_pixels_t *px)
-{
-    px->channels = 4;
-    if (codec == IMAGE_CODEC_WEBP) {
-        int width, height;
-
-        px->data = WebPDecodeRGBA(blob->data, blob->len, &width, &height);
-        assert_non_null(px->data);
-        px->width = (uint32_t)width;
-        px->height = (uint32_t)height;
-        return;
-    }
-
-    tjhandle tj = tjInitDecompress();
-    int width, height, subsamp, colorspace;
-
-    assert_int_equal(tjDecompressHeader3(tj, blob->data, blob->len, &width,
-                                         &height, &subsamp, &colorspace),
-                     0);
-    assert_int_equal(subsamp, TJSAMP_420);
-    px->width = (uint32_t)width;
-    px->height = (uint32_t)height;
-    px->data = malloc((size_t)width * height * 4);
-    assert_non_null(px->data);
-    assert_int_equal(tjDecompress2(tj, blob->data, blob->len, px->data, width,
-                                   0, height, TJPF_RGBA, 0),
-                     0);
-    tjDestroy(tj);
-}
-
-static void free_decoded(image_pixels_t *px)
-{
-    free(px->data);
-    px->data = NULL;
 }
 
 static void check_dims(const image_blob_t *blob, image_codec_t codec,
