@@ -8,6 +8,7 @@
 #include "log.h"
 #include "routes.h"
 #include "variants.h"
+#include "video_running.h"
 
 #define PATCH_MAX_BODY_BYTES 4096
 
@@ -95,6 +96,9 @@ static void admin_work_done(uv_work_t *work, int status)
 
     if (status != 0)
         op->result = status;
+    /* A transcode of the deleted media stops, and its job is dropped. */
+    if (op->is_delete && op->result == 0)
+        video_running_cancel_deleted(op->id);
     if (op->req != NULL)
         admin_reply(op);
     free(op);

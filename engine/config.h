@@ -42,6 +42,8 @@ typedef struct config {
     uint64_t video_max_width;
     uint64_t video_max_height;
     uint64_t video_max_fps;
+    uint64_t video_max_file_bytes;
+    uint64_t video_teaser_s;
     uint64_t video_crf;
     char *video_preset;
     uint64_t video_time_limit_s;

@@ -11,6 +11,7 @@
 #include "token.h"
 #include "upload.h"
 #include "video_job.h"
+#include "video_running.h"
 
 struct daemon {
     app_t app;
@@ -149,6 +150,7 @@ static void fill_limits(app_t *app, const config_t *cfg)
     app->video_limits.max_width = (uint32_t)cfg->video_max_width;
     app->video_limits.max_height = (uint32_t)cfg->video_max_height;
     app->video_limits.max_fps = (double)cfg->video_max_fps;
+    app->video_limits.max_file_bytes = cfg->video_max_file_bytes;
     app->video_params.max_long = 1280;
     app->video_params.max_short = 720;
     app->video_params.crf = (int)cfg->video_crf;
@@ -195,6 +197,7 @@ static void on_signal(uv_signal_t *handle, int signum)
     log_info("server.stopping", "signal=%d", signum);
     d->app.stopping = true;
     atomic_store(&d->app.cancel_all, 1);
+    video_running_cancel_all();
     ingest_video_finish_waits(&d->app);
     http_server_stop(d->app.server, on_server_stopped, d);
 }

@@ -51,6 +51,9 @@ typedef struct media {
     uint32_t height;
     double duration_s;
     int64_t created; /* Unix seconds */
+    /* Percent done of the transcode while processing (0 before it
+     * starts, -1 to leave it out); set when read, never stored. */
+    int progress;
     uint32_t variant_count;
     media_variant_t variants[MEDIA_MAX_VARIANTS];
 } media_t;

@@ -185,6 +185,8 @@ json_t *media_to_json(const media_t *m, bool show_original)
         return NULL;
     if (m->kind == KADR_KIND_VIDEO)
         json_object_set_new(root, "duration", json_real(m->duration_s));
+    if (m->status == MEDIA_PROCESSING && m->progress >= 0)
+        json_object_set_new(root, "progress", json_integer(m->progress));
     if (m->status == MEDIA_FAILED)
         json_object_set_new(root, "error", json_string(m->error));
     if (m->owner[0] != '\0')

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "routes.h"
 #include "variants.h"
+#include "video_running.h"
 
 #define IMMUTABLE_CACHE "public, max-age=31536000, immutable"
 /* Paid bytes: a browser may keep them, no shared cache may store them. */
@@ -58,6 +59,12 @@ void route_media_show(app_t *app, http_request_t *req, const char *id)
     if (rc != 0) {
         respond_lookup_error(app, req, rc);
         return;
+    }
+    if (media.status == MEDIA_PROCESSING) {
+        /* A queued transcode shows 0 percent. */
+        int percent = video_running_progress(id);
+
+        media.progress = percent > 0 ? percent : 0;
     }
     routes_respond_json(app, req, 200, NULL,
                         media_to_json(&media, routes_has_api_key(app, req)));

@@ -12,12 +12,15 @@
 #include "media.h"
 #include "upload.h"
 #include "variants.h"
+#include "video_running.h"
+#include "webhook.h"
 
 enum video_output {
     OUT_MP4 = 0,
     OUT_POSTER_JPEG,
     OUT_POSTER_WEBP,
     OUT_PREVIEW,
+    OUT_TEASER, /* paid media only */
     OUT_COUNT,
 };
 
@@ -26,6 +29,7 @@ static const char *const output_names[OUT_COUNT] = {
     VARIANT_POSTER_JPEG,
     VARIANT_POSTER_WEBP,
     VARIANT_PREVIEW,
+    VIDEO_JOB_TEASER,
 };
 
 typedef struct video_job {
@@ -37,10 +41,12 @@ typedef struct video_job {
     int result;
     bool retry;
     uint64_t started_ns;
+    video_running_t *running; /* NULL when the table was full */
 } video_job_t;
 
 struct video_outputs {
     variant_out_t outs[OUT_COUNT];
+    int count; /* OUT_COUNT with a teaser, else OUT_TEASER */
     uint32_t width; /* of 720.mp4 */
     uint32_t height;
 };
@@ -95,7 +101,7 @@ static int count_cache_misses(app_t *app, const media_t *media,
 
     if (rc != 0)
         return rc;
-    for (int i = 0; i < OUT_COUNT; i++) {
+    for (int i = 0; i < vo->count; i++) {
         if (variants_find_cached(txn, &media->original, &vo->outs[i]) != 0)
             misses++;
     }
@@ -103,9 +109,10 @@ static int count_cache_misses(app_t *app, const media_t *media,
     return misses;
 }
 
-static int stage_mp4(app_t *app, int fd, struct video_outputs *vo)
+static int stage_mp4(app_t *app, int fd, struct video_outputs *vo,
+                     enum video_output which)
 {
-    variant_out_t *out = &vo->outs[OUT_MP4];
+    variant_out_t *out = &vo->outs[which];
     video_info_t info;
     char path[64];
     int rc;
@@ -114,8 +121,10 @@ static int stage_mp4(app_t *app, int fd, struct video_outputs *vo)
     rc = video_probe_file(path, &info);
     if (rc != 0)
         return rc;
-    vo->width = info.width;
-    vo->height = info.height;
+    if (which == OUT_MP4) {
+        vo->width = info.width;
+        vo->height = info.height;
+    }
     rc = variants_hash_fd(fd, &out->size, &out->hash);
     if (rc != 0)
         return rc;
@@ -126,19 +135,39 @@ static int stage_mp4(app_t *app, int fd, struct video_outputs *vo)
                             KADR_FORMAT_MP4, &out->staged);
 }
 
-static int transcode(app_t *app, const char *src, struct video_outputs *vo)
+static void report_progress(void *ctx, int percent)
 {
+    video_running_t *running = ctx;
+
+    atomic_store(&running->percent, percent);
+}
+
+/* Makes 720.mp4, or with which OUT_TEASER the first video_teaser_s
+ * seconds of it. */
+static int transcode(video_job_t *job, const char *src,
+                     struct video_outputs *vo, enum video_output which)
+{
+    app_t *app = job->app;
     int fd = variants_open_tmpfile(store_tmp_dir(app->store));
+    video_params_t params = app->video_params;
+    const atomic_int *cancel = &app->cancel_all;
     char path[64];
     int rc;
 
     if (fd < 0)
         return fd;
+    if (which == OUT_TEASER)
+        params.max_output_s = (double)app->cfg->video_teaser_s;
+    if (job->running != NULL)
+        cancel = &job->running->cancel;
     variants_fd_path(fd, path, sizeof(path));
-    rc = video_transcode_file(src, path, &app->video_params, NULL, NULL,
-                              &app->cancel_all);
+    rc = video_transcode_file(src, path, &params,
+                              which == OUT_MP4 && job->running != NULL
+                                  ? report_progress
+                                  : NULL,
+                              job->running, cancel);
     if (rc == 0)
-        rc = stage_mp4(app, fd, vo);
+        rc = stage_mp4(app, fd, vo, which);
     close(fd);
     return rc;
 }
@@ -169,9 +198,10 @@ static int render_posters(app_t *app, const char *src,
     return rc;
 }
 
-static int make_outputs(app_t *app, const store_blob_t *original,
+static int make_outputs(video_job_t *job, const store_blob_t *original,
                         struct video_outputs *vo)
 {
+    app_t *app = job->app;
     int fd = variants_open_blob_copy(app->store, original);
     char path[64];
     int rc;
@@ -180,9 +210,11 @@ static int make_outputs(app_t *app, const store_blob_t *original,
         return fd;
     variants_fd_path(fd, path, sizeof(path));
     metrics_add(app->metrics.decodes, 1);
-    rc = transcode(app, path, vo);
+    rc = transcode(job, path, vo, OUT_MP4);
     if (rc == 0)
         rc = render_posters(app, path, vo);
+    if (rc == 0 && vo->count > OUT_TEASER)
+        rc = transcode(job, path, vo, OUT_TEASER);
     close(fd);
     return rc;
 }
@@ -197,7 +229,7 @@ static int commit_outputs(app_t *app, video_job_t *job,
     if (rc != 0)
         return rc;
     rc = media_load(txn, job->media_id, &media);
-    for (int i = 0; rc == 0 && i < OUT_COUNT; i++) {
+    for (int i = 0; rc == 0 && i < vo->count; i++) {
         bool deduped;
 
         rc = variants_commit(txn, &media.original, &vo->outs[i], &media,
@@ -229,12 +261,17 @@ static int run_job(video_job_t *job)
     if (rc != 0)
         return rc;
     memset(&vo, 0, sizeof(vo));
-    for (int i = 0; i < OUT_COUNT; i++)
+    /* TODO: a video made paid after it is ready gets no teaser until
+     * its job runs again. */
+    vo.count = media.access == MEDIA_PAID && app->cfg->video_teaser_s > 0
+                   ? OUT_COUNT
+                   : OUT_TEASER;
+    for (int i = 0; i < vo.count; i++)
         snprintf(vo.outs[i].name, sizeof(vo.outs[i].name), "%s",
                  output_names[i]);
     rc = count_cache_misses(app, &media, &vo);
     if (rc > 0)
-        rc = make_outputs(app, &original, &vo);
+        rc = make_outputs(job, &original, &vo);
     if (rc < 0)
         return rc;
     return commit_outputs(app, job, &vo);
@@ -283,14 +320,40 @@ static int record_failure(video_job_t *job, bool final)
     return store_txn_commit(txn);
 }
 
+/* Registers the job in the running table, where reads find its progress
+ * and DELETE its cancel flag. */
+static void start_running(video_job_t *job)
+{
+    job->running = video_running_add(job->media_id);
+    if (job->running == NULL) {
+        log_warn("job.untracked", "media=%s job=%llu", job->media_id,
+                 (unsigned long long)job->id);
+        return;
+    }
+    /* Shutdown may have begun before the entry existed. */
+    if (atomic_load(&job->app->cancel_all) != 0)
+        atomic_store(&job->running->cancel, 1);
+}
+
+static bool deleted_while_running(const video_job_t *job)
+{
+    return job->running != NULL && atomic_load(&job->running->deleted);
+}
+
 static void job_run(pool_work_t *work)
 {
     video_job_t *job = (video_job_t *)work;
     bool final;
 
     job->started_ns = uv_hrtime();
+    start_running(job);
     job->result = run_job(job);
     job->retry = false;
+    /* Deleted while running: the record is gone, so the job goes too. */
+    if (job->result == KADR_E_CANCELLED && deleted_while_running(job)) {
+        (void)record_failure(job, true);
+        return;
+    }
     /* Cancelled at shutdown: the stored job resumes at the next start. */
     if (job->result == 0 || job->result == KADR_E_CANCELLED)
         return;
@@ -307,12 +370,17 @@ static void job_done(pool_work_t *work)
     app_t *app = job->app;
     double ms = (double)(uv_hrtime() - job->started_ns) / 1e6;
 
+    video_running_remove(job->running);
+    job->running = NULL;
+
     if (work->cancelled || job->result == KADR_E_CANCELLED) {
         log_info("job.stopped", "media=%s job=%llu", job->media_id,
                  (unsigned long long)job->id);
         free(job);
         return;
     }
+    metrics_observe(&app->metrics.job_seconds[POOL_LANE_VIDEO],
+                    metrics_job_bounds, metrics_job_bound_count, ms / 1e3);
     if (job->result == 0) {
         metrics_add(app->metrics.jobs_done[POOL_LANE_VIDEO], 1);
         log_info("job.done", "media=%s job=%llu ms=%.0f", job->media_id,
@@ -327,6 +395,10 @@ static void job_done(pool_work_t *work)
         pool_submit(app->pool, &job->work);
         return;
     }
+    if (!job->retry)
+        webhook_notify(app->webhook, job->media_id,
+                       job->result == 0 ? "ready" : "failed", "video",
+                       job->result == 0 ? NULL : kadr_strerror(job->result));
     ingest_video_notify(app, job->media_id);
     free(job);
 }

@@ -1,7 +1,9 @@
 /* Video jobs: one per video upload, queued in the store's jobs database
  * in the same transaction as its media record, so a restart resumes it.
- * A job makes 720.mp4, poster.jpg, poster.webp and preview.jpg on the
- * media pool's video lane, then marks the media ready or failed. */
+ * A job makes 720.mp4, poster.jpg, poster.webp, preview.jpg and, for
+ * paid media, teaser.mp4 on the media pool's video lane, then marks the
+ * media ready or failed. While it runs, the running table stores its
+ * progress and cancel flag. */
 #ifndef KADR_ENGINE_VIDEO_JOB_H
 #define KADR_ENGINE_VIDEO_JOB_H
 
@@ -9,6 +11,9 @@
 #include <stdint.h>
 
 #include "app.h"
+
+/* The free teaser of a paid video: its first video_teaser_s seconds. */
+#define VIDEO_JOB_TEASER "teaser.mp4"
 
 /* Longest stored job value. */
 #define VIDEO_JOB_MAX_BYTES 128
