@@ -184,9 +184,10 @@ static bool parse_length(const char *text, uint64_t *out)
     return true;
 }
 
-/* Rejects every framing that two parsers could read differently: more
- * than one Content-Length or Transfer-Encoding, an invalid length, a
- * coding other than exactly "chunked", or both headers at once. */
+/* Rejects every framing that two parsers could read differently: white
+ * space in a field name, more than one Content-Length or
+ * Transfer-Encoding, an invalid length, a coding other than exactly
+ * "chunked", or both headers at once. */
 static int check_framing(struct http_conn *conn)
 {
     const char *length = NULL;
@@ -195,6 +196,11 @@ static int check_framing(struct http_conn *conn)
     for (size_t i = 0; i < conn->header_count; i++) {
         const http_header_t *h = &conn->headers[i];
 
+        /* RFC 9112, section 5.1: white space before the colon gets 400,
+         * because other parsers may strip it and see another header. */
+        if (strpbrk(h->name, " \t") != NULL)
+            return fail_request(conn, 400,
+                                "white space before a header field colon");
         if (strcasecmp(h->name, "Content-Length") == 0) {
             if (length != NULL)
                 return fail_request(conn, 400, "duplicate Content-Length");

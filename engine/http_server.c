@@ -207,11 +207,24 @@ static void on_server_handle_closed(uv_handle_t *handle)
         finish_stop(server);
 }
 
+/* Closes the listening socket as soon as its poll handle is gone, so that
+ * new connections are refused while the open ones finish. */
+static void on_listen_poll_closed(uv_handle_t *handle)
+{
+    http_server_t *server = handle->data;
+
+    if (server->listen_fd >= 0) {
+        close(server->listen_fd);
+        server->listen_fd = -1;
+    }
+    on_server_handle_closed(handle);
+}
+
 static void close_server_handles(http_server_t *server)
 {
     if (server->listen_poll.data != NULL &&
         !uv_is_closing((uv_handle_t *)&server->listen_poll))
-        uv_close((uv_handle_t *)&server->listen_poll, on_server_handle_closed);
+        uv_close((uv_handle_t *)&server->listen_poll, on_listen_poll_closed);
     if (server->accept_timer.data != NULL &&
         !uv_is_closing((uv_handle_t *)&server->accept_timer))
         uv_close((uv_handle_t *)&server->accept_timer, on_server_handle_closed);

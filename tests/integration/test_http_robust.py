@@ -1,0 +1,402 @@
+"""HTTP/1.1 robustness against a real kadrd over raw sockets: keep-alive,
+pipelining, size limits, slow clients, the connection cap,
+100-continue, request smuggling and a graceful stop on SIGTERM."""
+
+import signal
+import socket
+import time
+import unittest
+
+from kadr_harness import API_KEY, Daemon, corpus, main, read_file
+
+# Small limits and short timeouts, so that each case runs in about a
+# second. The flags are the ordinary kadrd configuration keys.
+LIMIT_FLAGS = [
+    "--max-header-bytes", "4096",
+    "--max-headers", "20",
+    "--max-url-bytes", "512",
+    "--max-upload-bytes", "2000000",
+    "--header-timeout-ms", "700",
+    "--body-timeout-ms", "700",
+    "--idle-timeout-ms", "700",
+    "--max-connections", "8",
+]
+SOCKET_TIMEOUT_S = 10
+
+
+def connect(kadr):
+    sock = socket.create_connection(("127.0.0.1", kadr.port),
+                                    timeout=SOCKET_TIMEOUT_S)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+class Reader:
+    """Reads HTTP/1.1 responses off one socket."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+
+    def fill(self):
+        data = self.sock.recv(65536)
+        if not data:
+            raise EOFError("connection closed")
+        self.buf += data
+
+    def response(self, head_only=False):
+        while b"\r\n\r\n" not in self.buf:
+            self.fill()
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ")[1])
+        headers = {}
+        for line in lines[1:]:
+            name, value = line.split(":", 1)
+            headers[name.strip().lower()] = value.strip()
+        length = int(headers.get("content-length", "0"))
+        if head_only or status in (100, 204, 304):
+            length = 0
+        while len(self.buf) < length:
+            self.fill()
+        body, self.buf = self.buf[:length], self.buf[length:]
+        return status, headers, body
+
+    def closed(self):
+        """Returns True when the peer closes (EOF or reset) with no more
+        bytes."""
+        try:
+            while True:
+                data = self.sock.recv(65536)
+                if not data:
+                    return self.buf == b""
+                self.buf += data
+        except ConnectionResetError:
+            return self.buf == b""
+
+
+def get_line(path, extra=""):
+    return ("GET %s HTTP/1.1\r\nHost: kadr\r\n%s\r\n" % (path, extra)
+            ).encode()
+
+
+class RobustTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.kadr = Daemon(*LIMIT_FLAGS).start()
+        cls.photo = read_file(corpus("photos/phone-jolla.jpg"))
+        resp = cls.kadr.upload(cls.photo)
+        assert resp.status == 201, resp.body
+        cls.id = resp.json()["id"]
+        cls.path = "/v1/media/%s/w320.webp" % cls.id
+        cls.small = cls.kadr.request("GET", cls.path).body
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.kadr.__exit__(None, None, None)
+
+    def check_rejected(self, request, status, closes=True):
+        sock = connect(self.kadr)
+        try:
+            sock.sendall(request)
+            reader = Reader(sock)
+            got, headers, body = reader.response()
+            self.assertEqual(got, status, body)
+            self.assertEqual(headers.get("x-content-type-options"),
+                             "nosniff")
+            if closes:
+                self.assertEqual(headers.get("connection"), "close")
+                self.assertTrue(reader.closed())
+            return headers, body
+        finally:
+            sock.close()
+
+    # ---- keep-alive and pipelining ----
+
+    def test_keep_alive_sequential(self):
+        sock = connect(self.kadr)
+        reader = Reader(sock)
+        for _ in range(3):
+            sock.sendall(get_line(self.path))
+            status, headers, body = reader.response()
+            self.assertEqual(status, 200)
+            self.assertEqual(headers["connection"], "keep-alive")
+            self.assertEqual(body, self.small)
+        sock.close()
+
+    def test_pipelined_requests(self):
+        sock = connect(self.kadr)
+        reader = Reader(sock)
+        sock.sendall(get_line(self.path) +
+                     get_line(self.path, "Range: bytes=0-9\r\n") +
+                     get_line("/nope") +
+                     get_line(self.path, "Connection: close\r\n"))
+        self.assertEqual(reader.response()[2], self.small)
+        status, _, body = reader.response()
+        self.assertEqual(status, 206)
+        self.assertEqual(body, self.small[:10])
+        self.assertEqual(reader.response()[0], 404)
+        status, headers, body = reader.response()
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["connection"], "close")
+        self.assertEqual(body, self.small)
+        self.assertTrue(reader.closed())
+        sock.close()
+
+    def test_http10_closes(self):
+        sock = connect(self.kadr)
+        sock.sendall(("GET %s HTTP/1.0\r\n\r\n" % self.path).encode())
+        reader = Reader(sock)
+        status, headers, body = reader.response()
+        self.assertEqual(status, 200)
+        self.assertEqual(body, self.small)
+        self.assertTrue(reader.closed())
+        sock.close()
+
+    # ---- limits ----
+
+    def test_url_too_long(self):
+        self.check_rejected(get_line("/v1/media/" + "a" * 600), 414)
+
+    def test_header_too_large(self):
+        self.check_rejected(get_line("/healthz", "X-Big: %s\r\n" %
+                                     ("b" * 5000)), 431)
+
+    def test_too_many_headers(self):
+        extra = "".join("X-H%d: v\r\n" % i for i in range(25))
+        self.check_rejected(get_line("/healthz", extra), 431)
+
+    def test_body_too_large(self):
+        request = ("POST /v1/media HTTP/1.1\r\nHost: kadr\r\n"
+                   "X-Api-Key: %s\r\nContent-Length: 3000000\r\n\r\n" %
+                   API_KEY).encode()
+        self.check_rejected(request, 413)
+
+    def test_limits_keep_server_alive(self):
+        self.check_rejected(get_line("/v1/media/" + "a" * 600), 414)
+        self.assertEqual(self.kadr.request("GET", "/healthz").status, 200)
+
+    # ---- slow clients and idle connections ----
+
+    def test_slow_header_timeout(self):
+        sock = connect(self.kadr)
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: kadr\r\n")
+        started = time.monotonic()
+        reader = Reader(sock)
+        status, headers, _ = reader.response()
+        self.assertEqual(status, 408)
+        self.assertEqual(headers["connection"], "close")
+        self.assertLess(time.monotonic() - started, 5)
+        self.assertTrue(reader.closed())
+        sock.close()
+
+    def test_slow_header_trickle(self):
+        # Bytes that keep arriving do not extend the head deadline.
+        sock = connect(self.kadr)
+        reader = Reader(sock)
+        started = time.monotonic()
+        sock.sendall(b"GET /healthz HTTP/1.1\r\n")
+        status = None
+        for i in range(40):
+            try:
+                sock.sendall(b"X-Slow-%d: 1\r\n" % i)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            time.sleep(0.1)
+            sock.setblocking(False)
+            try:
+                reader.fill()
+            except (BlockingIOError, EOFError):
+                pass
+            sock.setblocking(True)
+            if b"\r\n\r\n" in reader.buf:
+                status = reader.response()[0]
+                break
+        self.assertEqual(status, 408)
+        self.assertLess(time.monotonic() - started, 3)
+        sock.close()
+
+    def test_slow_body_timeout(self):
+        sock = connect(self.kadr)
+        sock.sendall(("POST /v1/media HTTP/1.1\r\nHost: kadr\r\n"
+                      "X-Api-Key: %s\r\nContent-Length: %d\r\n\r\n" %
+                      (API_KEY, len(self.photo))).encode())
+        sock.sendall(self.photo[:1000])
+        reader = Reader(sock)
+        status, headers, _ = reader.response()
+        self.assertEqual(status, 408)
+        self.assertEqual(headers["connection"], "close")
+        sock.close()
+        self.assertEqual(self.kadr.tmp_files(), [])
+
+    def test_idle_timeout_closes(self):
+        sock = connect(self.kadr)
+        reader = Reader(sock)
+        sock.sendall(get_line("/healthz"))
+        self.assertEqual(reader.response()[0], 200)
+        started = time.monotonic()
+        self.assertTrue(reader.closed())
+        elapsed = time.monotonic() - started
+        self.assertGreater(elapsed, 0.4)
+        self.assertLess(elapsed, 5)
+        sock.close()
+
+    def test_silent_connection_closes(self):
+        sock = connect(self.kadr)
+        self.assertTrue(Reader(sock).closed())
+        sock.close()
+
+    # ---- connection cap ----
+
+    def test_connection_cap(self):
+        held = []
+        try:
+            # Each held connection sends part of a head, so it is open
+            # and busy; the cap counts every open connection.
+            for _ in range(8):
+                sock = connect(self.kadr)
+                sock.sendall(b"GET /healthz HTTP/1.1\r\n")
+                held.append(sock)
+            time.sleep(0.1)
+            extra = connect(self.kadr)
+            reader = Reader(extra)
+            status, headers, _ = reader.response()
+            self.assertEqual(status, 503)
+            self.assertTrue(reader.closed())
+            extra.close()
+        finally:
+            for sock in held:
+                sock.close()
+        time.sleep(0.2)
+        self.assertEqual(self.kadr.request("GET", "/healthz").status, 200)
+
+    # ---- 100-continue ----
+
+    def test_expect_continue(self):
+        sock = connect(self.kadr)
+        sock.sendall(("POST /v1/media HTTP/1.1\r\nHost: kadr\r\n"
+                      "X-Api-Key: %s\r\nContent-Length: %d\r\n"
+                      "Expect: 100-continue\r\n\r\n" %
+                      (API_KEY, len(self.photo))).encode())
+        reader = Reader(sock)
+        status, _, _ = reader.response()
+        self.assertEqual(status, 100)
+        sock.sendall(self.photo)
+        status, headers, body = reader.response()
+        self.assertEqual(status, 201, body)
+        self.assertEqual(headers["connection"], "keep-alive")
+        sock.close()
+
+    def test_expect_continue_rejected_early(self):
+        # No key: 401 comes at once, with no 100 and no wait for the body.
+        sock = connect(self.kadr)
+        sock.sendall(("POST /v1/media HTTP/1.1\r\nHost: kadr\r\n"
+                      "Content-Length: %d\r\nExpect: 100-continue\r\n\r\n" %
+                      len(self.photo)).encode())
+        reader = Reader(sock)
+        status, headers, _ = reader.response()
+        self.assertEqual(status, 401)
+        self.assertEqual(headers["connection"], "close")
+        sock.close()
+
+    # ---- request smuggling ----
+
+    def test_smuggling_rejected(self):
+        cases = [
+            ("cl_and_te",
+             "POST /v1/media HTTP/1.1\r\nHost: kadr\r\nContent-Length: 4\r\n"
+             "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+            ("te_and_cl",
+             "POST /v1/media HTTP/1.1\r\nHost: kadr\r\n"
+             "Transfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n"
+             "0\r\n\r\n"),
+            ("duplicate_cl",
+             "POST /v1/media HTTP/1.1\r\nHost: kadr\r\nContent-Length: 4\r\n"
+             "Content-Length: 5\r\n\r\nabcde"),
+            ("duplicate_cl_equal",
+             "POST /v1/media HTTP/1.1\r\nHost: kadr\r\nContent-Length: 4\r\n"
+             "Content-Length: 4\r\n\r\nabcd"),
+            ("cl_list",
+             "POST /v1/media HTTP/1.1\r\nHost: kadr\r\n"
+             "Content-Length: 4, 4\r\n\r\nabcd"),
+            ("cl_sign",
+             "POST /v1/media HTTP/1.1\r\nHost: kadr\r\n"
+             "Content-Length: +4\r\n\r\nabcd"),
+            ("bad_chunk_size",
+             "POST /v1/media HTTP/1.1\r\nHost: kadr\r\n"
+             "Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n"),
+            ("huge_chunk_size",
+             "POST /v1/media HTTP/1.1\r\nHost: kadr\r\n"
+             "Transfer-Encoding: chunked\r\n\r\n"
+             "fffffffffffffffff\r\nabc\r\n0\r\n\r\n"),
+            ("te_not_chunked",
+             "POST /v1/media HTTP/1.1\r\nHost: kadr\r\n"
+             "Transfer-Encoding: gzip\r\n\r\nabcd"),
+            ("te_chunked_twice",
+             "POST /v1/media HTTP/1.1\r\nHost: kadr\r\n"
+             "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n"
+             "\r\n0\r\n\r\n"),
+            ("space_before_colon",
+             "POST /v1/media HTTP/1.1\r\nHost: kadr\r\n"
+             "Content-Length : 4\r\n\r\nabcd"),
+            ("bare_lf_in_chunk",
+             "POST /v1/media HTTP/1.1\r\nHost: kadr\r\n"
+             "Transfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n"),
+        ]
+        for name, text in cases:
+            with self.subTest(case=name):
+                request = text.replace("Host: kadr\r\n", "Host: kadr\r\n"
+                                       "X-Api-Key: %s\r\n" % API_KEY, 1)
+                # A smuggled second request must never be answered.
+                request += "GET /healthz HTTP/1.1\r\nHost: kadr\r\n\r\n"
+                self.check_rejected(request.encode(), 400)
+
+    # ---- errors carry nosniff ----
+
+    def test_server_errors_have_nosniff(self):
+        headers, body = self.check_rejected(b"BREW / HTTP/1.1\r\n\r\n", 400)
+        self.assertEqual(headers["content-type"], "application/json")
+
+
+class StopTest(unittest.TestCase):
+    def test_sigterm_finishes_in_flight(self):
+        kadr = Daemon("--body-timeout-ms", "5000").start()
+        photo = read_file(corpus("photos/phone-jolla.jpg"))
+        try:
+            idle = connect(kadr)
+            busy = connect(kadr)
+            busy.sendall(("POST /v1/media HTTP/1.1\r\nHost: kadr\r\n"
+                          "X-Api-Key: %s\r\nContent-Length: %d\r\n\r\n" %
+                          (API_KEY, len(photo))).encode())
+            busy.sendall(photo[:1000])
+            time.sleep(0.2)
+            started = time.monotonic()
+            kadr.proc.send_signal(signal.SIGTERM)
+            time.sleep(0.3)
+            # The listener is closed: new connections are refused.
+            with self.assertRaises(ConnectionRefusedError):
+                socket.create_connection(("127.0.0.1", kadr.port),
+                                         timeout=2).close()
+            # An idle keep-alive connection is closed at once.
+            self.assertTrue(Reader(idle).closed())
+            # The request in flight completes, then the connection closes.
+            busy.sendall(photo[1000:])
+            reader = Reader(busy)
+            status, headers, body = reader.response()
+            self.assertEqual(status, 201, body)
+            self.assertEqual(headers["connection"], "close")
+            self.assertTrue(reader.closed())
+            code = kadr.proc.wait(timeout=20)
+            self.assertEqual(code, 0)
+            self.assertLess(time.monotonic() - started, 20)
+            kadr.proc = None
+            kadr.log.close()
+            self.assertIn("event=server.stopped", kadr.log_text())
+        finally:
+            idle.close()
+            busy.close()
+            kadr.__exit__(None, None, None)
+
+
+if __name__ == "__main__":
+    main()
