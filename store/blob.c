@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "index.h"
@@ -15,8 +16,14 @@ int store_blob_get(store_txn_t *txn, const kadr_hash_t *hash, store_blob_t *out)
     return index_blob_get(txn, hash, out);
 }
 
-/* Looks the hash up in a read transaction of its own. */
-static int lookup(store_t *store, const kadr_hash_t *hash, store_blob_t *out)
+int store_blob_each(store_txn_t *txn, store_blob_fn fn, void *ctx)
+{
+    if (txn == NULL || fn == NULL)
+        return KADR_E_BAD_INPUT;
+    return index_blob_each(txn, NULL, fn, ctx);
+}
+
+int store__lookup(store_t *store, const kadr_hash_t *hash, store_blob_t *out)
 {
     store_txn_t txn = {.store = store};
     int rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn.mdb);
@@ -48,7 +55,26 @@ static int stage_existing(store_t *store, source_t *src, uint64_t len,
     return 0;
 }
 
-/* Appends a needle to the active volume and syncs it. */
+/* Returns KADR_E_DISK_FULL if appending size bytes would leave less free
+ * space than the reserve on the volumes' filesystem. */
+static int check_reserve(store_t *store, uint64_t size)
+{
+    struct statvfs vfs;
+    uint64_t free_bytes;
+
+    if (store->opts.reserve_bytes == 0)
+        return 0;
+    if (statvfs(store->volumes_dir, &vfs) != 0)
+        return -errno;
+    free_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+    if (free_bytes < size || free_bytes - size < store->opts.reserve_bytes)
+        return KADR_E_DISK_FULL;
+    return 0;
+}
+
+/* Appends a needle to the active volume and syncs it. A failed write or
+ * sync (ENOSPC included) gives the space back, so nothing half-written
+ * stays at the tail. */
 static int stage_append(store_t *store, source_t *src, uint64_t len,
                         uint8_t format, store_staged_t *out)
 {
@@ -56,8 +82,11 @@ static int stage_append(store_t *store, source_t *src, uint64_t len,
     uint64_t size = needle_size(len);
     volume_t *vol;
     uint64_t offset;
-    int rc = volume_append_reserve(&store->volumes, size, &vol, &offset);
+    int rc = check_reserve(store, size);
 
+    if (rc != 0)
+        return rc;
+    rc = volume_append_reserve(&store->volumes, size, &vol, &offset);
     if (rc != 0)
         return rc;
     header.hash = out->hash;
@@ -91,7 +120,7 @@ static int stage_source(store_t *store, source_t *src, uint64_t len,
     if (len > NEEDLE_MAX_PAYLOAD_BYTES)
         return KADR_E_TOO_LARGE;
     out->hash = *hash;
-    rc = lookup(store, hash, &found);
+    rc = store__lookup(store, hash, &found);
     if (rc == 0)
         return stage_existing(store, src, len, &found, out);
     if (rc != KADR_E_NOT_FOUND)

@@ -1,6 +1,7 @@
 /* The derivation cache: (source hash, preset name) -> variant hash. */
 #include "store_internal.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "index.h"
@@ -79,4 +80,62 @@ int store_derived_put(store_txn_t *txn, const kadr_hash_t *source,
     val = store__val(variant->bytes, KADR_HASH_SIZE);
     return store__index_error(
         mdb_put(txn->mdb, txn->store->derived, &key, &val, 0));
+}
+
+/* Deletes the entry under the cursor if its variant is missing or dead,
+ * and returns 1 if it did. */
+static int prune_current(store_txn_t *txn, MDB_cursor *cursor,
+                         const MDB_val *val)
+{
+    kadr_hash_t variant;
+    int rc;
+
+    if (val->mv_size != KADR_HASH_SIZE)
+        return KADR_E_FORMAT;
+    memcpy(variant.bytes, val->mv_data, KADR_HASH_SIZE);
+    rc = check_variant_live(txn, &variant);
+    if (rc == 0)
+        return 0;
+    if (rc != KADR_E_NOT_FOUND)
+        return rc;
+    rc = store__index_error(mdb_cursor_del(cursor, 0));
+    return rc == 0 ? 1 : rc;
+}
+
+static int prune_all(store_txn_t *txn, MDB_cursor *cursor)
+{
+    MDB_val key;
+    MDB_val val;
+    int pruned = 0;
+    int rc = mdb_cursor_get(cursor, &key, &val, MDB_FIRST);
+
+    while (rc == MDB_SUCCESS) {
+        int gone = prune_current(txn, cursor, &val);
+
+        if (gone < 0)
+            return gone;
+        pruned += gone;
+        /* After mdb_cursor_del() the cursor sits on the next entry, and
+         * MDB_GET_CURRENT returns it. */
+        rc = mdb_cursor_get(cursor, &key, &val,
+                            gone ? MDB_GET_CURRENT : MDB_NEXT);
+    }
+    if (rc == MDB_NOTFOUND || rc == EINVAL)
+        return pruned;
+    return store__index_error(rc);
+}
+
+int store_derived_prune(store_txn_t *txn)
+{
+    MDB_cursor *cursor;
+    int rc;
+
+    if (txn == NULL)
+        return KADR_E_BAD_INPUT;
+    rc = mdb_cursor_open(txn->mdb, txn->store->derived, &cursor);
+    if (rc != MDB_SUCCESS)
+        return store__index_error(rc);
+    rc = prune_all(txn, cursor);
+    mdb_cursor_close(cursor);
+    return rc;
 }

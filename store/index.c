@@ -82,7 +82,9 @@ int index_open(store_t *store, const char *dir, uint64_t map_size)
     /* MDB_NOTLS ties read transactions to store_txn_t values instead of
      * threads (lmdb.h, mdb_txn_begin), so one thread may have a read and
      * a write transaction open at once. */
-    flags = MDB_NOTLS | (store->opts.read_only ? MDB_RDONLY : 0);
+    flags = MDB_NOTLS;
+    if (store->opts.read_only && !store->opts.index_writes)
+        flags |= MDB_RDONLY;
     rc = store__index_error(mdb_env_open(store->env, dir, flags, 0644));
     if (rc != 0)
         goto fail_env;
@@ -148,4 +150,58 @@ int index_blob_put(store_txn_t *txn, const kadr_hash_t *hash,
     encode_blob(blob, record);
     return store__index_error(
         mdb_put(txn->mdb, txn->store->blobs, &key, &val, 0));
+}
+
+int index_blob_del(store_txn_t *txn, const kadr_hash_t *hash)
+{
+    MDB_val key = store__val(hash->bytes, KADR_HASH_SIZE);
+
+    return store__index_error(
+        mdb_del(txn->mdb, txn->store->blobs, &key, NULL));
+}
+
+static int walk_blobs(MDB_cursor *cursor, const kadr_hash_t *from,
+                      index_blob_fn fn, void *ctx)
+{
+    MDB_val key = {0};
+    MDB_val val;
+    int rc;
+
+    if (from != NULL) {
+        key = store__val(from->bytes, KADR_HASH_SIZE);
+        rc = mdb_cursor_get(cursor, &key, &val, MDB_SET_RANGE);
+    } else {
+        rc = mdb_cursor_get(cursor, &key, &val, MDB_FIRST);
+    }
+    while (rc == MDB_SUCCESS) {
+        kadr_hash_t hash;
+        store_blob_t blob;
+        int stop;
+
+        if (key.mv_size != KADR_HASH_SIZE ||
+            val.mv_size != INDEX_BLOB_RECORD_SIZE)
+            return KADR_E_FORMAT;
+        memcpy(hash.bytes, key.mv_data, KADR_HASH_SIZE);
+        decode_blob(val.mv_data, &blob);
+        stop = fn(ctx, &hash, &blob);
+        if (stop != 0)
+            return stop;
+        rc = mdb_cursor_get(cursor, &key, &val, MDB_NEXT);
+    }
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    return store__index_error(rc);
+}
+
+int index_blob_each(store_txn_t *txn, const kadr_hash_t *from,
+                    index_blob_fn fn, void *ctx)
+{
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open(txn->mdb, txn->store->blobs, &cursor);
+
+    if (rc != MDB_SUCCESS)
+        return store__index_error(rc);
+    rc = walk_blobs(cursor, from, fn, ctx);
+    mdb_cursor_close(cursor);
+    return rc;
 }

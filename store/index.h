@@ -22,5 +22,14 @@ KADR_MUST_CHECK int index_blob_get(store_txn_t *txn, const kadr_hash_t *hash,
                                    store_blob_t *out);
 KADR_MUST_CHECK int index_blob_put(store_txn_t *txn, const kadr_hash_t *hash,
                                    const store_blob_t *blob);
+KADR_MUST_CHECK int index_blob_del(store_txn_t *txn, const kadr_hash_t *hash);
+
+/* Calls fn for each blob in hash order, starting at the first hash not
+ * below from (or at the first if from is NULL), until fn returns nonzero,
+ * which is then returned. */
+typedef int (*index_blob_fn)(void *ctx, const kadr_hash_t *hash,
+                             const store_blob_t *blob);
+KADR_MUST_CHECK int index_blob_each(store_txn_t *txn, const kadr_hash_t *from,
+                                    index_blob_fn fn, void *ctx);
 
 #endif

@@ -8,6 +8,8 @@
 #define KEY_BLOBS "blob_count"
 #define KEY_LIVE "live_bytes"
 #define KEY_DEAD "dead_bytes"
+/* u32 volume id and u8 state: see meta_compaction_t. */
+#define KEY_COMPACTION "compaction"
 /* Followed by the big-endian u32 volume id. */
 #define KEY_VOLUME_END "volume_end:"
 #define KEY_VOLUME_END_LEN (sizeof(KEY_VOLUME_END) - 1)
@@ -170,4 +172,56 @@ int meta_volume_each(store_txn_t *txn, meta_volume_fn fn, void *ctx)
     rc = walk_volume_ends(cursor, fn, ctx);
     mdb_cursor_close(cursor);
     return rc;
+}
+
+int meta_volume_end_del(store_txn_t *txn, uint32_t id)
+{
+    uint8_t key[KEY_VOLUME_END_LEN + 4];
+    MDB_val k = store__val(key, sizeof(key));
+    int rc;
+
+    volume_end_key(id, key);
+    rc = mdb_del(txn->mdb, txn->store->meta, &k, NULL);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    return store__index_error(rc);
+}
+
+int meta_compaction_get(store_txn_t *txn, meta_compaction_t *out)
+{
+    const uint8_t *data;
+    MDB_val val;
+    int rc = get_raw(txn, KEY_COMPACTION, strlen(KEY_COMPACTION), &val);
+
+    if (rc != 0)
+        return rc;
+    if (val.mv_size != 5)
+        return KADR_E_FORMAT;
+    data = val.mv_data;
+    out->volume_id = store__get_le32(data);
+    out->state = (enum meta_compaction_state)data[4];
+    if (out->state != META_COMPACTION_COPYING &&
+        out->state != META_COMPACTION_SWITCHED)
+        return KADR_E_FORMAT;
+    return 0;
+}
+
+int meta_compaction_put(store_txn_t *txn, const meta_compaction_t *marker)
+{
+    uint8_t data[5];
+
+    store__put_le32(data, marker->volume_id);
+    data[4] = (uint8_t)marker->state;
+    return put_raw(txn, KEY_COMPACTION, strlen(KEY_COMPACTION), data,
+                   sizeof(data));
+}
+
+int meta_compaction_del(store_txn_t *txn)
+{
+    MDB_val k = store__val(KEY_COMPACTION, strlen(KEY_COMPACTION));
+    int rc = mdb_del(txn->mdb, txn->store->meta, &k, NULL);
+
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    return store__index_error(rc);
 }

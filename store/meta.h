@@ -36,6 +36,28 @@ KADR_MUST_CHECK int meta_volume_end_get(store_txn_t *txn, uint32_t id,
 KADR_MUST_CHECK int meta_volume_end_raise(store_txn_t *txn, uint32_t id,
                                           uint64_t end);
 
+/* Deletes the indexed end of a volume whose needles all moved away. */
+KADR_MUST_CHECK int meta_volume_end_del(store_txn_t *txn, uint32_t id);
+
+/* States of the compaction marker: the durable record of a compaction
+ * in progress, read by recovery at the next open. */
+enum meta_compaction_state {
+    META_COMPACTION_COPYING = 1,  /* index still points at the old volume */
+    META_COMPACTION_SWITCHED = 2, /* index points at the copies */
+};
+
+typedef struct meta_compaction {
+    uint32_t volume_id; /* the volume being compacted */
+    enum meta_compaction_state state;
+} meta_compaction_t;
+
+/* KADR_E_NOT_FOUND when no compaction is in progress. */
+KADR_MUST_CHECK int meta_compaction_get(store_txn_t *txn,
+                                        meta_compaction_t *out);
+KADR_MUST_CHECK int meta_compaction_put(store_txn_t *txn,
+                                        const meta_compaction_t *marker);
+KADR_MUST_CHECK int meta_compaction_del(store_txn_t *txn);
+
 /* Calls fn for each volume with an indexed end, in id order, until fn
  * returns nonzero, which is then returned. */
 typedef int (*meta_volume_fn)(void *ctx, uint32_t id, uint64_t end);

@@ -159,7 +159,13 @@ static int read_footer(int fd, uint64_t footer_off, XXH3_state_t *state)
     return check_footer(foot, XXH3_64bits_digest(state));
 }
 
-static int hash_payload(source_t *src, uint64_t length, XXH3_state_t *state)
+struct verify_states {
+    XXH3_state_t *checksum; /* XXH3-64 over header and payload */
+    XXH3_state_t *content;  /* XXH3-128 over the payload, or NULL */
+};
+
+static int hash_payload(source_t *src, uint64_t length,
+                     const struct verify_states *st)
 {
     uint64_t done = 0;
 
@@ -170,7 +176,10 @@ static int hash_payload(source_t *src, uint64_t length, XXH3_state_t *state)
 
         if (rc != 0)
             return rc;
-        if (XXH3_64bits_update(state, chunk, n) != XXH_OK)
+        if (XXH3_64bits_update(st->checksum, chunk, n) != XXH_OK)
+            return -EINVAL;
+        if (st->content != NULL &&
+            XXH3_128bits_update(st->content, chunk, n) != XXH_OK)
             return -EINVAL;
         done += n;
     }
@@ -189,7 +198,8 @@ static int scan_with_state(int fd, uint64_t needle_off, needle_header_t *out,
     rc = source_init_fd(&src, fd, payload_off);
     if (rc != 0)
         return rc;
-    rc = hash_payload(&src, out->length, state);
+    rc = hash_payload(&src, out->length,
+                   &(struct verify_states){state, NULL});
     source_free(&src);
     if (rc != 0)
         return rc;
@@ -237,5 +247,42 @@ int needle_read(int fd, uint64_t needle_off, uint64_t expected_len,
         return -ENOMEM;
     rc = read_with_state(fd, needle_off, expected_len, payload, state);
     XXH3_freeState(state);
+    return rc;
+}
+
+static int verify_with_states(int fd, uint64_t needle_off,
+                              needle_header_t *out, kadr_hash_t *content,
+                              const struct verify_states *st)
+{
+    uint64_t payload_off = needle_off + NEEDLE_HEADER_SIZE;
+    source_t src;
+    int rc = read_header(fd, needle_off, out, st->checksum);
+
+    if (rc != 0)
+        return rc;
+    if (XXH3_128bits_reset(st->content) != XXH_OK)
+        return -EINVAL;
+    rc = source_init_fd(&src, fd, payload_off);
+    if (rc != 0)
+        return rc;
+    rc = hash_payload(&src, out->length, st);
+    source_free(&src);
+    if (rc != 0)
+        return rc;
+    XXH128_canonicalFromHash((XXH128_canonical_t *)content->bytes,
+                             XXH3_128bits_digest(st->content));
+    return read_footer(fd, payload_off + out->length, st->checksum);
+}
+
+int needle_verify(int fd, uint64_t needle_off, needle_header_t *out,
+                  kadr_hash_t *content)
+{
+    struct verify_states st = {XXH3_createState(), XXH3_createState()};
+    int rc = -ENOMEM;
+
+    if (st.checksum != NULL && st.content != NULL)
+        rc = verify_with_states(fd, needle_off, out, content, &st);
+    XXH3_freeState(st.checksum);
+    XXH3_freeState(st.content);
     return rc;
 }

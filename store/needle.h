@@ -61,6 +61,12 @@ KADR_MUST_CHECK int needle_write(int fd, uint64_t needle_off,
 KADR_MUST_CHECK int needle_scan(int fd, uint64_t needle_off,
                                 needle_header_t *out);
 
+/* Checks the needle at needle_off as needle_scan() does, and also
+ * computes the XXH3-128 of its payload into *content. Reads in bounded
+ * chunks. */
+KADR_MUST_CHECK int needle_verify(int fd, uint64_t needle_off,
+                                  needle_header_t *out, kadr_hash_t *content);
+
 /* Reads the payload of the needle at needle_off into payload, which has
  * room for expected_len bytes, and checks it as needle_scan() does. Also
  * returns KADR_E_CORRUPT if the needle's length is not expected_len. */

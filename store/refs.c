@@ -91,8 +91,12 @@ static int absorb_staged(store_txn_t *txn, const store_staged_t *staged,
     if (staged->blob.length != indexed->length)
         return KADR_E_COLLISION;
     rc = compare_blobs(txn->store, &staged->blob, indexed);
-    if (rc == 0)
-        rc = count(txn, 0, 0, (int64_t)staged->blob.length);
+    if (rc != 0)
+        return rc;
+    /* A needle in a compacted volume goes away with its file. */
+    if (volume_is_retired(&txn->store->volumes, staged->blob.volume_id))
+        return 0;
+    rc = count(txn, 0, 0, (int64_t)staged->blob.length);
     if (rc == 0)
         rc = meta_volume_end_raise(txn, staged->blob.volume_id,
                                    needle_end(&staged->blob));
@@ -102,12 +106,23 @@ static int absorb_staged(store_txn_t *txn, const store_staged_t *staged,
 int store_blob_commit(store_txn_t *txn, const store_staged_t *staged,
                       bool *deduped)
 {
+    store_staged_t relocated;
     store_blob_t indexed;
     int rc;
 
     if (txn == NULL || staged == NULL || deduped == NULL)
         return KADR_E_BAD_INPUT;
     rc = index_blob_get(txn, &staged->hash, &indexed);
+    if (rc == KADR_E_NOT_FOUND &&
+        volume_is_retired(&txn->store->volumes, staged->blob.volume_id)) {
+        /* Staged before a compaction of its volume: new, or a dead blob
+         * the compaction dropped. Its bytes move to the active volume. */
+        rc = store__relocate_staged(txn->store, staged, &relocated);
+        if (rc != 0)
+            return rc;
+        staged = &relocated;
+        rc = KADR_E_NOT_FOUND;
+    }
     if (rc == KADR_E_NOT_FOUND && !staged->existing) {
         rc = index_new(txn, staged);
         if (rc == 0)

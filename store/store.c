@@ -153,7 +153,9 @@ static int open_parts(store_t *store, const char *index_dir,
     rc = index_open(store, index_dir, store->opts.map_size_bytes);
     if (rc != 0)
         return rc;
-    rc = open_volumes(store, volumes_dir);
+    rc = store__compact_recover(store);
+    if (rc == 0)
+        rc = open_volumes(store, volumes_dir);
     if (rc != 0)
         index_close(store);
     return rc;
@@ -183,11 +185,16 @@ int store_open(const char *data_dir, const store_options_t *opts, store_t **out)
     index_dir = path_join(data_dir, "index");
     volumes_dir = path_join(data_dir, "volumes");
     store->tmp_dir = path_join(data_dir, "tmp");
-    rc = -ENOMEM;
-    if (index_dir != NULL && volumes_dir != NULL && store->tmp_dir != NULL)
+    store->volumes_dir = volumes_dir;
+    rc = pthread_mutex_init(&store->compact_lock, NULL);
+    if (rc != 0)
+        rc = -rc;
+    else if (index_dir == NULL || volumes_dir == NULL ||
+             store->tmp_dir == NULL)
+        rc = -ENOMEM;
+    else
         rc = open_parts(store, index_dir, volumes_dir);
     free(index_dir);
-    free(volumes_dir);
     if (rc != 0)
         goto fail_open;
     *out = store;
@@ -196,6 +203,7 @@ int store_open(const char *data_dir, const store_options_t *opts, store_t **out)
 fail_open:
     if (store->lock_fd >= 0)
         close(store->lock_fd);
+    free(store->volumes_dir);
     free(store->tmp_dir);
     free(store);
     return rc;
@@ -209,6 +217,8 @@ void store_close(store_t *store)
     index_close(store);
     if (store->lock_fd >= 0)
         close(store->lock_fd);
+    pthread_mutex_destroy(&store->compact_lock);
+    free(store->volumes_dir);
     free(store->tmp_dir);
     free(store);
 }

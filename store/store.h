@@ -41,6 +41,16 @@ typedef struct store_options {
      * no lock. Write functions then fail with KADR_E_BAD_INPUT or an
      * LMDB error. */
     bool read_only;
+    /* With read_only: open the index for writing all the same, so that
+     * write transactions work beside a running kadrd (LMDB serialises
+     * writers of several processes). Volumes stay read-only. */
+    bool index_writes;
+    /* Free bytes to keep on the volumes' filesystem: staging a new needle
+     * that would leave less returns KADR_E_DISK_FULL. 0 disables it. */
+    uint64_t reserve_bytes;
+    /* Test hook: store_compact_volume() calls abort() right after this
+     * step (a store_compact_step value), to test recovery. 0: never. */
+    int compact_abort_after;
 } store_options_t;
 
 /* Where a blob's payload sits. offset is the payload's first byte inside
@@ -124,6 +134,13 @@ KADR_MUST_CHECK int store_blob_ref(store_txn_t *txn, const kadr_hash_t *hash);
 KADR_MUST_CHECK int store_blob_unref(store_txn_t *txn,
                                      const kadr_hash_t *hash);
 
+/* Calls fn for each indexed blob, live or dead, in hash order until fn
+ * returns nonzero, which is then returned. */
+typedef int (*store_blob_fn)(void *ctx, const kadr_hash_t *hash,
+                             const store_blob_t *blob);
+KADR_MUST_CHECK int store_blob_each(store_txn_t *txn, store_blob_fn fn,
+                                    void *ctx);
+
 /* Returns the read-only fd of a volume, borrowed: valid until
  * store_close(). Negative code if the volume does not exist. */
 KADR_MUST_CHECK int store_volume_fd(store_t *store, uint32_t volume_id);
@@ -168,5 +185,99 @@ KADR_MUST_CHECK int store_job_each(store_txn_t *txn, store_job_fn fn,
 
 /* Counts for kadrctl stat and /metrics. */
 KADR_MUST_CHECK int store_get_stats(store_txn_t *txn, store_stats_t *out);
+
+/* Volumes and compaction. */
+
+/* One volume as a walk over the blobs database finds it. Byte counts are
+ * whole needle bytes (header, payload, footer, padding). */
+typedef struct store_volume_info {
+    uint32_t id;
+    bool active;          /* appends go here */
+    uint64_t file_bytes;  /* size of the volume file */
+    uint64_t indexed_end; /* end of the last indexed needle, 0 if none */
+    uint64_t live_bytes;  /* needles of blobs with references */
+    uint64_t dead_bytes;  /* every other byte past the volume header */
+    uint64_t live_blobs;
+    uint64_t dead_blobs; /* indexed blobs without references */
+} store_volume_info_t;
+
+/* Lists the volumes in id order, retired ones left out. *out is malloc'd
+ * and freed by the caller. A reader beside a running kadrd sees files
+ * that may grow while it walks: dead_bytes is then an upper bound. */
+KADR_MUST_CHECK int store_volume_list(store_t *store,
+                                      store_volume_info_t **out,
+                                      size_t *count);
+
+/* Returns dead_bytes over the bytes past the volume header, 0 to 1. */
+double store_volume_dead_ratio(const store_volume_info_t *info);
+
+/* The steps of a compaction, in order, for compact_abort_after. */
+enum store_compact_step {
+    STORE_COMPACT_MARKED = 1,   /* marker "copying" committed */
+    STORE_COMPACT_COPIED = 2,   /* live needles copied and synced */
+    STORE_COMPACT_SWITCHED = 3, /* index moved, marker "switched" */
+    STORE_COMPACT_UNLINKED = 4, /* old file unlinked, folder synced */
+};
+
+typedef struct store_compact_result {
+    uint32_t volume_id;     /* the volume compacted away */
+    uint64_t bytes_before;  /* its file size */
+    uint64_t bytes_copied;  /* needle bytes written to the active volume */
+    uint64_t blobs_moved;   /* live blobs copied */
+    uint64_t blobs_dropped; /* dead blobs removed from the index */
+} store_compact_result_t;
+
+/* Rewrites volume id online: copies its live needles to the active
+ * volume (starting a new active volume first if id is the active one),
+ * syncs them, moves their index entries and drops its dead blobs in one
+ * write transaction, then unlinks the old file. A durable marker in the
+ * meta database lets store_open() finish or undo a compaction cut off at
+ * any step. Reads of old locations keep working: the old read fd stays
+ * open for at least a minute, until a later compaction or store_close().
+ * Needs a writer; compactions run one at a time. */
+KADR_MUST_CHECK int store_compact_volume(store_t *store, uint32_t id,
+                                         store_compact_result_t *out);
+
+/* Compacts every volume with dead bytes whose dead ratio is at least
+ * min_dead_ratio, calling fn (if not NULL) after each. Returns the
+ * number of volumes compacted, or a negative code. */
+typedef void (*store_compact_fn)(void *ctx,
+                                 const store_compact_result_t *result);
+KADR_MUST_CHECK int store_compact(store_t *store, double min_dead_ratio,
+                                  store_compact_fn fn, void *ctx);
+
+/* Deletes derivation cache entries whose variant blob is missing or dead,
+ * and returns how many went (or a negative code). */
+KADR_MUST_CHECK int store_derived_prune(store_txn_t *txn);
+
+/* Verification. */
+
+/* Position of a verification pass over the blobs database, in hash order;
+ * zero it to start. */
+typedef struct store_verify_cursor {
+    kadr_hash_t next; /* first hash not checked yet */
+    bool done;        /* the pass reached the end */
+    uint64_t blobs;   /* needles checked so far */
+    uint64_t bytes;   /* payload bytes read so far */
+    uint64_t errors;  /* bad needles found so far */
+} store_verify_cursor_t;
+
+/* Called for each indexed blob whose needle is bad. code is
+ * KADR_E_CHECKSUM (footer checksum or content hash differs),
+ * KADR_E_CORRUPT (bad magic, wrong hash or length in the header, or cut
+ * short), KADR_E_FORMAT, KADR_E_NOT_FOUND (volume missing) or -errno.
+ * A nonzero return stops the pass and is returned. */
+typedef int (*store_verify_fn)(void *ctx, const kadr_hash_t *hash,
+                               const store_blob_t *blob, int code);
+
+/* Checks the next blobs of a pass, about max_bytes of payload (at least
+ * one blob): reads each needle, checks its header and footer checksum and
+ * re-computes the XXH3-128 of the payload against its key. Holds no
+ * transaction while reading volumes. A blob that compaction moved while
+ * it was read is checked again at its new place. */
+KADR_MUST_CHECK int store_verify_step(store_t *store,
+                                      store_verify_cursor_t *cursor,
+                                      uint64_t max_bytes,
+                                      store_verify_fn fn, void *ctx);
 
 #endif

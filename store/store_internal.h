@@ -3,6 +3,7 @@
 #define KADR_STORE_INTERNAL_H
 
 #include <lmdb.h>
+#include <pthread.h>
 
 #include "store.h"
 #include "volume.h"
@@ -18,6 +19,8 @@ struct store {
     MDB_dbi meta;    /* schema version, counters, volume ends */
     volume_table_t volumes;
     int lock_fd; /* DIR/lock, held exclusively by a writer; -1 if reader */
+    char *volumes_dir;
+    pthread_mutex_t compact_lock; /* one compaction at a time */
 };
 
 struct store_txn {
@@ -28,6 +31,21 @@ struct store_txn {
 /* Maps an LMDB result to kadr's convention: 0, -errno for a system error,
  * KADR_E_NOT_FOUND, KADR_E_INDEX_FULL for a full map, else KADR_E_INDEX. */
 int store__index_error(int mdb_rc);
+
+/* Looks a blob up in a read transaction of its own. */
+KADR_MUST_CHECK int store__lookup(store_t *store, const kadr_hash_t *hash,
+                                  store_blob_t *out);
+
+/* Copies a needle of a retired (compacted) volume that was staged but
+ * not committed before the compaction to the active volume, and fills
+ * *out with the copy. Inside the caller's write transaction. */
+KADR_MUST_CHECK int store__relocate_staged(store_t *store,
+                                           const store_staged_t *staged,
+                                           store_staged_t *out);
+
+/* Finishes or undoes a compaction that a crash cut off, from the marker
+ * in the meta database. Runs before the volumes are opened. */
+KADR_MUST_CHECK int store__compact_recover(store_t *store);
 
 /* Points an MDB_val at bytes LMDB only reads. */
 static inline MDB_val store__val(const void *data, size_t len)

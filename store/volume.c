@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "byte_order.h"
@@ -20,7 +21,7 @@ void volume_file_name(uint32_t id, char out[16])
     snprintf(out, 16, "%08u.vol", (unsigned)id);
 }
 
-static int volume_path(const char *dir, uint32_t id, char out[PATH_MAX])
+int volume_path(const char *dir, uint32_t id, char out[PATH_MAX])
 {
     char name[16];
     int n;
@@ -160,6 +161,7 @@ static int volume_load(const char *dir, uint32_t id, volume_t **out)
         return -ENOMEM;
     vol->id = id;
     vol->wfd = -1;
+    vol->retired = false;
     vol->rfd = open(path, O_RDONLY | O_CLOEXEC);
     if (vol->rfd < 0) {
         rc = -errno;
@@ -220,16 +222,53 @@ static int table_grow(volume_table_t *table)
     return 0;
 }
 
-/* Appends vol to the table. Ids only grow, so the table stays sorted. */
+/* Returns the index of the first volume whose id is id or more. The
+ * caller holds the table lock. */
+static size_t table_find(const volume_table_t *table, uint32_t id)
+{
+    size_t lo = 0;
+    size_t hi = table->count;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (table->items[mid]->id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static volume_t *table_lookup(const volume_table_t *table, uint32_t id)
+{
+    size_t i = table_find(table, id);
+
+    if (i < table->count && table->items[i]->id == id)
+        return table->items[i];
+    return NULL;
+}
+
+/* Inserts vol in id order. KADR_E_EXISTS if its id is there already. */
 static int table_add(volume_table_t *table, volume_t *vol)
 {
+    size_t i;
     int rc = 0;
 
     pthread_rwlock_wrlock(&table->lock);
-    if (table->count == table->cap)
+    i = table_find(table, vol->id);
+    if (i < table->count && table->items[i]->id == vol->id)
+        rc = KADR_E_EXISTS;
+    if (rc == 0 && table->count == table->cap)
         rc = table_grow(table);
-    if (rc == 0)
-        table->items[table->count++] = vol;
+    if (rc == 0) {
+        memmove(table->items + i + 1, table->items + i,
+                (table->count - i) * sizeof(*table->items));
+        table->items[i] = vol;
+        table->count++;
+        if (vol->id >= table->next_id)
+            table->next_id = vol->id + 1;
+    }
     pthread_rwlock_unlock(&table->lock);
     return rc;
 }
@@ -375,6 +414,7 @@ int volume_table_open(volume_table_t *table, const char *dir,
     int rc;
 
     memset(table, 0, sizeof(*table));
+    table->next_id = 1;
     table->max_bytes = max_bytes;
     table->read_only = read_only;
     table->dir = strdup(dir);
@@ -414,39 +454,126 @@ void volume_table_close(volume_table_t *table)
     memset(table, 0, sizeof(*table));
 }
 
-int volume_fd(volume_table_t *table, uint32_t id)
+static int lookup_fd(volume_table_t *table, uint32_t id)
 {
-    size_t lo = 0;
-    size_t hi;
+    volume_t *vol;
     int fd = KADR_E_NOT_FOUND;
 
     pthread_rwlock_rdlock(&table->lock);
-    hi = table->count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        uint32_t mid_id = table->items[mid]->id;
-
-        if (mid_id == id) {
-            fd = table->items[mid]->rfd;
-            break;
-        }
-        if (mid_id < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    vol = table_lookup(table, id);
+    if (vol != NULL)
+        fd = vol->rfd;
     pthread_rwlock_unlock(&table->lock);
     return fd;
 }
 
+/* Opens a volume that a writer created after this reader opened. */
+static int load_late(volume_table_t *table, uint32_t id)
+{
+    volume_t *vol;
+    int rc = volume_load(table->dir, id, &vol);
+
+    if (rc == -ENOENT)
+        return KADR_E_NOT_FOUND;
+    if (rc != 0)
+        return rc;
+    rc = table_add(table, vol);
+    if (rc != 0)
+        volume_free(vol);
+    if (rc == KADR_E_EXISTS)
+        return 0; /* another thread loaded it first */
+    return rc;
+}
+
+int volume_fd(volume_table_t *table, uint32_t id)
+{
+    int fd = lookup_fd(table, id);
+    int rc;
+
+    if (fd != KADR_E_NOT_FOUND || !table->read_only || id == 0)
+        return fd;
+    rc = load_late(table, id);
+    if (rc != 0)
+        return rc;
+    return lookup_fd(table, id);
+}
+
 uint32_t volume_count(volume_table_t *table)
 {
-    uint32_t count;
+    uint32_t count = 0;
 
     pthread_rwlock_rdlock(&table->lock);
-    count = (uint32_t)table->count;
+    for (size_t i = 0; i < table->count; i++)
+        count += table->items[i]->retired ? 0 : 1;
     pthread_rwlock_unlock(&table->lock);
     return count;
+}
+
+uint32_t volume_active_id(volume_table_t *table)
+{
+    uint32_t id = 0;
+
+    pthread_mutex_lock(&table->append_lock);
+    if (table->active != NULL)
+        id = table->active->id;
+    pthread_mutex_unlock(&table->append_lock);
+    return id;
+}
+
+static uint64_t monotonic_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void volume_retire(volume_table_t *table, uint32_t id, bool retired)
+{
+    volume_t *vol;
+
+    pthread_rwlock_wrlock(&table->lock);
+    vol = table_lookup(table, id);
+    if (vol != NULL) {
+        vol->retired = retired;
+        vol->retired_ns = monotonic_ns();
+        if (retired && vol->wfd >= 0) {
+            close(vol->wfd);
+            vol->wfd = -1;
+        }
+    }
+    pthread_rwlock_unlock(&table->lock);
+}
+
+bool volume_is_retired(volume_table_t *table, uint32_t id)
+{
+    volume_t *vol;
+    bool retired = false;
+
+    pthread_rwlock_rdlock(&table->lock);
+    vol = table_lookup(table, id);
+    if (vol != NULL)
+        retired = vol->retired;
+    pthread_rwlock_unlock(&table->lock);
+    return retired;
+}
+
+void volume_drop_retired(volume_table_t *table)
+{
+    uint64_t grace_ns = (uint64_t)VOLUME_RETIRED_GRACE_S * 1000000000u;
+    uint64_t now = monotonic_ns();
+    size_t kept = 0;
+
+    pthread_rwlock_wrlock(&table->lock);
+    for (size_t i = 0; i < table->count; i++) {
+        if (table->items[i]->retired &&
+            now - table->items[i]->retired_ns > grace_ns)
+            volume_free(table->items[i]);
+        else
+            table->items[kept++] = table->items[i];
+    }
+    table->count = kept;
+    pthread_rwlock_unlock(&table->lock);
 }
 
 /* Starts the volume after the active one. The caller holds append_lock. */
@@ -455,9 +582,9 @@ static int roll_active(volume_table_t *table)
     volume_t *vol;
     int rc;
 
-    if (table->active->id == UINT32_MAX)
+    if (table->next_id == UINT32_MAX)
         return KADR_E_TOO_LARGE;
-    rc = volume_create(table->dir, table->active->id + 1, &vol);
+    rc = volume_create(table->dir, table->next_id, &vol);
     if (rc != 0)
         return rc;
     rc = table_add(table, vol);
@@ -468,6 +595,19 @@ static int roll_active(volume_table_t *table)
     table->active = vol;
     table->append_end = VOLUME_HEADER_SIZE;
     return 0;
+}
+
+int volume_seal(volume_table_t *table, uint32_t id)
+{
+    int rc = 0;
+
+    if (table->read_only)
+        return KADR_E_BAD_INPUT;
+    pthread_mutex_lock(&table->append_lock);
+    if (table->active->id == id)
+        rc = roll_active(table);
+    pthread_mutex_unlock(&table->append_lock);
+    return rc;
 }
 
 int volume_append_reserve(volume_table_t *table, uint64_t size, volume_t **vol,

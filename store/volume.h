@@ -8,6 +8,7 @@
 #ifndef KADR_STORE_VOLUME_H
 #define KADR_STORE_VOLUME_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -25,6 +26,10 @@ typedef struct volume {
     uint32_t id;
     int rfd; /* O_RDONLY, for readers on any thread */
     int wfd; /* O_WRONLY, or -1 for volumes not appended to since open */
+    /* Compacted away: the file is unlinked or about to be, and rfd stays
+     * open for reads that looked the old location up just before. */
+    bool retired;
+    uint64_t retired_ns; /* CLOCK_MONOTONIC time of retirement */
 } volume_t;
 
 typedef struct volume_table {
@@ -37,6 +42,7 @@ typedef struct volume_table {
     pthread_mutex_t append_lock; /* guards active and append_end */
     volume_t *active;
     uint64_t append_end; /* offset where the next needle goes */
+    uint32_t next_id;    /* id of the next volume created */
     bool read_only;      /* a reader: no recovery, no active volume */
 } volume_table_t;
 
@@ -55,11 +61,39 @@ KADR_MUST_CHECK int volume_table_open(volume_table_t *table, const char *dir,
                                       volume_end_fn end_of, void *ctx);
 void volume_table_close(volume_table_t *table);
 
-/* Returns the read fd of volume id (borrowed, valid until close), or
- * KADR_E_NOT_FOUND. */
+/* Time a retired volume's read fd stays open at least, in seconds: far
+ * longer than a reader needs between its index lookup and its read or
+ * dup() of the fd. */
+#define VOLUME_RETIRED_GRACE_S 60
+
+/* Returns the read fd of volume id (borrowed, valid until close, or for
+ * VOLUME_RETIRED_GRACE_S after a compaction retires it), or
+ * KADR_E_NOT_FOUND. A
+ * read-only table opens volumes created after it was opened on demand. */
 KADR_MUST_CHECK int volume_fd(volume_table_t *table, uint32_t id);
 
+/* Returns the number of volumes that are not retired. */
 uint32_t volume_count(volume_table_t *table);
+
+/* Returns the id of the volume appends go to, or 0 for a reader. */
+uint32_t volume_active_id(volume_table_t *table);
+
+/* Starts a new active volume if id is the active one, so that id takes
+ * no more appends. */
+KADR_MUST_CHECK int volume_seal(volume_table_t *table, uint32_t id);
+
+/* Marks volume id retired and closes its write fd. Its read fd stays open
+ * until volume_drop_retired() or close. */
+void volume_retire(volume_table_t *table, uint32_t id, bool retired);
+bool volume_is_retired(volume_table_t *table, uint32_t id);
+
+/* Closes and forgets the volumes retired more than
+ * VOLUME_RETIRED_GRACE_S ago. */
+void volume_drop_retired(volume_table_t *table);
+
+/* Writes DIR/<id>.vol into out. */
+KADR_MUST_CHECK int volume_path(const char *dir, uint32_t id,
+                                char out[PATH_MAX]);
 
 /* Reserves size bytes at the end of the active volume for one needle,
  * first starting a new volume if the active one has needles and would

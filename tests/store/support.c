@@ -120,3 +120,25 @@ store_staged_t test_put_mem(store_t *store, const void *data, size_t len,
     assert_int_equal(store_txn_commit(txn), 0);
     return staged;
 }
+
+int test_lookup(store_t *store, const kadr_hash_t *hash, store_blob_t *out)
+{
+    store_txn_t *txn;
+    int rc;
+
+    assert_int_equal(store_txn_begin(store, false, &txn), 0);
+    rc = store_blob_get(txn, hash, out);
+    store_txn_abort(txn);
+    return rc;
+}
+
+store_stats_t test_stats(store_t *store)
+{
+    store_txn_t *txn;
+    store_stats_t st;
+
+    assert_int_equal(store_txn_begin(store, false, &txn), 0);
+    assert_int_equal(store_get_stats(txn, &st), 0);
+    store_txn_abort(txn);
+    return st;
+}

@@ -36,4 +36,11 @@ int test_tmp_file(store_t *store, const char *name, const void *data,
 store_staged_t test_put_mem(store_t *store, const void *data, size_t len,
                             bool *deduped);
 
+/* Looks hash up in a read transaction of its own and returns the result
+ * of store_blob_get(). */
+int test_lookup(store_t *store, const kadr_hash_t *hash, store_blob_t *out);
+
+/* Returns the store's counters, read in a transaction of its own. */
+store_stats_t test_stats(store_t *store);
+
 #endif

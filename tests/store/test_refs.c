@@ -1,0 +1,179 @@
+/* Shared blobs: a blob stays readable until its last reference goes, its
+ * bytes are then counted dead, and the disk reserve stops new needles. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "support.h"
+
+#define BLOB_BYTES 4096
+
+typedef struct fixture {
+    char *dir;
+    store_t *store;
+    uint8_t data[BLOB_BYTES];
+    kadr_hash_t hash;
+} fixture_t;
+
+static int setup(void **state)
+{
+    fixture_t *fx = calloc(1, sizeof(*fx));
+
+    assert_non_null(fx);
+    fx->dir = test_dir_make();
+    assert_int_equal(store_open(fx->dir, NULL, &fx->store), 0);
+    test_fill(fx->data, sizeof(fx->data), 41);
+    fx->hash = test_hash(fx->data, sizeof(fx->data));
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *fx = *state;
+
+    store_close(fx->store);
+    test_dir_remove(fx->dir);
+    free(fx);
+    return 0;
+}
+
+static store_blob_t get_blob(store_t *store, const kadr_hash_t *hash)
+{
+    store_blob_t blob;
+
+    assert_int_equal(test_lookup(store, hash, &blob), 0);
+    return blob;
+}
+
+static void change_ref(store_t *store, const kadr_hash_t *hash, bool add)
+{
+    store_txn_t *txn;
+
+    assert_int_equal(store_txn_begin(store, true, &txn), 0);
+    if (add)
+        assert_int_equal(store_blob_ref(txn, hash), 0);
+    else
+        assert_int_equal(store_blob_unref(txn, hash), 0);
+    assert_int_equal(store_txn_commit(txn), 0);
+}
+
+static void check_readable(fixture_t *fx)
+{
+    store_blob_t blob = get_blob(fx->store, &fx->hash);
+    uint8_t *data;
+
+    assert_int_equal(store_blob_read(fx->store, &blob, &data), 0);
+    assert_memory_equal(data, fx->data, BLOB_BYTES);
+    free(data);
+}
+
+/* Two uploads of the same original share one blob. */
+static void refs_shared_original(void **state)
+{
+    fixture_t *fx = *state;
+    bool deduped;
+
+    (void)test_put_mem(fx->store, fx->data, BLOB_BYTES, &deduped);
+    assert_false(deduped);
+    (void)test_put_mem(fx->store, fx->data, BLOB_BYTES, &deduped);
+    assert_true(deduped);
+    assert_int_equal(get_blob(fx->store, &fx->hash).refcount, 2);
+    assert_int_equal(test_stats(fx->store).live_bytes, BLOB_BYTES);
+    change_ref(fx->store, &fx->hash, false);
+    assert_int_equal(get_blob(fx->store, &fx->hash).refcount, 1);
+    check_readable(fx);
+    assert_int_equal(test_stats(fx->store).dead_bytes, 0);
+    change_ref(fx->store, &fx->hash, false);
+    assert_int_equal(get_blob(fx->store, &fx->hash).refcount, 0);
+    assert_int_equal(test_stats(fx->store).dead_bytes, BLOB_BYTES);
+    assert_int_equal(test_stats(fx->store).live_bytes, 0);
+    assert_int_equal(test_stats(fx->store).blobs, 0);
+}
+
+/* Two media whose variants are equal hold one reference each, as the
+ * derivation cache hands the second one the first one's blob. */
+static void refs_shared_variant(void **state)
+{
+    fixture_t *fx = *state;
+    store_txn_t *txn;
+    bool deduped;
+
+    (void)test_put_mem(fx->store, fx->data, BLOB_BYTES, &deduped);
+    change_ref(fx->store, &fx->hash, true);
+    change_ref(fx->store, &fx->hash, true);
+    assert_int_equal(get_blob(fx->store, &fx->hash).refcount, 3);
+    change_ref(fx->store, &fx->hash, false);
+    change_ref(fx->store, &fx->hash, false);
+    check_readable(fx);
+    change_ref(fx->store, &fx->hash, false);
+    assert_int_equal(test_stats(fx->store).dead_bytes, BLOB_BYTES);
+    assert_int_equal(store_txn_begin(fx->store, true, &txn), 0);
+    assert_int_equal(store_blob_unref(txn, &fx->hash), KADR_E_BAD_INPUT);
+    store_txn_abort(txn);
+}
+
+/* The last reference gone, compaction reclaims the bytes. */
+static void refs_dead_blob_compacted(void **state)
+{
+    fixture_t *fx = *state;
+    store_blob_t blob;
+    bool deduped;
+
+    (void)test_put_mem(fx->store, fx->data, BLOB_BYTES, &deduped);
+    change_ref(fx->store, &fx->hash, false);
+    assert_int_equal(store_compact(fx->store, 0.0, NULL, NULL), 1);
+    assert_int_equal(test_stats(fx->store).dead_bytes, 0);
+    assert_int_equal(test_lookup(fx->store, &fx->hash, &blob),
+                     KADR_E_NOT_FOUND);
+}
+
+static void refs_reserve_rejects_append(void **state)
+{
+    fixture_t *fx = *state;
+    store_options_t opts = {.reserve_bytes = UINT64_MAX / 2};
+    store_staged_t staged;
+    uint64_t size_before;
+    bool deduped;
+
+    (void)test_put_mem(fx->store, fx->data, BLOB_BYTES, &deduped);
+    store_close(fx->store);
+    assert_int_equal(store_open(fx->dir, &opts, &fx->store), 0);
+    size_before = test_volume_size(fx->dir, 1);
+    {
+        uint8_t other[BLOB_BYTES];
+        kadr_hash_t hash;
+
+        test_fill(other, sizeof(other), 42);
+        hash = test_hash(other, sizeof(other));
+        assert_int_equal(store_blob_stage_mem(fx->store, other, sizeof(other),
+                                              &hash, 1, &staged),
+                         KADR_E_DISK_FULL);
+    }
+    assert_int_equal(test_volume_size(fx->dir, 1), size_before);
+    /* A dedup hit writes nothing, so the reserve does not stop it. */
+    assert_int_equal(store_blob_stage_mem(fx->store, fx->data, BLOB_BYTES,
+                                          &fx->hash, 1, &staged),
+                     0);
+    assert_true(staged.existing);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(refs_shared_original, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(refs_shared_variant, setup, teardown),
+        cmocka_unit_test_setup_teardown(refs_dead_blob_compacted, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(refs_reserve_rejects_append, setup,
+                                        teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
