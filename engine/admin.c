@@ -26,15 +26,6 @@ struct admin_op {
     char body[PATCH_MAX_BODY_BYTES + 1];
 };
 
-static int unref_all(store_txn_t *txn, const media_t *m)
-{
-    int rc = store_blob_unref(txn, &m->original);
-
-    for (uint32_t i = 0; rc == 0 && i < m->variant_count; i++)
-        rc = store_blob_unref(txn, &m->variants[i].hash);
-    return rc;
-}
-
 static int apply_change(struct admin_op *op)
 {
     store_txn_t *txn;
@@ -42,14 +33,13 @@ static int apply_change(struct admin_op *op)
 
     if (rc != 0)
         return rc;
-    rc = media_load(txn, op->id, &op->media);
-    if (rc == 0 && op->is_delete) {
-        rc = unref_all(txn, &op->media);
-        if (rc == 0)
-            rc = store_media_del(txn, op->id);
-    } else if (rc == 0) {
+    if (op->is_delete) {
+        rc = media_delete(txn, op->id, &op->media);
+    } else {
+        rc = media_load(txn, op->id, &op->media);
         op->media.access = op->access;
-        rc = media_save(txn, &op->media);
+        if (rc == 0)
+            rc = media_save(txn, &op->media);
     }
     if (rc != 0) {
         store_txn_abort(txn);

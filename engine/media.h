@@ -101,4 +101,10 @@ KADR_MUST_CHECK int media_load(struct store_txn *txn, const char *id,
                                media_t *out);
 KADR_MUST_CHECK int media_save(struct store_txn *txn, const media_t *media);
 
+/* Drops the references of a record's original and variants and deletes
+ * the record, inside the caller's write transaction. Fills *out with the
+ * record as it was. KADR_E_NOT_FOUND if there is none. */
+KADR_MUST_CHECK int media_delete(struct store_txn *txn, const char *id,
+                                 media_t *out);
+
 #endif

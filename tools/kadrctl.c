@@ -12,12 +12,7 @@
 #include "media.h"
 #include "store.h"
 
-struct ctl {
-    const char *data_dir;
-    bool json;
-    store_t *store;
-    store_txn_t *txn;
-};
+#include "ctl.h"
 
 static void print_usage(FILE *out)
 {
@@ -26,6 +21,16 @@ static void print_usage(FILE *out)
           "  stat        blobs, media, live and dead bytes, volumes\n"
           "  ls          one line per media record\n"
           "  show ID     one media record\n"
+          "  volumes     one line per volume: size, live and dead bytes\n"
+          "  rm ID       delete a media record and drop its references\n"
+          "              (works beside a running kadrd)\n"
+          "  verify      re-hash every needle and check refcounts;\n"
+          "              exit status 1 if anything is wrong\n"
+          "  compact [VOLUME]\n"
+          "              rewrite volumes at least 50% dead, or one volume\n"
+          "              (needs kadrd stopped)\n"
+          "  gc          compact every volume with dead bytes and prune the\n"
+          "              derivation cache (needs kadrd stopped)\n"
           "  token ...   mint an access token (kadrctl token --help)\n\n"
           "Options:\n"
           "  --data DIR  the data folder kadrd uses (default: ./data)\n"
@@ -124,8 +129,11 @@ static int run_command(struct ctl *ctl, const char *cmd, const char *arg)
 static int open_and_run(struct ctl *ctl, const char *cmd, const char *arg)
 {
     store_options_t opts = {.read_only = true};
-    int rc = store_open(ctl->data_dir, &opts, &ctl->store);
+    int rc;
 
+    if (ctl_opens_store(cmd))
+        return ctl_run_own(ctl, cmd, arg);
+    rc = store_open(ctl->data_dir, &opts, &ctl->store);
     if (rc != 0) {
         fprintf(stderr, "kadrctl: cannot open '%s': %s\n", ctl->data_dir,
                 kadr_strerror(rc));
@@ -171,7 +179,7 @@ int main(int argc, char **argv)
         return 2;
     }
     rc = open_and_run(&ctl, cmd, arg);
-    if (rc != 0 && rc != KADR_E_BAD_INPUT)
+    if (rc != 0 && rc != KADR_E_BAD_INPUT && rc != CTL_FOUND_PROBLEMS)
         fprintf(stderr, "kadrctl: %s failed: %s\n", cmd, kadr_strerror(rc));
     return rc == 0 ? 0 : 1;
 }

@@ -1,0 +1,43 @@
+/* kadrctl's commands, one file each. Each returns 0, a negative code
+ * from <kadr/error.h>, or CTL_FOUND_PROBLEMS when it ran but found
+ * something wrong (exit status 1 without a second message). */
+#ifndef KADR_TOOLS_CTL_H
+#define KADR_TOOLS_CTL_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "store.h"
+
+#define CTL_FOUND_PROBLEMS 1
+
+struct ctl {
+    const char *data_dir;
+    bool json;
+    store_t *store;
+    store_txn_t *txn; /* a read transaction, for the read commands */
+};
+
+/* Returns whether cmd opens the store itself (rm, verify, gc, compact,
+ * volumes) instead of running inside kadrctl's read transaction. */
+bool ctl_opens_store(const char *cmd);
+
+/* Opens the store as cmd needs it and runs cmd. */
+int ctl_run_own(struct ctl *ctl, const char *cmd, const char *arg);
+
+/* Opens the store for a command: a reader, a reader that may write the
+ * index, or the writer (which fails while kadrd runs on the folder). */
+enum ctl_access { CTL_READ, CTL_INDEX_WRITE, CTL_WRITER };
+int ctl_open(struct ctl *ctl, enum ctl_access access);
+
+int ctl_cmd_rm(struct ctl *ctl, const char *id);
+int ctl_cmd_verify(struct ctl *ctl);
+int ctl_cmd_compact(struct ctl *ctl, const char *volume);
+int ctl_cmd_gc(struct ctl *ctl);
+int ctl_cmd_volumes(struct ctl *ctl);
+
+/* Prints a JSON value compactly or indented, per --json, and frees it. */
+void ctl_print_json(const struct ctl *ctl, json_t *doc);
+
+#endif
