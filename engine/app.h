@@ -18,15 +18,23 @@
 #include "video.h"
 
 struct upload;
+struct health;
+struct webhook;
+struct access_log;
 struct token_keyring;
 
 typedef struct app {
     uv_loop_t *loop;
+    /* Replaced by the loop thread on SIGHUP; the old one stays valid
+     * until exit, so a worker thread may keep a pointer into it. */
     config_t *cfg;
     store_t *store;
     pool_t *pool;
     http_server_t *server;
     metrics_t metrics;
+    struct health *health;         /* worker heartbeat for /healthz */
+    struct webhook *webhook;       /* NULL until started; loop thread */
+    struct access_log *access_log; /* request clocks; loop thread */
     /* Keys that sign access tokens for paid media. */
     const struct token_keyring *token_keys;
     image_limits_t image_limits;

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "log.h"
+#include "webhook.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -8,37 +9,62 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
-enum key_type { KEY_STRING, KEY_U64 };
+/* A row of the table below; fallback NULL means config_finish derives the
+ * default from the host. Rows end with (secret, reload), and a row may
+ * stop after secret: reload is then false, and the warning for the
+ * missing initializer is off for the table. */
+#define key_spec config_key
+#define STR(field) CONFIG_STRING, offsetof(config_t, field)
+#define U64(field) CONFIG_U64, offsetof(config_t, field)
+#define BOOL(field) CONFIG_BOOL, offsetof(config_t, field)
 
-struct key_spec {
-    const char *name;
-    enum key_type type;
-    size_t offset;
-    const char *fallback; /* NULL: computed by config_init */
-    const char *unit;
-    const char *help;
-    bool secret;
-};
+/* Assumed peak memory of one video job (decoder, scaler and x264
+ * lookahead at 1080p input), used to bound video_workers by the host's
+ * memory. NOTE: an estimate, not a measurement of every input. */
+#define VIDEO_JOB_MEMORY_BYTES (1024ULL * 1024 * 1024)
 
-#define STR(field) KEY_STRING, offsetof(config_t, field)
-#define U64(field) KEY_U64, offsetof(config_t, field)
-
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 static const struct key_spec keys[] = {
     {"data", STR(data_dir), "./data", "path", "data folder", false},
     {"listen", STR(listen), "127.0.0.1:8080", "addr:port",
      "address to listen on", false},
     {"api_keys", STR(api_keys), "", "list",
-     "comma-separated front-end API keys", true},
+     "comma-separated front-end API keys", true, true},
     {"api_keys_file", STR(api_keys_file), "", "path",
-     "file with one front-end API key a line", false},
+     "file with one front-end API key a line", false, true},
     {"token_keys", STR(token_keys), "", "list",
-     "comma-separated access token keys, each KEY_ID:BASE64_SECRET", true},
+     "comma-separated access token keys, each KEY_ID:BASE64_SECRET", true,
+     true},
     {"token_keys_file", STR(token_keys_file), "", "path",
-     "file with one access token key (KEY_ID:BASE64_SECRET) a line", false},
+     "file with one access token key (KEY_ID:BASE64_SECRET) a line", false,
+     true},
     {"log_level", STR(log_level), "info", "level",
-     "debug, info, warn, error or crit", false},
+     "debug, info, warn, error or crit", false, true},
+    {"access_log", BOOL(access_log), "on", "on/off",
+     "write one access log line per request", false, true},
+    {"log_rate_limit", U64(log_rate_limit), "10", "lines/s",
+     "lines per second of one warn, error or crit event (0: no limit); "
+     "the rest are counted and reported",
+     false, true},
+    {"webhook_url", STR(webhook_url), "", "url",
+     "http:// URL that gets a POST when a media is ready or failed "
+     "(empty: no webhook)",
+     false, true},
+    {"webhook_max_tries", U64(webhook_max_tries), "5", "count",
+     "attempts per event before it is dropped", false, true},
+    {"webhook_backoff_ms", U64(webhook_backoff_ms), "1000", "ms",
+     "wait before the first retry, doubled for each next one, at most 60 s",
+     false, true},
+    {"webhook_timeout_ms", U64(webhook_timeout_ms), "5000", "ms",
+     "time for one attempt: connect, send the request, read the reply",
+     false, true},
+    {"webhook_queue_max", U64(webhook_queue_max), "1024", "count",
+     "events waiting for delivery; past this the oldest is dropped", false,
+     true},
     {"max_upload_bytes", U64(max_upload_bytes), "4294967296", "bytes",
      "largest upload body", false},
     {"disk_reserve_bytes", U64(disk_reserve_bytes), "1073741824", "bytes",
@@ -50,7 +76,8 @@ static const struct key_spec keys[] = {
     {"workers", U64(workers), NULL, "threads",
      "media worker threads (default: online cores)", false},
     {"video_workers", U64(video_workers), NULL, "threads",
-     "workers that may run video jobs at once (default: half the cores)",
+     "workers that may run video jobs at once (default: half the cores, "
+     "at most one per GiB of memory)",
      false},
     {"job_max_tries", U64(job_max_tries), "3", "count",
      "tries before a job is marked failed", false},
@@ -99,10 +126,17 @@ static const struct key_spec keys[] = {
      "encoder threads per video job (default: cores / video_workers)",
      false},
 };
+#pragma GCC diagnostic pop
 
 #define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
 
-static const struct key_spec *find_key(const char *name)
+const config_key_t *config_keys(size_t *count)
+{
+    *count = KEY_COUNT;
+    return keys;
+}
+
+const config_key_t *config_find_key(const char *name)
 {
     char norm[64];
     size_t i;
@@ -132,13 +166,42 @@ static int parse_u64(const char *text, uint64_t *out)
     return 0;
 }
 
+static int parse_bool(const char *text, bool *out)
+{
+    static const char *const yes[] = {"on", "true", "yes", "1"};
+    static const char *const no[] = {"off", "false", "no", "0"};
+
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (strcasecmp(text, yes[i]) == 0) {
+            *out = true;
+            return 0;
+        }
+        if (strcasecmp(text, no[i]) == 0) {
+            *out = false;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static const char *expected_text(const struct key_spec *key)
+{
+    if (key->type == CONFIG_U64)
+        return "a whole number";
+    if (key->type == CONFIG_BOOL)
+        return "on or off";
+    return "text";
+}
+
 static int set_value(config_t *cfg, const struct key_spec *key,
                      const char *value)
 {
     char *field = (char *)cfg + key->offset;
 
-    if (key->type == KEY_U64)
+    if (key->type == CONFIG_U64)
         return parse_u64(value, (uint64_t *)(void *)field);
+    if (key->type == CONFIG_BOOL)
+        return parse_bool(value, (bool *)(void *)field);
 
     char *copy = strdup(value);
     char **slot = (char **)(void *)field;
@@ -153,7 +216,7 @@ static int set_value(config_t *cfg, const struct key_spec *key,
 int config_set(config_t *cfg, const char *name, const char *value,
                char *err, size_t err_size)
 {
-    const struct key_spec *key = find_key(name);
+    const struct key_spec *key = config_find_key(name);
 
     if (key == NULL) {
         snprintf(err, err_size, "unknown configuration key '%s'", name);
@@ -163,8 +226,7 @@ int config_set(config_t *cfg, const char *name, const char *value,
         snprintf(err, err_size,
                  "invalid value for '%s': '%s' (expected %s in %s)",
                  key->name, key->secret ? "(hidden)" : value,
-                 key->type == KEY_U64 ? "a whole number" : "text",
-                 key->unit);
+                 expected_text(key), key->unit);
         return KADR_E_CONFIG;
     }
     return 0;
@@ -175,6 +237,16 @@ static uint64_t online_cores(void)
     long n = sysconf(_SC_NPROCESSORS_ONLN);
 
     return n > 0 ? (uint64_t)n : 1;
+}
+
+static uint64_t physical_memory_bytes(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES);
+    long page_size = sysconf(_SC_PAGESIZE);
+
+    if (pages <= 0 || page_size <= 0)
+        return 0;
+    return (uint64_t)pages * (uint64_t)page_size;
 }
 
 void config_init(config_t *cfg)
@@ -231,8 +303,13 @@ static void derive_host_defaults(config_t *cfg)
 
     if (cfg->workers == 0)
         cfg->workers = cores;
-    if (cfg->video_workers == 0)
+    if (cfg->video_workers == 0) {
+        uint64_t by_memory = physical_memory_bytes() / VIDEO_JOB_MEMORY_BYTES;
+
         cfg->video_workers = cores >= 2 ? cores / 2 : 1;
+        if (by_memory >= 1 && by_memory < cfg->video_workers)
+            cfg->video_workers = by_memory;
+    }
     if (cfg->video_workers > cfg->workers)
         cfg->video_workers = cfg->workers;
     if (cfg->video_encoder_threads == 0)
@@ -326,6 +403,7 @@ static int read_api_keys_file(config_t *cfg, char *err, size_t err_size)
 
 int config_finish(config_t *cfg, char *err, size_t err_size)
 {
+    webhook_url_t url;
     int rc;
 
     derive_host_defaults(cfg);
@@ -342,6 +420,14 @@ int config_finish(config_t *cfg, char *err, size_t err_size)
     }
     if (rc != 0)
         return rc;
+    if (cfg->webhook_url[0] != '\0' &&
+        webhook_parse_url(cfg->webhook_url, &url) != 0) {
+        snprintf(err, err_size,
+                 "invalid value for 'webhook_url': '%s' (expected "
+                 "http://HOST[:PORT][/PATH]; https is not supported)",
+                 cfg->webhook_url);
+        return KADR_E_CONFIG;
+    }
     if (log_parse_level(cfg->log_level) < 0) {
         snprintf(err, err_size,
                  "invalid value for 'log_level': '%s' (expected debug, "
@@ -371,7 +457,7 @@ void config_print_help(FILE *out)
 void config_free(config_t *cfg)
 {
     for (size_t k = 0; k < KEY_COUNT; k++) {
-        if (keys[k].type == KEY_STRING)
+        if (keys[k].type == CONFIG_STRING)
             free(*(char **)(void *)((char *)cfg + keys[k].offset));
     }
     for (uint32_t i = 0; i < cfg->api_key_count; i++)

@@ -191,4 +191,9 @@ int http_respond_error(http_request_t *req, int status, const char *error,
 /* Returns the reason phrase for a status code. */
 const char *http_status_text(int status);
 
+/* Return the status and the body length (Content-Length) of the response
+ * started for req, or 0 before one. For access logs in on_finish. */
+int http_request_response_status(const http_request_t *req);
+uint64_t http_request_response_bytes(const http_request_t *req);
+
 #endif

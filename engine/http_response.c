@@ -426,3 +426,19 @@ int http_respond_error(http_request_t *req, int status, const char *error,
     free(body);
     return rc;
 }
+
+int http_request_response_status(const http_request_t *req)
+{
+    const struct http_conn *conn = (const struct http_conn *)(const void *)(
+        (const char *)req - offsetof(struct http_conn, req));
+
+    return conn->response_status;
+}
+
+uint64_t http_request_response_bytes(const http_request_t *req)
+{
+    const struct http_conn *conn = (const struct http_conn *)(const void *)(
+        (const char *)req - offsetof(struct http_conn, req));
+
+    return conn->response_bytes;
+}

@@ -179,8 +179,12 @@ static int ingest_image(upload_t *up)
 static void image_work_run(pool_work_t *work)
 {
     upload_t *up = (upload_t *)((char *)work - offsetof(upload_t, work));
+    uint64_t start_ns = uv_hrtime();
 
     up->result = ingest_image(up);
+    metrics_observe(&up->app->metrics.job_seconds[POOL_LANE_IMAGE],
+                    metrics_job_bounds, metrics_job_bound_count,
+                    (double)(uv_hrtime() - start_ns) / 1e9);
 }
 
 static void image_work_done(pool_work_t *work)
@@ -190,6 +194,10 @@ static void image_work_done(pool_work_t *work)
     up->pending--;
     if (work->cancelled)
         up->result = KADR_E_CANCELLED;
+    else if (up->result == 0)
+        metrics_add(up->app->metrics.jobs_done[POOL_LANE_IMAGE], 1);
+    else
+        metrics_add(up->app->metrics.jobs_failed[POOL_LANE_IMAGE], 1);
     if (up->result == 0) {
         if (up->deduped) {
             metrics_add(up->app->metrics.dedup_hits, 1);

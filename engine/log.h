@@ -1,10 +1,14 @@
 /* Structured log lines: one line per event on stderr,
  *   2026-12-04T15:28:18.123Z level=info event=upload.done media=... ms=12
- * The level is checked before any argument is formatted. */
+ * The level is checked before any argument is formatted. Warn, error and
+ * crit lines are rate-limited per event name: past the limit in one
+ * second they are counted, and the next line of that event that gets
+ * through is preceded by a log.suppressed line with the count. */
 #ifndef KADR_ENGINE_LOG_H
 #define KADR_ENGINE_LOG_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 enum log_level {
@@ -15,7 +19,15 @@ enum log_level {
     LOG_LEVEL_CRIT = 4,
 };
 
-extern enum log_level log_min_level;
+/* Changed at run time by SIGHUP; any thread may read it. */
+extern _Atomic(enum log_level) log_min_level;
+
+/* Sets how many warn, error or crit lines of one event may be written per
+ * second (0: no limit). */
+void log_set_rate_limit(unsigned per_second);
+
+/* Sets a counter (may be NULL) that log_write adds suppressed lines to. */
+void log_set_suppressed_counter(atomic_uint_fast64_t *counter);
 
 /* Parses "debug", "info", "warn", "error" or "crit". Returns the level, or
  * -1 if the name is unknown. */

@@ -7,6 +7,8 @@
 
 #include "app.h"
 #include "log.h"
+#include "ops.h"
+#include "reload.h"
 #include "routes.h"
 #include "token.h"
 #include "upload.h"
@@ -19,97 +21,55 @@ struct daemon {
     token_keyring_t token_keys;
     uv_signal_t sigterm;
     uv_signal_t sigint;
+    uv_signal_t sighup;
+    reload_t reload;
 };
 
 static void print_usage(FILE *out)
 {
     fputs("usage: kadrd --data DIR --listen ADDR:PORT [--config FILE] "
           "[--KEY VALUE]...\n"
-          "       kadrd --check-config FILE\n\n"
+          "       kadrd --check-config FILE\n"
+          "       kadrd --print-config-docs\n\n"
           "Stores uploaded photos and videos once, makes their display\n"
           "variants and serves them over HTTP.\n\n"
           "  --config FILE              read keys from an INI file first\n"
-          "  --check-config FILE        validate FILE and exit\n"
+          "  --check-config FILE        validate FILE, print its values "
+          "(secrets hidden) and exit\n"
+          "  --print-config-docs        print the key reference in "
+          "Markdown and exit\n"
           "  --help                     print this help\n\n"
           "Every configuration key is also a flag:\n",
           out);
     config_print_help(out);
 }
 
-/* Applies --config first so that other flags override the file. */
-static int load_config_file(config_t *cfg, int argc, char **argv)
+/* Loads FILE as the daemon would, token keys included, and prints every
+ * value with secrets hidden. */
+static int check_config(char *path)
 {
-    char err[512];
-
-    for (int i = 1; i + 1 < argc; i++) {
-        if (strcmp(argv[i], "--config") != 0)
-            continue;
-        if (config_load_file(cfg, argv[i + 1], err, sizeof(err)) != 0) {
-            fprintf(stderr, "kadrd: %s\n", err);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static int split_flag(char *arg, char **key, char **value, char *next)
-{
-    char *eq;
-
-    if (strncmp(arg, "--", 2) != 0)
-        return -1;
-    *key = arg + 2;
-    eq = strchr(*key, '=');
-    if (eq != NULL) {
-        *eq = '\0';
-        *value = eq + 1;
-        return 1;
-    }
-    *value = next;
-    return *value != NULL ? 2 : -1;
-}
-
-static int apply_flags(config_t *cfg, int argc, char **argv)
-{
-    char err[512];
-
-    for (int i = 1; i < argc;) {
-        char *key;
-        char *value;
-        int used = split_flag(argv[i], &key, &value,
-                              i + 1 < argc ? argv[i + 1] : NULL);
-
-        if (used < 0) {
-            fprintf(stderr, "kadrd: invalid argument '%s' (see --help)\n",
-                    argv[i]);
-            return -1;
-        }
-        if (strcmp(key, "config") != 0 &&
-            config_set(cfg, key, value, err, sizeof(err)) != 0) {
-            fprintf(stderr, "kadrd: %s\n", err);
-            return -1;
-        }
-        i += used;
-    }
-    return 0;
-}
-
-static int check_config(const char *path)
-{
+    char *argv[] = {"kadrd", "--config", path, NULL};
+    token_keyring_t ring;
     config_t cfg;
     char err[512];
     int rc;
 
-    config_init(&cfg);
-    rc = config_load_file(&cfg, path, err, sizeof(err));
+    memset(&ring, 0, sizeof(ring));
+    rc = config_parse_args(&cfg, 3, argv, NULL, NULL, NULL, err,
+                           sizeof(err));
     if (rc == 0)
-        rc = config_finish(&cfg, err, sizeof(err));
+        rc = token_keyring_load(&ring, cfg.token_keys, cfg.token_keys_file,
+                                err, sizeof(err));
+    token_keyring_clear(&ring);
+    if (rc == 0) {
+        printf("%s: configuration is valid\n", path);
+        config_print_values(&cfg, stdout);
+    }
     config_free(&cfg);
     if (rc != 0) {
-        fprintf(stderr, "kadrd: %s\n", err);
+        fprintf(stderr, "kadrd: %s: %s\n", path, err);
         return 1;
     }
-    printf("%s: configuration is valid\n", path);
     return 0;
 }
 
@@ -117,11 +77,8 @@ static int parse_command_line(config_t *cfg, int argc, char **argv)
 {
     char err[512];
 
-    config_init(cfg);
-    if (load_config_file(cfg, argc, argv) != 0 ||
-        apply_flags(cfg, argc, argv) != 0)
-        return -1;
-    if (config_finish(cfg, err, sizeof(err)) != 0) {
+    if (config_parse_args(cfg, argc, argv, NULL, NULL, NULL, err,
+                          sizeof(err)) != 0) {
         fprintf(stderr, "kadrd: %s\n", err);
         return -1;
     }
@@ -183,8 +140,10 @@ static void on_server_stopped(void *ctx)
     d->app.server = NULL;
     pool_stop(d->app.pool);
     d->app.pool = NULL;
+    ops_stop(&d->app);
     uv_close((uv_handle_t *)&d->sigterm, NULL);
     uv_close((uv_handle_t *)&d->sigint, NULL);
+    uv_close((uv_handle_t *)&d->sighup, NULL);
     log_info("server.stopped", "%s", "");
 }
 
@@ -200,6 +159,17 @@ static void on_signal(uv_signal_t *handle, int signum)
     video_running_cancel_all();
     ingest_video_finish_waits(&d->app);
     http_server_stop(d->app.server, on_server_stopped, d);
+}
+
+static void on_reload_signal(uv_signal_t *handle, int signum)
+{
+    struct daemon *d = handle->data;
+
+    (void)signum;
+    if (d->app.stopping)
+        return;
+    log_info("config.reloading", "signal=%d", signum);
+    (void)reload_config(&d->reload); /* logs its own errors */
 }
 
 static int start_server(struct daemon *d)
@@ -231,8 +201,11 @@ static void start_signals(struct daemon *d)
     uv_signal_init(d->app.loop, &d->sigint);
     d->sigterm.data = d;
     d->sigint.data = d;
+    uv_signal_init(d->app.loop, &d->sighup);
+    d->sighup.data = d;
     uv_signal_start(&d->sigterm, on_signal, SIGTERM);
     uv_signal_start(&d->sigint, on_signal, SIGINT);
+    uv_signal_start(&d->sighup, on_reload_signal, SIGHUP);
     signal(SIGPIPE, SIG_IGN);
 }
 
@@ -259,6 +232,8 @@ static int run_daemon(struct daemon *d)
     rc = pool_start(d->app.loop, (uint32_t)d->cfg.workers,
                     (uint32_t)d->cfg.video_workers, &d->app.pool);
     if (rc == 0)
+        rc = ops_start(&d->app);
+    if (rc == 0)
         rc = start_server(d);
     if (rc == 0) {
         int jobs = video_job_resume_all(&d->app);
@@ -272,6 +247,7 @@ static int run_daemon(struct daemon *d)
         uv_run(d->app.loop, UV_RUN_DEFAULT);
     } else if (d->app.pool != NULL) {
         pool_stop(d->app.pool);
+        ops_stop(&d->app);
         uv_run(d->app.loop, UV_RUN_DEFAULT);
     }
     store_close(d->app.store);
@@ -289,20 +265,26 @@ int main(int argc, char **argv)
     }
     if (argc == 3 && strcmp(argv[1], "--check-config") == 0)
         return check_config(argv[2]);
+    if (argc == 2 && strcmp(argv[1], "--print-config-docs") == 0) {
+        config_print_docs(stdout);
+        return 0;
+    }
     memset(&d, 0, sizeof(d));
     if (parse_command_line(&d.cfg, argc, argv) != 0 ||
         load_token_keys(&d) != 0)
         return 2;
-    log_min_level = (enum log_level)log_parse_level(d.cfg.log_level);
     av_log_set_level(AV_LOG_QUIET);
     if (d.cfg.api_key_count == 0)
         log_warn("config.no_api_keys", "%s",
                  "uploads and originals are closed until api_keys is set");
     d.app.loop = uv_default_loop();
     d.app.cfg = &d.cfg;
+    reload_init(&d.reload, &d.app, argc, argv, &d.token_keys);
+    reload_apply_logging(&d.app);
     fill_limits(&d.app, &d.cfg);
     status = run_daemon(&d);
     uv_loop_close(d.app.loop);
+    reload_free(&d.reload);
     config_free(&d.cfg);
     token_keyring_clear(&d.token_keys);
     return status;

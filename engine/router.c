@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access_log.h"
 #include "log.h"
 #include "media.h"
 #include "routes.h"
@@ -138,6 +139,7 @@ static void on_headers(http_request_t *req, void *ctx)
     app_t *app = ctx;
     const char *p = req->path;
 
+    access_log_begin(app, req);
     if (strcmp(p, MEDIA_PREFIX) == 0 ||
         strncmp(p, MEDIA_PREFIX "/", strlen(MEDIA_PREFIX) + 1) == 0)
         route_media(app, req);
@@ -175,8 +177,14 @@ static void on_abort(http_request_t *req, void *ctx)
 {
     const body_ops_t *ops = ops_of(req);
 
+    access_log_abort(ctx, req);
     if (ops != NULL)
         ops->on_abort(req);
+}
+
+static void on_finish(http_request_t *req, int result, void *ctx)
+{
+    access_log_finish(ctx, req, result);
 }
 
 void routes_handlers(app_t *app, http_handlers_t *out)
@@ -186,5 +194,6 @@ void routes_handlers(app_t *app, http_handlers_t *out)
     out->on_body = on_body;
     out->on_complete = on_complete;
     out->on_abort = on_abort;
+    out->on_finish = on_finish;
     out->ctx = app;
 }

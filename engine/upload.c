@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "webhook.h"
 
 static void upload_on_body(http_request_t *req, const char *data,
                            size_t len);
@@ -84,6 +85,10 @@ void upload_reply_created(upload_t *up)
              (unsigned long long)up->received, up->deduped,
              media_status_name(up->media.status));
     metrics_add(up->app->metrics.uploads_ok[up->kind], 1);
+    if (up->media.status != MEDIA_PROCESSING)
+        webhook_notify(up->app->webhook, up->media.id,
+                       media_status_name(up->media.status),
+                       format_kind_name(up->kind), up->media.error);
     doc = media_to_json(&up->media, true);
     routes_respond_json(up->app, up->req, 201, NULL, doc);
     upload_detach(up);

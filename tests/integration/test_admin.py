@@ -78,8 +78,8 @@ class AdminTest(unittest.TestCase):
         self.assertEqual(resp.status, 400)
 
     def test_health_and_metrics(self):
-        self.assertEqual(self.kadr.request("GET", "/healthz").json(),
-                         {"status": "ok"})
+        self.assertEqual(
+            self.kadr.request("GET", "/healthz").json()["status"], "ok")
         before = self.kadr.metrics()
         self.kadr.media("AAAAAAAAAAAAAAAA")
         after = self.kadr.metrics()
