@@ -42,6 +42,8 @@ typedef struct app {
     video_params_t video_params;
     /* Uploads waiting for their video to be ready; loop thread only. */
     struct upload *waiters;
+    /* Uploads from their start to their release; loop thread only. */
+    uint64_t uploads_in_flight;
     bool stopping;
     /* Set at shutdown: running transcodes stop and their jobs stay
      * stored, to resume at the next start. */

@@ -83,6 +83,14 @@ static const struct key_spec keys[] = {
      "tries before a job is marked failed", false},
     {"max_connections", U64(max_connections), NULL, "count",
      "open client connections (default: from the fd limit)", false},
+    {"max_uploads", U64(max_uploads), "0", "count",
+     "uploads in flight; past this a new upload gets 503 with Retry-After "
+     "(0: as many as 1/16 of memory holds in upload buffers)",
+     false, true},
+    {"max_queued_jobs", U64(max_queued_jobs), "0", "count",
+     "image or video jobs waiting for a worker; past this a new upload gets "
+     "503 with Retry-After (0: 32 per worker)",
+     false, true},
     {"max_header_bytes", U64(max_header_bytes), "32768", "bytes",
      "request line and headers", false},
     {"max_headers", U64(max_headers), "100", "count",

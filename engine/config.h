@@ -51,6 +51,8 @@ typedef struct config {
     uint64_t video_workers;
     uint64_t job_max_tries;
     uint64_t max_connections;
+    uint64_t max_uploads;
+    uint64_t max_queued_jobs;
     uint64_t max_header_bytes;
     uint64_t max_headers;
     uint64_t max_url_bytes;

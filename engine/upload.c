@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "overload.h"
 #include "webhook.h"
 
 static void upload_on_body(http_request_t *req, const char *data,
@@ -29,6 +30,7 @@ static void upload_free(upload_t *up)
     XXH3_freeState(up->xxh);
     free(up->buf[0]);
     free(up->buf[1]);
+    overload_upload_ended(up->app);
     free(up);
 }
 
@@ -343,6 +345,7 @@ static upload_t *upload_new(app_t *app, http_request_t *req)
         return NULL;
     up->ops = &upload_ops;
     up->app = app;
+    overload_upload_started(app);
     up->req = req;
     up->fd = -1;
     up->started_ns = uv_hrtime();
@@ -391,6 +394,8 @@ void route_upload(app_t *app, http_request_t *req)
     upload_t *up;
 
     if (!check_upload_headers(app, req))
+        return;
+    if (overload_reject_upload(app, req))
         return;
     up = upload_new(app, req);
     if (up == NULL) {

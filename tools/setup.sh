@@ -9,7 +9,7 @@ libuv1-dev libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
 libswresample-dev libavfilter-dev libturbojpeg0-dev libjpeg62-turbo-dev
 libwebp-dev libgif-dev libpng-dev libheif-dev libexif-dev liblcms2-dev
 liblmdb-dev lmdb-utils libxxhash-dev libhttp-parser-dev libssl-dev
-libjansson-dev libinih-dev libcmocka-dev
+libjansson-dev libinih-dev libcmocka-dev clang libclang-rt-14-dev
 "
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Sets up, builds and runs the whole test suite twice: once in a release
-# build, once under AddressSanitizer and UBSan.
+# build, once under AddressSanitizer and UBSan, then runs the fuzz
+# targets for KADR_FUZZ_SECONDS (default 60) each.
 #
 #   tools/test.sh [ctest arguments...]
 set -eu
@@ -24,3 +25,5 @@ run_suite "$root/build-test" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DKADR_SANITIZE=ON
+# libFuzzer targets under ASan and UBSan, KADR_FUZZ_SECONDS each.
+"$root/tests/fuzz/run.sh" "${KADR_FUZZ_SECONDS:-60}"
