@@ -120,8 +120,23 @@ static void start_timestamps(video_audio_t *audio, const AVFrame *frame)
     audio->next_pts =
         av_rescale_q(pts - audio->start_pts, audio->in_stream->time_base,
                      audio->enc->time_base);
-    if (audio->next_pts < 0)
+    if (audio->next_pts < 0) {
+        audio->skip_samples = -audio->next_pts;
         audio->next_pts = 0;
+    }
+}
+
+/* Drops queued samples that play before the video's first frame. */
+static void skip_early_samples(video_audio_t *audio)
+{
+    int queued = av_audio_fifo_size(audio->fifo);
+    int count;
+
+    if (audio->skip_samples <= 0 || queued <= 0)
+        return;
+    count = audio->skip_samples < queued ? (int)audio->skip_samples : queued;
+    av_audio_fifo_drain(audio->fifo, count);
+    audio->skip_samples -= count;
 }
 
 /* Resamples in_count samples of in (NULL drains the resampler) into the
@@ -201,6 +216,7 @@ static int handle_frame(video_audio_t *audio, AVFormatContext *mux)
                        frame->nb_samples);
     if (rc < 0)
         return rc;
+    skip_early_samples(audio);
     return encode_queued(audio, mux, false);
 }
 

@@ -76,6 +76,17 @@ static int set_x264_options(AVCodecContext *enc, const video_params_t *params)
     return 0;
 }
 
+int64_t video__frame_duration(const AVCodecContext *enc)
+{
+    AVRational fps = enc->framerate;
+    int64_t ticks;
+
+    if (!plausible_fps(fps))
+        fps = av_d2q(VIDEO_ASSUMED_FPS, 1000);
+    ticks = av_rescale_q(1, av_inv_q(fps), enc->time_base);
+    return ticks > 0 ? ticks : 1;
+}
+
 int video__open_h264(const video_params_t *params,
                      const AVCodecParameters *source, uint32_t width,
                      uint32_t height, AVRational fps, AVRational time_base,

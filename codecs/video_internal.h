@@ -79,6 +79,7 @@ typedef struct video_audio {
     int64_t start_pts;
     int64_t next_pts;
     bool next_pts_set;
+    int64_t skip_samples; /* output samples before the video's start */
 } video_audio_t;
 
 /* Cancellation, time limit and progress of one transcode. */
@@ -185,6 +186,10 @@ int video__input_remuxable(const video_input_t *in,
  * moov first, timestamps shifted to start at zero. */
 KADR_MUST_CHECK int video__remux(video_input_t *in, const char *dst,
                                  video_control_t *control);
+
+/* Returns one frame's duration in enc's time base, from its frame rate
+ * or, without a plausible one, 30 frames per second. */
+int64_t video__frame_duration(const AVCodecContext *enc);
 
 /* Creates the MP4 output context for path. */
 KADR_MUST_CHECK int video__mux_open(const char *path, AVFormatContext **out);

@@ -54,6 +54,11 @@ static int write_packet(AVFormatContext *mux, AVStream *stream,
 {
     int rc;
 
+    /* libx264 leaves durations at 0. The MP4 muxer takes the last
+     * sample's duration from its packet, and a clip of one frame would
+     * otherwise last 0 s and show nothing. */
+    if (packet->duration <= 0 && enc->codec_type == AVMEDIA_TYPE_VIDEO)
+        packet->duration = video__frame_duration(enc);
     av_packet_rescale_ts(packet, enc->time_base, stream->time_base);
     packet->stream_index = stream->index;
     rc = av_interleaved_write_frame(mux, packet);

@@ -1,7 +1,9 @@
-/* HDR to SDR for the rendition and the poster: libavfilter's zscale
+/* HDR to SDR for the rendition and the poster. libavfilter's zscale
  * (libzimg) takes PQ or HLG frames to linear light, tonemap applies the
- * Hable curve, and zscale converts to BT.709 primaries, transfer and
- * matrix in limited-range 8-bit yuv420p. */
+ * Mobius curve, and zscale converts to BT.709 primaries, transfer and
+ * matrix in limited-range 8-bit yuv420p. Mobius keeps the part of the
+ * range an SDR screen shows and compresses only the highlights; Hable
+ * darkened a PQ test pattern's mean luma from 124 to 77 of 255. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,12 +17,26 @@
  * scale linear light: 100 is the BT.709 reference display. */
 #define VIDEO_SDR_PEAK_NITS "100"
 
+/* The chain after the first zscale, whose input options depend on the
+ * frame. */
 static const char tonemap_chain[] =
-    "zscale=t=linear:npl=" VIDEO_SDR_PEAK_NITS ",format=gbrpf32le,"
-    "zscale=p=bt709,tonemap=tonemap=hable:desat=0,"
+    ",format=gbrpf32le,"
+    "zscale=p=bt709,tonemap=tonemap=mobius:desat=0,"
     "zscale=t=bt709:m=bt709:r=tv,format=yuv420p";
 
-static int link_chain(video_tonemap_t *tm)
+/* Writes the filter chain for frames like in. zscale takes primaries
+ * and matrix from each frame, and fails on frames that state none, so
+ * those get BT.2020, the only primaries PQ and HLG video is made in. */
+static void write_chain(char *out, size_t size, const AVFrame *in)
+{
+    snprintf(out, size, "zscale=t=linear:npl=%s%s%s%s", VIDEO_SDR_PEAK_NITS,
+             in->color_primaries == AVCOL_PRI_UNSPECIFIED ? ":pin=bt2020"
+                                                          : "",
+             in->colorspace == AVCOL_SPC_UNSPECIFIED ? ":min=bt2020nc" : "",
+             tonemap_chain);
+}
+
+static int link_chain(video_tonemap_t *tm, const char *chain)
 {
     AVFilterInOut *outputs = avfilter_inout_alloc();
     AVFilterInOut *inputs = avfilter_inout_alloc();
@@ -35,8 +51,8 @@ static int link_chain(video_tonemap_t *tm)
     if (!outputs->name || !inputs->name)
         goto done;
 
-    rc = avfilter_graph_parse_ptr(tm->graph, tonemap_chain, &inputs,
-                                  &outputs, NULL);
+    rc = avfilter_graph_parse_ptr(tm->graph, chain, &inputs, &outputs,
+                                  NULL);
     if (rc >= 0)
         rc = avfilter_graph_config(tm->graph, NULL);
 
@@ -49,6 +65,7 @@ done:
 static int build_graph(video_tonemap_t *tm, const AVFrame *in,
                        AVRational time_base)
 {
+    char chain[512];
     char args[256];
     AVRational sar = in->sample_aspect_ratio;
     int rc;
@@ -76,8 +93,9 @@ static int build_graph(video_tonemap_t *tm, const AVFrame *in,
         rc = avfilter_graph_create_filter(&tm->sink,
                                           avfilter_get_by_name("buffersink"),
                                           "out", NULL, NULL, tm->graph);
+    write_chain(chain, sizeof(chain), in);
     if (rc >= 0)
-        rc = link_chain(tm);
+        rc = link_chain(tm, chain);
     if (rc < 0)
         return rc == AVERROR_FILTER_NOT_FOUND ? KADR_E_UNSUPPORTED
                                               : video__map_error(rc);

@@ -50,7 +50,13 @@ static int open_source(transcode_t *t, const char *src)
     if (rc < 0)
         return rc;
 
+    /* The output starts with the first video frame. Audio before it is
+     * dropped, so opus or AAC priming, whose first packets have negative
+     * timestamps, does not push the video off zero. */
     t->start_us = fmt->start_time != AV_NOPTS_VALUE ? fmt->start_time : 0;
+    if (t->video_in->start_time != AV_NOPTS_VALUE)
+        t->start_us = av_rescale_q(t->video_in->start_time,
+                                   t->video_in->time_base, AV_TIME_BASE_Q);
     t->start_pts =
         av_rescale_q(t->start_us, AV_TIME_BASE_Q, t->video_in->time_base);
     if (fmt->duration != AV_NOPTS_VALUE && fmt->duration > 0)
