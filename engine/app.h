@@ -48,6 +48,8 @@ typedef struct app {
     /* Set at shutdown: running transcodes stop and their jobs stay
      * stored, to resume at the next start. */
     atomic_int cancel_all;
+    /* Background compaction and scrub; NULL if it did not start. */
+    struct maintenance *maintenance;
 } app_t;
 
 #endif

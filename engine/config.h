@@ -46,6 +46,10 @@ typedef struct config {
     uint64_t max_upload_bytes;
     uint64_t disk_reserve_bytes;
     uint64_t volume_max_bytes;
+    uint64_t compact_dead_percent;
+    uint64_t compact_interval_s;
+    uint64_t scrub_interval_s;
+    uint64_t scrub_bytes_per_s;
     uint64_t index_map_bytes;
     uint64_t workers;
     uint64_t video_workers;

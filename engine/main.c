@@ -7,6 +7,7 @@
 
 #include "app.h"
 #include "log.h"
+#include "maintenance.h"
 #include "ops.h"
 #include "reload.h"
 #include "routes.h"
@@ -214,12 +215,15 @@ static int open_store(struct daemon *d)
     store_options_t opts = {
         .volume_max_bytes = d->cfg.volume_max_bytes,
         .map_size_bytes = d->cfg.index_map_bytes,
+        .reserve_bytes = d->cfg.disk_reserve_bytes,
     };
     int rc = store_open(d->cfg.data_dir, &opts, &d->app.store);
 
     if (rc != 0)
         log_error("store.open_failed", "data=%s error=%s", d->cfg.data_dir,
                   kadr_strerror(rc));
+    else
+        maintenance_start(&d->app);
     return rc;
 }
 
@@ -250,6 +254,7 @@ static int run_daemon(struct daemon *d)
         ops_stop(&d->app);
         uv_run(d->app.loop, UV_RUN_DEFAULT);
     }
+    maintenance_stop(&d->app);
     store_close(d->app.store);
     return rc == 0 ? 0 : 1;
 }
