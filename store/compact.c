@@ -259,14 +259,9 @@ struct switch_ctx {
     store_compact_result_t *result;
 };
 
-static int drop_dead(store_txn_t *txn, const struct entry *e,
-                     meta_counters_t *counters)
+static int drop_dead(store_txn_t *txn, const struct entry *e)
 {
-    int rc = index_blob_del(txn, &e->hash);
-
-    if (rc == 0)
-        counters->dead_bytes -= e->blob.length;
-    return rc;
+    return index_blob_del(txn, &e->hash);
 }
 
 /* Moves one live entry to its copy. An entry indexed after the copy pass
@@ -301,8 +296,7 @@ static int move_live(struct switch_ctx *sc, store_txn_t *txn,
     return rc;
 }
 
-static int switch_entries(struct switch_ctx *sc, store_txn_t *txn,
-                          meta_counters_t *counters)
+static int switch_entries(struct switch_ctx *sc, store_txn_t *txn)
 {
     size_t pos = 0;
     int rc = 0;
@@ -311,7 +305,7 @@ static int switch_entries(struct switch_ctx *sc, store_txn_t *txn,
         const struct entry *e = &sc->now.items[i];
 
         if (e->blob.refcount == 0) {
-            rc = drop_dead(txn, e, counters);
+            rc = drop_dead(txn, e);
             sc->result->blobs_dropped += rc == 0 ? 1 : 0;
             continue;
         }
@@ -330,14 +324,21 @@ static int switch_index(store_txn_t *txn, void *ctx)
     uint32_t id = sc->now.volume_id;
     meta_compaction_t marker = {id, META_COMPACTION_SWITCHED};
     meta_counters_t counters;
+    uint64_t dead;
     int rc = collect(txn, &sc->now);
 
     if (rc == 0)
+        rc = switch_entries(sc, txn);
+    /* Every dead byte counted in the volume goes with it: dead blobs and
+     * needles absorbed by a concurrent commit of the same hash. */
+    if (rc == 0)
+        rc = meta_volume_dead_take(txn, id, &dead);
+    if (rc == 0)
         rc = meta_counters_get(txn, &counters);
-    if (rc == 0)
-        rc = switch_entries(sc, txn, &counters);
-    if (rc == 0)
+    if (rc == 0) {
+        counters.dead_bytes -= dead;
         rc = meta_counters_put(txn, &counters);
+    }
     if (rc == 0)
         rc = meta_volume_end_del(txn, id);
     if (rc == 0)

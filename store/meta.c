@@ -13,6 +13,9 @@
 /* Followed by the big-endian u32 volume id. */
 #define KEY_VOLUME_END "volume_end:"
 #define KEY_VOLUME_END_LEN (sizeof(KEY_VOLUME_END) - 1)
+/* Followed by the big-endian u32 volume id; the value is a u64. */
+#define KEY_VOLUME_DEAD "volume_dead:"
+#define KEY_VOLUME_DEAD_LEN (sizeof(KEY_VOLUME_DEAD) - 1)
 
 static int get_raw(store_txn_t *txn, const void *key, size_t key_len,
                    MDB_val *val)
@@ -221,6 +224,60 @@ int meta_compaction_del(store_txn_t *txn)
     MDB_val k = store__val(KEY_COMPACTION, strlen(KEY_COMPACTION));
     int rc = mdb_del(txn->mdb, txn->store->meta, &k, NULL);
 
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    return store__index_error(rc);
+}
+
+static void volume_dead_key(uint32_t id, uint8_t out[KEY_VOLUME_DEAD_LEN + 4])
+{
+    memcpy(out, KEY_VOLUME_DEAD, KEY_VOLUME_DEAD_LEN);
+    store__put_be32(out + KEY_VOLUME_DEAD_LEN, id);
+}
+
+static int volume_dead_get(store_txn_t *txn, const uint8_t *key,
+                           uint64_t *out)
+{
+    MDB_val val;
+    int rc = get_raw(txn, key, KEY_VOLUME_DEAD_LEN + 4, &val);
+
+    *out = 0;
+    if (rc == KADR_E_NOT_FOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    if (val.mv_size != 8)
+        return KADR_E_FORMAT;
+    *out = store__get_le64(val.mv_data);
+    return 0;
+}
+
+int meta_volume_dead_add(store_txn_t *txn, uint32_t id, int64_t delta)
+{
+    uint8_t key[KEY_VOLUME_DEAD_LEN + 4];
+    uint8_t data[8];
+    uint64_t value;
+    int rc;
+
+    volume_dead_key(id, key);
+    rc = volume_dead_get(txn, key, &value);
+    if (rc != 0)
+        return rc;
+    store__put_le64(data, value + (uint64_t)delta);
+    return put_raw(txn, key, sizeof(key), data, sizeof(data));
+}
+
+int meta_volume_dead_take(store_txn_t *txn, uint32_t id, uint64_t *out)
+{
+    uint8_t key[KEY_VOLUME_DEAD_LEN + 4];
+    MDB_val k = store__val(key, sizeof(key));
+    int rc;
+
+    volume_dead_key(id, key);
+    rc = volume_dead_get(txn, key, out);
+    if (rc != 0)
+        return rc;
+    rc = mdb_del(txn->mdb, txn->store->meta, &k, NULL);
     if (rc == MDB_NOTFOUND)
         return 0;
     return store__index_error(rc);

@@ -36,6 +36,17 @@ KADR_MUST_CHECK int meta_volume_end_get(store_txn_t *txn, uint32_t id,
 KADR_MUST_CHECK int meta_volume_end_raise(store_txn_t *txn, uint32_t id,
                                           uint64_t end);
 
+/* Adds delta (wrapping, so a negative delta subtracts) to the dead
+ * payload bytes counted in volume id: the share of dead_bytes that
+ * compacting the volume reclaims. */
+KADR_MUST_CHECK int meta_volume_dead_add(store_txn_t *txn, uint32_t id,
+                                         int64_t delta);
+
+/* Reads and deletes the dead payload bytes counted in volume id (0 if
+ * none). */
+KADR_MUST_CHECK int meta_volume_dead_take(store_txn_t *txn, uint32_t id,
+                                          uint64_t *out);
+
 /* Deletes the indexed end of a volume whose needles all moved away. */
 KADR_MUST_CHECK int meta_volume_end_del(store_txn_t *txn, uint32_t id);
 

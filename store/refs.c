@@ -6,15 +6,22 @@
 #include "needle.h"
 #include "source.h"
 
-/* Adds signed deltas to the counters. Unsigned wrap-around makes a
- * negative delta a subtraction. */
-static int count(store_txn_t *txn, int64_t blobs, int64_t live, int64_t dead)
+/* Adds signed deltas to the counters, and the dead delta also to the
+ * dead bytes of the volume the needle is in. Unsigned wrap-around makes
+ * a negative delta a subtraction. */
+static int count(store_txn_t *txn, uint32_t volume_id, int64_t blobs,
+                 int64_t live, int64_t dead)
 {
     meta_counters_t counters;
     int rc = meta_counters_get(txn, &counters);
 
     if (rc != 0)
         return rc;
+    if (dead != 0) {
+        rc = meta_volume_dead_add(txn, volume_id, dead);
+        if (rc != 0)
+            return rc;
+    }
     counters.blobs += (uint64_t)blobs;
     counters.live_bytes += (uint64_t)live;
     counters.dead_bytes += (uint64_t)dead;
@@ -36,7 +43,7 @@ static int add_ref(store_txn_t *txn, const kadr_hash_t *hash,
     if (blob->refcount == UINT32_MAX)
         return KADR_E_TOO_LARGE;
     if (blob->refcount == 0) {
-        rc = count(txn, 1, len, -len);
+        rc = count(txn, blob->volume_id, 1, len, -len);
         if (rc != 0)
             return rc;
     }
@@ -52,7 +59,7 @@ static int index_new(store_txn_t *txn, const store_staged_t *staged)
     blob.refcount = 1;
     rc = index_blob_put(txn, &staged->hash, &blob);
     if (rc == 0)
-        rc = count(txn, 1, (int64_t)blob.length, 0);
+        rc = count(txn, blob.volume_id, 1, (int64_t)blob.length, 0);
     if (rc == 0)
         rc = meta_volume_end_raise(txn, blob.volume_id, needle_end(&blob));
     return rc;
@@ -96,7 +103,8 @@ static int absorb_staged(store_txn_t *txn, const store_staged_t *staged,
     /* A needle in a compacted volume goes away with its file. */
     if (volume_is_retired(&txn->store->volumes, staged->blob.volume_id))
         return 0;
-    rc = count(txn, 0, 0, (int64_t)staged->blob.length);
+    rc = count(txn, staged->blob.volume_id, 0, 0,
+               (int64_t)staged->blob.length);
     if (rc == 0)
         rc = meta_volume_end_raise(txn, staged->blob.volume_id,
                                    needle_end(&staged->blob));
@@ -169,7 +177,8 @@ int store_blob_unref(store_txn_t *txn, const kadr_hash_t *hash)
         return KADR_E_BAD_INPUT;
     blob.refcount--;
     if (blob.refcount == 0) {
-        rc = count(txn, -1, -(int64_t)blob.length, (int64_t)blob.length);
+        rc = count(txn, blob.volume_id, -1, -(int64_t)blob.length,
+                   (int64_t)blob.length);
         if (rc != 0)
             return rc;
     }
