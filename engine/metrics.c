@@ -5,7 +5,6 @@
 #include "health.h"
 #include "log.h"
 #include "maintenance.h"
-#include "maintenance.h"
 #include "routes.h"
 
 static const char *const lane_names[2] = {"image", "video"};
@@ -263,7 +262,6 @@ void route_metrics(app_t *app, http_request_t *req)
     write_server(f, app);
     write_uploads(f, &app->metrics);
     write_jobs(f, app);
-    maintenance_write_metrics(f, app);
     maintenance_write_metrics(f, app);
     rc = write_store(f, app);
     write_operations(f, &app->metrics);

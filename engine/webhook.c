@@ -74,9 +74,10 @@ int webhook_parse_url(const char *url, webhook_url_t *out)
     memset(out, 0, sizeof(*out));
     if (strncmp(url, scheme, sizeof(scheme) - 1) != 0)
         return KADR_E_CONFIG;
-    path = host + strcspn(host, "/?#");
-    if (*path == '#')
+    /* A fragment is never sent to the server: reject it as a mistake. */
+    if (strchr(url, '#') != NULL)
         return KADR_E_CONFIG;
+    path = host + strcspn(host, "/?");
     if (host[0] == '[') {
         host_end = memchr(host, ']', (size_t)(path - host));
         if (host_end == NULL)

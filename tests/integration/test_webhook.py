@@ -1,0 +1,176 @@
+"""Webhook: a receiver on 127.0.0.1 gets a POST with the media's id,
+status, kind and error when a media becomes ready, with retries after
+failed attempts and a bounded number of tries."""
+
+import http.server
+import json
+import re
+import threading
+import time
+import unittest
+
+from kadr_harness import Daemon, corpus, main
+
+PHOTO = corpus("photos/orientation-landscape_1.jpg")
+VIDEO = corpus("video/phone-rotated-moov-at-end.mov")
+BACKOFF_MS = 100
+
+
+class Receiver:
+    """An HTTP server on a loopback port that records each POST and
+    replies with the next status from a list (the last one repeats)."""
+
+    def __init__(self, statuses):
+        self.statuses = list(statuses)
+        self.posts = []
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers["Content-Length"])
+                body = self.rfile.read(length)
+                with receiver.lock:
+                    receiver.posts.append(
+                        (time.monotonic(), self.path, dict(self.headers),
+                         body))
+                    index = min(len(receiver.posts), len(receiver.statuses))
+                    status = receiver.statuses[index - 1]
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                      Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def url(self):
+        return "http://127.0.0.1:%d/hooks/kadr" % self.port
+
+    def wait_posts(self, count, timeout_s=30):
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.posts) >= count:
+                    return list(self.posts)
+            time.sleep(0.02)
+        raise AssertionError("receiver got %d of %d posts" %
+                             (len(self.posts), count))
+
+
+def webhook_flags(receiver, tries):
+    return ("--webhook-url", receiver.url(), "--webhook-backoff-ms",
+            str(BACKOFF_MS), "--webhook-max-tries", str(tries))
+
+
+def wait_metric(daemon, name, value, timeout_s=10):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if daemon.metrics().get(name, 0) == value:
+            return
+        time.sleep(0.05)
+    raise AssertionError("%s never reached %s" % (name, value))
+
+
+class WebhookTest(unittest.TestCase):
+    def test_ready_event_after_retry(self):
+        with Receiver([500, 200]) as rx:
+            with Daemon(*webhook_flags(rx, 5)) as d:
+                media_id = d.upload_file(PHOTO).json()["id"]
+                posts = rx.wait_posts(2)
+                wait_metric(d, "kadr_webhook_sent_total", 1)
+                values = d.metrics()
+                time.sleep(0.5)
+                self.assertEqual(len(rx.posts), 2)
+                log = d.log_text()
+        first, second = posts
+        self.assertEqual(first[1], "/hooks/kadr")
+        self.assertEqual(first[2]["Content-Type"], "application/json")
+        doc = json.loads(second[3])
+        self.assertEqual(doc["event"], "media.ready")
+        self.assertEqual(doc["id"], media_id)
+        self.assertEqual(doc["status"], "ready")
+        self.assertEqual(doc["kind"], "image")
+        self.assertIsNone(doc["error"])
+        self.assertIsInstance(doc["time"], int)
+        self.assertEqual(first[3], second[3])
+        self.assertGreaterEqual(second[0] - first[0],
+                                BACKOFF_MS / 1000 * 0.9)
+        self.assertEqual(values["kadr_webhook_retries_total"], 1)
+        self.assertEqual(values["kadr_webhook_dropped_total"], 0)
+        self.assertIn("event=webhook.retry media=%s try=1 status=500" %
+                      media_id, log)
+        self.assertIn("event=webhook.sent media=%s status=200 tries=2" %
+                      media_id, log)
+
+    def test_tries_bounded(self):
+        with Receiver([503]) as rx:
+            with Daemon(*webhook_flags(rx, 3)) as d:
+                media_id = d.upload_file(PHOTO).json()["id"]
+                posts = rx.wait_posts(3)
+                wait_metric(d, "kadr_webhook_dropped_total", 1)
+                time.sleep(4 * BACKOFF_MS / 1000)
+                self.assertEqual(len(rx.posts), 3)
+                values = d.metrics()
+                log = d.log_text()
+        gaps = [b[0] - a[0] for a, b in zip(posts, posts[1:])]
+        # Backoff doubles: 100 ms, then 200 ms.
+        self.assertGreaterEqual(gaps[0], 0.09)
+        self.assertGreaterEqual(gaps[1], 0.18)
+        self.assertEqual(values["kadr_webhook_retries_total"], 2)
+        self.assertEqual(values["kadr_webhook_sent_total"], 0)
+        self.assertRegex(log, r"event=webhook\.dropped media=%s tries=3 "
+                              r"status=503" % media_id)
+
+    def test_refused_connection_retried(self):
+        with Receiver([200]) as rx:
+            port = rx.port
+        # Nothing listens on port now: every attempt is refused.
+        url = "http://127.0.0.1:%d/x" % port
+        with Daemon("--webhook-url", url, "--webhook-backoff-ms", "20",
+                    "--webhook-max-tries", "2") as d:
+            d.upload_file(PHOTO)
+            wait_metric(d, "kadr_webhook_dropped_total", 1)
+            values = d.metrics()
+            log = d.log_text()
+        self.assertEqual(values["kadr_webhook_retries_total"], 1)
+        self.assertTrue(re.search(r"event=webhook\.retry .*error=\w+", log))
+
+    def test_video_event_after_job(self):
+        with Receiver([200]) as rx:
+            with Daemon(*webhook_flags(rx, 3)) as d:
+                resp = d.upload_file(VIDEO)
+                self.assertEqual(resp.status, 201)
+                self.assertEqual(resp.json()["status"], "processing")
+                posts = rx.wait_posts(1, timeout_s=240)
+                doc = d.wait_ready(resp.json()["id"])
+        body = json.loads(posts[0][3])
+        self.assertEqual(body["id"], resp.json()["id"])
+        self.assertEqual(body["kind"], "video")
+        self.assertEqual(body["status"], doc["status"])
+        self.assertEqual(body["event"], "media." + doc["status"])
+
+    def test_no_webhook_by_default(self):
+        with Daemon() as d:
+            d.upload_file(PHOTO)
+            values = d.metrics()
+        self.assertEqual(values["kadr_webhook_sent_total"], 0)
+        self.assertEqual(values["kadr_webhook_dropped_total"], 0)
+
+
+if __name__ == "__main__":
+    main()
