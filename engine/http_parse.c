@@ -234,6 +234,11 @@ static int fill_request(struct http_conn *conn, http_parser *parser)
     trim_values(conn);
     req->headers = conn->headers;
     req->header_count = conn->header_count;
+    /* http-parser takes any one-digit version ("HTTP/9.9"), but only
+     * HTTP/1.x framing is understood here (RFC 9110, 15.6.6). */
+    if (parser->http_major != 1)
+        return fail_request(conn, 505, "only HTTP/1.0 and HTTP/1.1 are "
+                                       "supported");
     rc = split_url(conn);
     if (rc == 0)
         rc = check_framing(conn);

@@ -53,6 +53,7 @@ static const struct status_text status_texts[] = {
     {502, "Bad Gateway"},
     {503, "Service Unavailable"},
     {504, "Gateway Timeout"},
+    {505, "HTTP Version Not Supported"},
     {507, "Insufficient Storage"},
 };
 

@@ -617,6 +617,14 @@ static void server_bad_chunk_size_400(void **state)
                     400);
 }
 
+static void server_unknown_version_505(void **state)
+{
+    expect_rejected(state, "GET /hello HTTP/9.9\r\nHost: test\r\n\r\n",
+                    505);
+    expect_rejected(state, "GET /hello HTTP/2.0\r\nHost: test\r\n\r\n",
+                    505);
+}
+
 static void server_header_too_large_431(void **state)
 {
     char request[8192];
@@ -1172,6 +1180,7 @@ int main(void)
         SERVER_TEST(server_duplicate_length_400),
         SERVER_TEST(server_gzip_chunked_400),
         SERVER_TEST(server_bad_chunk_size_400),
+        SERVER_TEST(server_unknown_version_505),
         SERVER_TEST(server_header_too_large_431),
         SERVER_TEST(server_too_many_headers_431),
         SERVER_TEST(server_url_too_long_414),
