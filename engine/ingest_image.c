@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "upload.h"
@@ -63,30 +64,97 @@ static int find_cached(upload_t *up, struct image_ingest *in)
     return misses;
 }
 
+/* Decodes once and makes every variant the cache lacks, each from the
+ * smallest larger variant already made (IMAGE_DERIVE_CHAIN), and the
+ * BlurHash placeholder. */
 static int render_missing(upload_t *up, struct image_ingest *in,
                           const char *path)
 {
+    image_blob_t blobs[IMAGE_PRESET_MAX];
+    bool skip[IMAGE_PRESET_MAX];
     image_pixels_t pixels;
-    uint32_t min_width = image_presets_min_width(
-        variants_image_presets, variants_image_preset_count, in->width,
-        in->height);
+    uint32_t min_width = image_presets_min_width(variants_image_presets,
+                                                 variants_image_preset_count,
+                                                 in->width, in->height);
     int rc = image_decode_file(path, up->format, &up->app->image_limits,
                                min_width, &pixels);
 
     if (rc != 0)
         return rc;
     metrics_add(up->app->metrics.decodes, 1);
+    for (size_t i = 0; i < in->count; i++)
+        skip[i] = in->outs[i].cached;
+    rc = image_render_presets(&pixels, variants_image_presets, in->count, skip,
+                              IMAGE_DERIVE_CHAIN, blobs, up->media.blurhash);
+    image_pixels_free(&pixels);
     for (size_t i = 0; i < in->count && rc == 0; i++) {
-        image_blob_t blob;
-
-        if (in->outs[i].cached)
-            continue;
-        rc = image_render_preset(&pixels, &variants_image_presets[i], &blob);
-        if (rc != 0)
-            break;
-        rc = variants_stage_image(up->app->store, &blob, &in->outs[i]);
-        image_blob_free(&blob);
+        if (!skip[i])
+            rc = variants_stage_image(up->app->store, &blobs[i], &in->outs[i]);
     }
+    for (size_t i = 0; i < in->count; i++)
+        image_blob_free(&blobs[i]);
+    return rc;
+}
+
+/* The cached width-fit variant with the smallest preset size, or -1. */
+static int smallest_cached_fit(const struct image_ingest *in)
+{
+    int best = -1;
+
+    for (size_t i = 0; i < in->count; i++) {
+        const image_preset_t *p = &variants_image_presets[i];
+
+        if (!in->outs[i].cached || p->fit != IMAGE_FIT_WIDTH)
+            continue;
+        if (best < 0 || p->size < variants_image_presets[best].size)
+            best = (int)i;
+    }
+    return best;
+}
+
+static int open_cached(upload_t *up, const variant_out_t *out)
+{
+    store_txn_t *txn;
+    store_blob_t blob;
+    int rc = store_txn_begin(up->app->store, false, &txn);
+
+    if (rc != 0)
+        return rc;
+    rc = store_blob_get(txn, &out->hash, &blob);
+    store_txn_abort(txn);
+    if (rc != 0)
+        return rc;
+    return variants_open_blob_copy(up->app->store, &blob);
+}
+
+/* When every variant comes from the cache, the placeholder is made from
+ * the smallest cached width-fit variant (w320.webp by default), not from
+ * the original. Being lossy, it can differ from the first upload's
+ * placeholder in a quantisation step. */
+static int placeholder_from_cached(upload_t *up, struct image_ingest *in)
+{
+    image_pixels_t pixels;
+    char path[64];
+    int index = smallest_cached_fit(in);
+    int fd;
+    int rc;
+
+    if (index < 0)
+        return 0;
+    fd = open_cached(up, &in->outs[index]);
+    if (fd < 0)
+        return fd;
+    variants_fd_path(fd, path, sizeof(path));
+    rc = image_decode_file(path,
+                           variants_image_presets[index].codec ==
+                                   IMAGE_CODEC_WEBP
+                               ? KADR_FORMAT_WEBP
+                               : KADR_FORMAT_JPEG,
+                           NULL, 0, &pixels);
+    close(fd);
+    if (rc != 0)
+        return rc;
+    rc = image_placeholder_encode(&pixels, up->media.blurhash);
     image_pixels_free(&pixels);
     return rc;
 }
@@ -96,8 +164,8 @@ static int commit_variants(upload_t *up, store_txn_t *txn,
 {
     for (size_t i = 0; i < in->count; i++) {
         bool deduped;
-        int rc = variants_commit(txn, &up->hash, &in->outs[i], &up->media,
-                                 &deduped);
+        int rc =
+            variants_commit(txn, &up->hash, &in->outs[i], &up->media, &deduped);
 
         if (rc != 0)
             return rc;
@@ -132,8 +200,7 @@ static void init_outputs(struct image_ingest *in)
     for (size_t i = 0; i < in->count; i++) {
         const image_preset_t *p = &variants_image_presets[i];
 
-        snprintf(in->outs[i].name, sizeof(in->outs[i].name), "%s",
-                 p->name);
+        snprintf(in->outs[i].name, sizeof(in->outs[i].name), "%s", p->name);
     }
 }
 
@@ -141,9 +208,8 @@ static void fill_cached_dims(struct image_ingest *in)
 {
     for (size_t i = 0; i < in->count; i++) {
         if (in->outs[i].cached)
-            image_preset_dims(&variants_image_presets[i], in->width,
-                              in->height, &in->outs[i].width,
-                              &in->outs[i].height);
+            image_preset_dims(&variants_image_presets[i], in->width, in->height,
+                              &in->outs[i].width, &in->outs[i].height);
     }
 }
 
@@ -162,8 +228,8 @@ static int ingest_image(upload_t *up)
     rc = find_cached(up, &in);
     if (rc < 0)
         return rc;
-    if (rc > 0)
-        rc = render_missing(up, &in, path);
+    rc = rc > 0 ? render_missing(up, &in, path)
+                : placeholder_from_cached(up, &in);
     if (rc != 0)
         return rc;
     fill_cached_dims(&in);

@@ -17,6 +17,7 @@
 #define MEDIA_MAX_OWNER 64   /* bytes of the owner tag */
 #define MEDIA_MAX_ERROR 160  /* bytes of a failure reason */
 #define MEDIA_MAX_NAME 24    /* bytes of a variant name */
+#define MEDIA_MAX_BLURHASH 166 /* characters of a BlurHash placeholder */
 
 enum media_status {
     MEDIA_PROCESSING = 0,
@@ -50,6 +51,7 @@ typedef struct media {
     uint32_t width; /* upright, as displayed */
     uint32_t height;
     double duration_s;
+    char blurhash[MEDIA_MAX_BLURHASH + 1]; /* "" when there is none */
     int64_t created; /* Unix seconds */
     /* Percent done of the transcode while processing (0 before it
      * starts, -1 to leave it out); set when read, never stored. */

@@ -54,6 +54,12 @@ int media_encode(const media_t *m, char **out, size_t *len)
         (json_int_t)m->created, "variants", variants);
     if (root == NULL)
         return -ENOMEM;
+    if (m->blurhash[0] != '\0' &&
+        json_object_set_new(root, "blurhash",
+                            json_string(m->blurhash)) != 0) {
+        json_decref(root);
+        return -ENOMEM;
+    }
     *out = json_dumps(root, JSON_COMPACT);
     json_decref(root);
     if (*out == NULL)
@@ -132,6 +138,9 @@ int media_decode(const void *data, size_t len, media_t *m)
         rc = copy_string(root, "error", m->error, sizeof(m->error));
     if (rc == 0)
         rc = read_hash(root, "original", &m->original);
+    /* Records written before placeholders existed have no "blurhash". */
+    if (rc == 0 && json_object_get(root, "blurhash") != NULL)
+        rc = copy_string(root, "blurhash", m->blurhash, sizeof(m->blurhash));
     if (rc == 0)
         rc = decode_variants(json_object_get(root, "variants"), m);
     m->access = (enum media_access)get_int(root, "access");
@@ -191,6 +200,8 @@ json_t *media_to_json(const media_t *m, bool show_original)
         json_object_set_new(root, "error", json_string(m->error));
     if (m->owner[0] != '\0')
         json_object_set_new(root, "owner", json_string(m->owner));
+    if (m->blurhash[0] != '\0')
+        json_object_set_new(root, "blurhash", json_string(m->blurhash));
     if (show_original)
         json_object_set_new(root, "blob", hash_json(&m->original));
     return root;
