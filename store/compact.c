@@ -186,6 +186,10 @@ static int copy_needle(store_t *store, const store_blob_t *blob,
     return 0;
 }
 
+/* NOTE: copies take the live bytes of the volume again before the old
+ * file goes, and the disk reserve is not checked here. On a full disk a
+ * copy fails with -ENOSPC, the compaction is undone, and the copies made
+ * so far stay as unindexed bytes until the next open cuts them. */
 static int copy_live(store_t *store, struct entry_list *list,
                      store_compact_result_t *result)
 {

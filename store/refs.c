@@ -124,7 +124,11 @@ int store_blob_commit(store_txn_t *txn, const store_staged_t *staged,
     if (rc == KADR_E_NOT_FOUND &&
         volume_is_retired(&txn->store->volumes, staged->blob.volume_id)) {
         /* Staged before a compaction of its volume: new, or a dead blob
-         * the compaction dropped. Its bytes move to the active volume. */
+         * the compaction dropped. Its bytes move to the active volume.
+         * TODO: if the commit comes later than VOLUME_RETIRED_GRACE_S
+         * after the compaction and a second compaction has dropped the
+         * old fd, this fails with KADR_E_NOT_FOUND and the upload gets
+         * 500; staging would need a pin on its volume to avoid it. */
         rc = store__relocate_staged(txn->store, staged, &relocated);
         if (rc != 0)
             return rc;

@@ -110,7 +110,9 @@ static void finish_counts(struct volume_walk *w)
 }
 
 /* NOTE: a reader beside a running kadrd lists the volumes it has opened,
- * and blobs in volumes created after that are not counted. */
+ * and blobs in volumes created after that are not counted. The walk reads
+ * every blob record, so its cost grows with the index: kadrd runs it once
+ * per compact_interval_s. */
 int store_volume_list(store_t *store, store_volume_info_t **out,
                       size_t *count)
 {

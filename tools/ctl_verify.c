@@ -212,7 +212,8 @@ static int check_references(struct verify *v)
         return rc;
     rc = store_media_each(txn, collect_refs, v);
     if (rc == 0) {
-        qsort(v->refs, v->ref_count, sizeof(*v->refs), compare_refs);
+        if (v->ref_count > 0)
+            qsort(v->refs, v->ref_count, sizeof(*v->refs), compare_refs);
         rc = store_blob_each(txn, check_refcount, v);
     }
     if (rc == 0)
