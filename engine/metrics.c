@@ -129,11 +129,6 @@ static void write_server(FILE *f, app_t *app)
 
 static void write_operations(FILE *f, metrics_t *m)
 {
-    write_counter(f, "kadr_store_compactions_total",
-                  "Volumes rewritten by compaction.", load(&m->compactions));
-    write_counter(f, "kadr_store_verify_errors_total",
-                  "Needles whose bytes did not match their hash.",
-                  load(&m->verify_errors));
     write_counter(f, "kadr_webhook_sent_total",
                   "Webhook events delivered with a 2xx reply.",
                   load(&m->webhook_sent));

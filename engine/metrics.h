@@ -54,8 +54,6 @@ typedef struct metrics {
     atomic_uint_fast64_t requests[METRICS_ROUTE_COUNT][METRICS_STATUS_SLOTS];
     metrics_histogram_t latency[METRICS_ROUTE_COUNT];
     metrics_histogram_t job_seconds[METRICS_LANES];
-    atomic_uint_fast64_t compactions;   /* volumes rewritten */
-    atomic_uint_fast64_t verify_errors; /* needles that failed a re-hash */
     atomic_uint_fast64_t webhook_sent;
     atomic_uint_fast64_t webhook_retries;
     atomic_uint_fast64_t webhook_dropped;
