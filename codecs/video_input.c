@@ -188,6 +188,13 @@ int video__check_coverage(const AVFormatContext *fmt, int64_t start_us,
     double covered_s = (double)(end_us - start_us) / AV_TIME_BASE;
     double declared_s;
 
+    /* Matroska's duration counts from 0, not from the first timestamp,
+     * so a file that starts at 10 s and lasts 2 s declares 12 s. The end
+     * timestamp itself is compared then, which is at most start_us more
+     * lenient for containers that declare the span. */
+    if (start_us > 0)
+        covered_s = (double)end_us / AV_TIME_BASE;
+
     if (fmt->duration == AV_NOPTS_VALUE || fmt->duration <= 0)
         return 0;
     /* NOTE: this relies on the container's declared duration, so a file

@@ -1,0 +1,195 @@
+"""Video limits and bad input, the transcode time limit, progress in the
+media JSON, cancel on DELETE, and image uploads during a long transcode."""
+
+import os
+import re
+import time
+import unittest
+
+from kadr_harness import Daemon, corpus, main, read_file
+from video_clips import ClipFolder, sine, testsrc
+
+X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+AAC = ["-c:a", "aac", "-b:a", "96k"]
+# A clip that takes several seconds to transcode at preset "slow" on any
+# machine that runs the suite, so that progress, DELETE and image uploads
+# happen while it runs.
+LONG_CLIP_S = 30
+LONG_PRESET = "slow"
+POLL_S = 0.05
+WAIT_LIMIT_S = 120
+
+
+def long_clip(clips):
+    return clips.make("long.mp4", *testsrc(size="640x360",
+                                           seconds=LONG_CLIP_S),
+                      *sine(seconds=LONG_CLIP_S), *X264, *AAC)
+
+
+def poll(check, limit_s=WAIT_LIMIT_S):
+    """Calls check until it returns a true value and returns that."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(POLL_S)
+    raise AssertionError("condition not met in %d s" % limit_s)
+
+
+class VideoLimitTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.clips = ClipFolder()
+        cls.max_bytes = 150000
+        cls.kadr = Daemon("--video-max-duration-s", "2",
+                          "--video-max-width", "400",
+                          "--video-max-height", "400",
+                          "--video-max-fps", "31",
+                          "--video-max-file-bytes",
+                          str(cls.max_bytes)).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.kadr.__exit__(None, None, None)
+        cls.clips.close()
+
+    def assert_rejected(self, path, status, error):
+        resp = self.kadr.upload_file(path, "?wait=1")
+        self.assertEqual(resp.status, status, resp.body)
+        self.assertEqual(resp.json()["error"], error)
+
+    def test_within_limits_is_ready(self):
+        path = self.clips.make("small.mp4", *testsrc(), *X264)
+        resp = self.kadr.upload_file(path, "?wait=1")
+        self.assertEqual(resp.status, 201, resp.body)
+        self.assertEqual(resp.json()["status"], "ready")
+
+    def test_limits_from_header(self):
+        small = X264 + ["-crf", "40"]
+        big = self.clips.make("big-file.mkv", *testsrc(), "-c:v", "ffv1")
+        self.assertGreater(os.path.getsize(big), self.max_bytes)
+        cases = [
+            ("duration", self.clips.make("long.mp4", *testsrc(seconds=3),
+                                         *small)),
+            ("width", self.clips.make("wide.mp4", *testsrc(size="640x240"),
+                                      *small)),
+            ("height", self.clips.make("tall.mp4", *testsrc(size="240x640"),
+                                       *small)),
+            ("frame_rate", self.clips.make("fast.mp4", *testsrc(rate=60),
+                                           *small)),
+            ("file_size", big),
+        ]
+        for name, path in cases:
+            with self.subTest(name):
+                if name != "file_size":
+                    self.assertLess(os.path.getsize(path), self.max_bytes)
+                self.assert_rejected(path, 422, "media_over_limit")
+
+    def test_audio_only_is_unsupported(self):
+        audio = self.clips.make("audio.m4a", *sine(), *AAC)
+        for path in (audio, corpus("tiny/mp4-with-audio.mp4")):
+            with self.subTest(os.path.basename(path)):
+                self.assert_rejected(path, 415, "unsupported_media_type")
+
+    def test_unreadable_header_is_422(self):
+        clip = read_file(self.clips.make("whole.mp4", *testsrc(), *X264))
+        garbage = self.clips.path("garbage.mp4")
+        with open(garbage, "wb") as f:
+            f.write(clip[:32] + bytes(range(256)) * 64)
+        moov_end_cut = self.clips.path("moov-end-cut.mp4")
+        with open(moov_end_cut, "wb") as f:
+            f.write(clip[:len(clip) // 2])
+        for path in (garbage, moov_end_cut):
+            with self.subTest(os.path.basename(path)):
+                self.assert_rejected(path, 422, "corrupt_media")
+
+    def test_truncated_body_fails_record(self):
+        whole = self.clips.make("faststart.mp4", *testsrc(seconds=2),
+                                *X264, "-movflags", "+faststart")
+        data = read_file(whole)
+        cut = self.clips.path("cut.mp4")
+        with open(cut, "wb") as f:
+            f.write(data[:len(data) // 3])
+        resp = self.kadr.upload_file(cut, "?wait=1")
+        self.assertEqual(resp.status, 201, resp.body)
+        doc = resp.json()
+        if doc["status"] == "processing":
+            doc = self.kadr.wait_ready(doc["id"])
+        self.assertEqual(doc["status"], "failed", doc)
+        self.assertEqual(doc["error"], "corrupt or truncated media")
+        self.assertEqual(self.kadr.variant(doc["id"], "720.mp4").status, 404)
+
+
+class VideoRunningTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.clips = ClipFolder()
+        cls.long_path = long_clip(cls.clips)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.clips.close()
+
+    def upload_running(self, kadr):
+        """Uploads the long clip and returns its id once it transcodes."""
+        resp = kadr.upload_file(self.long_path)
+        self.assertEqual(resp.status, 201, resp.body)
+        media_id = resp.json()["id"]
+        poll(lambda: kadr.media(media_id).json().get("progress", 0) > 0)
+        return media_id
+
+    def test_progress_rises_while_running(self):
+        with Daemon("--video-preset", LONG_PRESET) as kadr:
+            media_id = self.upload_running(kadr)
+            seen = []
+
+            def record():
+                doc = kadr.media(media_id).json()
+                if doc["status"] != "processing":
+                    return doc
+                seen.append(doc["progress"])
+                return None
+
+            doc = poll(record)
+            self.assertEqual(doc["status"], "ready", doc)
+            self.assertNotIn("progress", doc)
+            self.assertTrue(seen)
+            self.assertEqual(seen, sorted(seen))
+            self.assertGreaterEqual(min(seen), 1)
+            self.assertLessEqual(max(seen), 100)
+            self.assertGreater(len(set(seen)), 2)
+
+    def test_delete_stops_transcode(self):
+        with Daemon("--video-preset", LONG_PRESET) as kadr:
+            media_id = self.upload_running(kadr)
+            resp = kadr.request("DELETE", "/v1/media/" + media_id, key=True)
+            self.assertEqual(resp.status, 204)
+            pattern = r"event=job\.stopped media=%s" % media_id
+            poll(lambda: re.search(pattern, kadr.log_text()))
+            self.assertEqual(kadr.media(media_id).status, 404)
+            self.assertNotRegex(kadr.log_text(),
+                                r"event=job\.done media=%s" % media_id)
+            self.assertEqual(kadr.tmp_files(), [])
+
+    def test_time_limit_fails_record(self):
+        with Daemon("--video-preset", LONG_PRESET,
+                    "--video-time-limit-s", "1") as kadr:
+            resp = kadr.upload_file(self.long_path)
+            self.assertEqual(resp.status, 201, resp.body)
+            doc = kadr.wait_ready(resp.json()["id"], timeout_s=WAIT_LIMIT_S)
+            self.assertEqual(doc["status"], "failed", doc)
+            self.assertEqual(doc["error"], "timed out")
+
+    def test_image_ready_during_transcode(self):
+        with Daemon("--video-preset", LONG_PRESET) as kadr:
+            media_id = self.upload_running(kadr)
+            photo = kadr.upload_file(corpus("photos/camera-canon-40d.jpg"))
+            self.assertEqual(photo.status, 201, photo.body)
+            self.assertEqual(photo.json()["status"], "ready")
+            self.assertEqual(kadr.media(media_id).json()["status"],
+                             "processing")
+
+
+if __name__ == "__main__":
+    main()

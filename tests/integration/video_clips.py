@@ -1,0 +1,118 @@
+"""Small videos made with the ffmpeg CLI for the video tests, and checks
+of a 720.mp4 rendition with ffprobe."""
+
+import json
+import os
+import subprocess
+import tempfile
+
+from kadr_harness import ffprobe, top_level_atoms
+
+FFMPEG_TIMEOUT_S = 120
+
+
+def ffmpeg(*args):
+    """Runs ffmpeg with args, quietly, and raises on failure."""
+    subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-y"] + list(args),
+                   check=True, capture_output=True, timeout=FFMPEG_TIMEOUT_S)
+
+
+def testsrc(size="320x240", rate=30, seconds=1):
+    return ["-f", "lavfi", "-i",
+            "testsrc2=size=%s:rate=%s:duration=%s" % (size, rate, seconds)]
+
+
+def sine(rate=48000, seconds=1, frequency=440, layout="stereo"):
+    return ["-f", "lavfi", "-i",
+            "sine=frequency=%d:sample_rate=%d:duration=%s,"
+            "aformat=channel_layouts=%s" % (frequency, rate, seconds, layout)]
+
+
+class ClipFolder:
+    """A temporary folder of generated clips, removed by close()."""
+
+    def __init__(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="kadr-clips-")
+
+    def path(self, name):
+        return os.path.join(self.tmp.name, name)
+
+    def make(self, name, *args):
+        """Writes clip name from ffmpeg args and returns its path."""
+        path = self.path(name)
+        ffmpeg(*(list(args) + [path]))
+        return path
+
+    def rotate(self, name, source, degrees):
+        """Copies source with a display matrix of degrees, as phones
+        write it."""
+        return self.make(name, "-i", source, "-c", "copy",
+                         "-metadata:s:v:0", "rotate=%d" % degrees)
+
+    def close(self):
+        self.tmp.cleanup()
+
+
+def probe_frames(path, stream, entries):
+    """Returns ffprobe's frame entries of one stream as a list of dicts."""
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", stream,
+         "-show_entries", "frame=" + entries, "-print_format", "json", path],
+        check=True, capture_output=True, timeout=FFMPEG_TIMEOUT_S).stdout
+    return json.loads(out).get("frames", [])
+
+
+def keyframe_times(path):
+    """Returns the pts times of the video keyframes of path."""
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v", "-skip_frame",
+         "nokey", "-show_entries", "frame=pts_time", "-print_format",
+         "json", path],
+        check=True, capture_output=True, timeout=FFMPEG_TIMEOUT_S).stdout
+    return [float(f["pts_time"]) for f in json.loads(out).get("frames", [])]
+
+
+def streams_by_type(probe):
+    """Returns the first stream of each type."""
+    found = {}
+    for stream in probe["streams"]:
+        found.setdefault(stream["codec_type"], stream)
+    return found
+
+
+def check_rendition(test, mp4, audio=True):
+    """Asserts what every 720.mp4 must be, and returns the ffprobe result:
+    H.264 High yuv420p, AAC stereo 48 kHz (when audio), moov before mdat,
+    no display rotation left, start at zero, no other streams."""
+    atoms = top_level_atoms(mp4)
+    test.assertIn("moov", atoms)
+    test.assertLess(atoms.index("moov"), atoms.index("mdat"), atoms)
+    with tempfile.NamedTemporaryFile(suffix=".mp4") as f:
+        f.write(mp4)
+        f.flush()
+        probe = ffprobe(f.name)
+    streams = streams_by_type(probe)
+    video = streams["video"]
+    test.assertEqual(video["codec_name"], "h264")
+    test.assertEqual(video["profile"], "High")
+    test.assertEqual(video["pix_fmt"], "yuv420p")
+    test.assertEqual(video["width"] % 2, 0)
+    test.assertEqual(video["height"] % 2, 0)
+    test.assertLessEqual(max(video["width"], video["height"]), 1280)
+    test.assertLessEqual(min(video["width"], video["height"]), 720)
+    rotations = [d.get("rotation", 0)
+                 for d in video.get("side_data_list", [])]
+    test.assertIn(rotations, ([], [0]))
+    test.assertAlmostEqual(float(probe["format"]["start_time"]), 0.0,
+                           delta=0.001)
+    test.assertAlmostEqual(float(video["start_time"]), 0.0, delta=0.001)
+    kinds = sorted(s["codec_type"] for s in probe["streams"])
+    if audio:
+        test.assertEqual(kinds, ["audio", "video"])
+        sound = streams["audio"]
+        test.assertEqual(sound["codec_name"], "aac")
+        test.assertEqual(int(sound["sample_rate"]), 48000)
+        test.assertEqual(sound["channels"], 2)
+    else:
+        test.assertEqual(kinds, ["video"])
+    return probe
