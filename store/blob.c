@@ -74,7 +74,11 @@ static int check_reserve(store_t *store, uint64_t size)
 
 /* Appends a needle to the active volume and syncs it. A failed write or
  * sync (ENOSPC included) gives the space back, so nothing half-written
- * stays at the tail. */
+ * stays at the tail.
+ * TODO: an upload's payload is written twice, to its temporary file and
+ * then here. Streaming the body straight into a reserved needle would
+ * halve the bytes written, and HTTP ingest needs it to come near dd's
+ * throughput (bench/RESULTS.md, "Store: ingest"). */
 static int stage_append(store_t *store, source_t *src, uint64_t len,
                         uint8_t format, store_staged_t *out)
 {
