@@ -141,8 +141,13 @@ typedef int (*store_blob_fn)(void *ctx, const kadr_hash_t *hash,
 KADR_MUST_CHECK int store_blob_each(store_txn_t *txn, store_blob_fn fn,
                                     void *ctx);
 
-/* Returns the read-only fd of a volume, borrowed: valid until
- * store_close(). Negative code if the volume does not exist. */
+/* Returns the read-only fd of a volume, borrowed. It stays valid until
+ * store_close(), except for a volume that compaction retired: its fd is
+ * closed by a compaction that starts more than VOLUME_RETIRED_GRACE_S
+ * (60 s) after the retirement, so that the disk space is freed. A caller
+ * that uses the fd past the request that looked it up (a response sent
+ * over time) must dup() it first. Negative code if the volume does not
+ * exist. */
 KADR_MUST_CHECK int store_volume_fd(store_t *store, uint32_t volume_id);
 
 /* Reads a whole blob into a malloc'd buffer the caller frees. */
