@@ -162,6 +162,24 @@ uint32_t video__stream_rotation(const AVStream *stream)
     return (uint32_t)quarter_turns * 90;
 }
 
+void video__display_size(const video_input_t *in, uint32_t *width,
+                         uint32_t *height)
+{
+    AVStream *st = in->fmt->streams[in->video_index];
+    AVRational sar = av_guess_sample_aspect_ratio(in->fmt, st, NULL);
+    double w = st->codecpar->width;
+    double h = st->codecpar->height;
+    bool sideways = in->rotation == 90 || in->rotation == 270;
+
+    /* Anamorphic video stores narrower pixels than it shows, so the
+     * width is stretched by the sample aspect ratio. */
+    if (sar.num > 0 && sar.den > 0 && sar.num != sar.den)
+        w = w * sar.num / sar.den;
+    w = w < 1.0 ? 1.0 : w;
+    *width = (uint32_t)lround(sideways ? h : w);
+    *height = (uint32_t)lround(sideways ? w : h);
+}
+
 bool video__is_hdr(const AVCodecParameters *par)
 {
     return par->color_trc == AVCOL_TRC_SMPTE2084 ||

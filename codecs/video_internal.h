@@ -127,6 +127,11 @@ KADR_MUST_CHECK int video__check_coverage(const AVFormatContext *fmt,
 void video__track_end(const AVFormatContext *fmt, const AVPacket *packet,
                       int64_t *end_us);
 
+/* Computes the upright display size of the input's video: the coded
+ * size with the sample aspect ratio applied, turned by the rotation. */
+void video__display_size(const video_input_t *in, uint32_t *width,
+                         uint32_t *height);
+
 /* Returns whether the stream's transfer is PQ (SMPTE ST 2084) or HLG. */
 bool video__is_hdr(const AVCodecParameters *par);
 

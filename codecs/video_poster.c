@@ -184,8 +184,8 @@ static int copy_rows(const AVFrame *rgb, image_pixels_t *out)
 static int convert_best(const poster_search_t *s, image_pixels_t *out)
 {
     const AVFrame *best = s->best;
-    bool sideways = s->in.rotation == 90 || s->in.rotation == 270;
     video_tonemap_t tonemap = {0};
+    uint32_t width, height;
     video_scaler_t scaler;
     AVFrame *rgb = av_frame_alloc();
     int rc;
@@ -198,9 +198,12 @@ static int convert_best(const poster_search_t *s, image_pixels_t *out)
             goto fail_frame;
         best = tonemap.out;
     }
+    /* The header's size, not the frame's: a stream whose frames change
+     * size is scaled to the size it declares. */
+    video__display_size(&s->in, &width, &height);
     rgb->format = AV_PIX_FMT_RGB24;
-    rgb->width = sideways ? best->height : best->width;
-    rgb->height = sideways ? best->width : best->height;
+    rgb->width = (int)width;
+    rgb->height = (int)height;
     rc = video__map_error(av_frame_get_buffer(rgb, 0));
     if (rc < 0)
         goto fail_frame;

@@ -39,11 +39,9 @@ static void fill_info(const video_input_t *in, video_info_t *out)
 {
     const AVStream *video = in->fmt->streams[in->video_index];
     const AVCodecParameters *par = video->codecpar;
-    bool sideways = in->rotation == 90 || in->rotation == 270;
 
     memset(out, 0, sizeof(*out));
-    out->width = (uint32_t)(sideways ? par->height : par->width);
-    out->height = (uint32_t)(sideways ? par->width : par->height);
+    video__display_size(in, &out->width, &out->height);
     out->rotation = in->rotation;
     out->duration_s = input_duration(in->fmt, video);
     out->fps = stream_fps(video);

@@ -79,13 +79,9 @@ static AVRational output_time_base(const AVStream *st)
 
 static void output_size(const transcode_t *t, uint32_t *width, uint32_t *height)
 {
-    const AVCodecParameters *par = t->video_in->codecpar;
-    bool sideways = t->in.rotation == 90 || t->in.rotation == 270;
-    uint32_t shown_w = (uint32_t)(sideways ? par->height : par->width);
-    uint32_t shown_h = (uint32_t)(sideways ? par->width : par->height);
+    uint32_t shown_w, shown_h;
 
-    /* TODO: a non-square sample aspect ratio is ignored, so anamorphic
-     * sources come out squeezed. */
+    video__display_size(&t->in, &shown_w, &shown_h);
     video__fit_size(shown_w, shown_h, t->params->max_long, t->params->max_short,
                     width, height);
 }

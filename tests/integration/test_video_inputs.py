@@ -62,6 +62,9 @@ def input_table(clips):
             "setpts='(N+if(gt(N,20),N,0))/30/TB'", "-fps_mode", "vfr",
             *X264), False, (320, 240)),
         ("no_audio", plain, False, (320, 240)),
+        ("anamorphic_sar_4_3", clips.make(
+            "anamorphic.mp4", *testsrc(), "-vf", "setsar=4/3", *X264),
+         False, (426, 240)),
         ("mono_22050", clips.make(
             "mono.mp4", *testsrc(), *sine(rate=22050, layout="mono"), *X264,
             *AAC), True, (320, 240)),
