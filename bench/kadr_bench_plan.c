@@ -256,6 +256,8 @@ static int build_upload(const bench_config_t *cfg, bench_plan_t *plan)
     return bench_plan_add_uploads(plan, cfg->paid ? "?access=paid" : "");
 }
 
+/* TODO: every URL must name the same HOST:PORT because the connections
+ * go to one address; a mix of servers needs one pool per address. */
 static int build_urls(const bench_config_t *cfg, bench_plan_t *plan)
 {
     char line[MAX_URL_LINE];

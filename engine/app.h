@@ -26,7 +26,10 @@ struct token_keyring;
 typedef struct app {
     uv_loop_t *loop;
     /* Replaced by the loop thread on SIGHUP; the old one stays valid
-     * until exit, so a worker thread may keep a pointer into it. */
+     * until exit, so a worker thread may keep a pointer into it.
+     * NOTE: the pointer is a plain field, so a worker that reads it
+     * during a reload races with the swap (formally a data race, an
+     * aligned pointer store on the targets kadr builds for). */
     config_t *cfg;
     store_t *store;
     pool_t *pool;

@@ -167,6 +167,14 @@ int http_respond(http_request_t *req, int status, const char *headers,
 int http_respond_file(http_request_t *req, int status, const char *headers,
                       int fd, uint64_t offset, uint64_t len);
 
+/* Sends like http_respond_file() but from fd itself, saving a dup(2) and
+ * a close(2) per response. The caller guarantees that fd stays open and
+ * refers to the same file until the response ends: on_finish, or the
+ * connection closing. */
+int http_respond_file_shared(http_request_t *req, int status,
+                             const char *headers, int fd, uint64_t offset,
+                             uint64_t len);
+
 /* One piece of a body made of several: len bytes of data (copied when the
  * response starts), then file_len bytes of the response's file from
  * file_offset (either may be empty). */

@@ -205,7 +205,8 @@ void http__conn_close(struct http_conn *conn)
     conn->phase = HTTP_PHASE_CLOSING;
     end_request_on_close(conn);
     if (conn->file_fd >= 0) {
-        close(conn->file_fd);
+        if (conn->file_owned)
+            close(conn->file_fd);
         conn->file_fd = -1;
     }
     conn->file_left = 0;
@@ -405,7 +406,8 @@ static int flush_output(struct http_conn *conn)
     } while (http__response_next_segment(conn));
     http__response_drop_segments(conn);
     if (conn->file_fd >= 0) {
-        close(conn->file_fd);
+        if (conn->file_owned)
+            close(conn->file_fd);
         conn->file_fd = -1;
     }
     return 0;

@@ -230,12 +230,14 @@ int http_respond(http_request_t *req, int status, const char *headers,
     return end_respond(conn, rc);
 }
 
-int http_respond_file(http_request_t *req, int status, const char *headers,
-                      int fd, uint64_t offset, uint64_t len)
+/* Starts a file response. With shared, fd is used as given and must stay
+ * open until the response ends; otherwise the server sends from a
+ * duplicate it owns. */
+static int respond_file(http_request_t *req, int status, const char *headers,
+                        int fd, uint64_t offset, uint64_t len, bool shared)
 {
     struct http_conn *conn = http__conn_of(req);
     int rc = claim_request(conn);
-    int copy;
 
     if (rc < 0)
         return rc;
@@ -244,13 +246,29 @@ int http_respond_file(http_request_t *req, int status, const char *headers,
     rc = http__response_start(conn, status, headers, "", 0, len);
     if (rc < 0 || len == 0 || conn->head_method || !status_has_body(status))
         return end_respond(conn, rc);
-    copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (copy < 0)
-        return end_respond(conn, -errno);
-    conn->file_fd = copy;
+    if (!shared) {
+        fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+        if (fd < 0)
+            return end_respond(conn, -errno);
+    }
+    conn->file_fd = fd;
+    conn->file_owned = !shared;
     conn->file_offset = offset;
     conn->file_left = len;
     return end_respond(conn, 0);
+}
+
+int http_respond_file(http_request_t *req, int status, const char *headers,
+                      int fd, uint64_t offset, uint64_t len)
+{
+    return respond_file(req, status, headers, fd, offset, len, false);
+}
+
+int http_respond_file_shared(http_request_t *req, int status,
+                             const char *headers, int fd, uint64_t offset,
+                             uint64_t len)
+{
+    return respond_file(req, status, headers, fd, offset, len, true);
 }
 
 /* Moves the next queued piece of a parts response into out and
@@ -362,6 +380,7 @@ int http_respond_parts(http_request_t *req, int status, const char *headers,
     if (rc < 0)
         return end_respond(conn, rc);
     conn->file_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    conn->file_owned = true;
     if (conn->file_fd < 0) {
         rc = -errno;
         http__response_drop_segments(conn);

@@ -276,8 +276,11 @@ int main(int argc, char **argv)
     }
     memset(&d, 0, sizeof(d));
     if (parse_command_line(&d.cfg, argc, argv) != 0 ||
-        load_token_keys(&d) != 0)
+        load_token_keys(&d) != 0) {
+        config_free(&d.cfg);
+        token_keyring_clear(&d.token_keys);
         return 2;
+    }
     av_log_set_level(AV_LOG_QUIET);
     if (d.cfg.api_key_count == 0)
         log_warn("config.no_api_keys", "%s",

@@ -7,7 +7,8 @@
 
 /* A probe that waits this long in the queue marks the workers stalled.
  * Image work ahead of it takes well under a second per photo, so this
- * leaves room for a burst of uploads. */
+ * leaves room for a burst of uploads.
+ * TODO: make it a key when a deployment needs a tighter check. */
 #define HEALTH_STALL_MS 30000
 
 static int start_webhook(app_t *app)

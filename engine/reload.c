@@ -7,7 +7,9 @@
 #include "webhook.h"
 
 /* A configuration replaced by a reload. It stays allocated until exit
- * because worker threads may still hold pointers into it. */
+ * because worker threads may still hold pointers into it.
+ * TODO: free it once no job started before the reload is running; each
+ * SIGHUP now keeps one config (a few KiB) until exit. */
 struct retired_config {
     config_t *cfg;
     struct retired_config *next;

@@ -11,6 +11,7 @@
 #include "access.h"
 #include "http_range.h"
 #include "log.h"
+#include "media_cache.h"
 #include "routes.h"
 #include "variants.h"
 #include "video_running.h"
@@ -80,7 +81,7 @@ static int locate_variant(app_t *app, const char *id, const char *name,
 
     if (rc != 0)
         return rc;
-    rc = media_load(txn, id, &out->media);
+    rc = media_cache_load(txn, id, &out->media);
     if (rc != 0)
         goto done;
     if (strcmp(name, VARIANT_ORIGINAL) == 0) {
@@ -220,8 +221,8 @@ static void send_range(app_t *app, http_request_t *req, char *headers,
     metrics_add(app->metrics.responses[206], 1);
     if (req->method == HTTP_M_GET)
         metrics_add(app->metrics.bytes_out, len);
-    http_respond_file(req, 206, headers, fd, loc->blob.offset + r->first,
-                      len);
+    http_respond_file_shared(req, 206, headers, fd,
+                             loc->blob.offset + r->first, len);
 }
 
 /* Writes the head of part i of a multipart/byteranges body: the
@@ -310,6 +311,9 @@ static void send_body(app_t *app, http_request_t *req,
     char headers[1024];
     http_range_set_t ranges;
     enum http_range_result kind = HTTP_RANGE_NONE;
+    /* A volume fd stays open until store_close(), which kadrd calls only
+     * after the server has stopped, so responses may send from it as it
+     * is (http_respond_file_shared). */
     int fd = store_volume_fd(app->store, loc->blob.volume_id);
 
     if (fd < 0) {
@@ -345,8 +349,8 @@ static void send_body(app_t *app, http_request_t *req,
     metrics_add(app->metrics.responses[200], 1);
     if (req->method == HTTP_M_GET)
         metrics_add(app->metrics.bytes_out, loc->blob.length);
-    http_respond_file(req, 200, headers, fd, loc->blob.offset,
-                      loc->blob.length);
+    http_respond_file_shared(req, 200, headers, fd, loc->blob.offset,
+                             loc->blob.length);
 }
 
 /* Sends the same 403 for every denial, so the client learns no reason. */

@@ -559,6 +559,9 @@ static void on_timer_closed(uv_handle_t *handle)
     maybe_free(webhook);
 }
 
+/* TODO: events still queued at shutdown are dropped, not stored, so a
+ * receiver misses them across a restart; store them with the job if
+ * receivers need every event. */
 void webhook_stop(webhook_t *webhook)
 {
     if (webhook == NULL)
