@@ -67,6 +67,8 @@ typedef struct config {
     uint64_t image_max_pixels;
     uint64_t image_max_width;
     uint64_t image_max_height;
+    uint64_t image_max_file_bytes;
+    uint64_t image_decode_time_ms;
     uint64_t video_max_duration_s;
     uint64_t video_max_width;
     uint64_t video_max_height;

@@ -104,6 +104,8 @@ static void fill_limits(app_t *app, const config_t *cfg)
     app->image_limits.max_pixels = cfg->image_max_pixels;
     app->image_limits.max_width = (uint32_t)cfg->image_max_width;
     app->image_limits.max_height = (uint32_t)cfg->image_max_height;
+    app->image_limits.max_file_bytes = cfg->image_max_file_bytes;
+    app->image_limits.max_decode_ms = cfg->image_decode_time_ms;
     app->video_limits.max_duration_s = (double)cfg->video_max_duration_s;
     app->video_limits.max_width = (uint32_t)cfg->video_max_width;
     app->video_limits.max_height = (uint32_t)cfg->video_max_height;

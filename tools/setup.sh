@@ -10,6 +10,7 @@ libswresample-dev libavfilter-dev libturbojpeg0-dev libjpeg62-turbo-dev
 libwebp-dev libgif-dev libpng-dev libheif-dev libexif-dev liblcms2-dev
 liblmdb-dev lmdb-utils libxxhash-dev libhttp-parser-dev libssl-dev
 libjansson-dev libinih-dev libcmocka-dev clang libclang-rt-14-dev
+imagemagick
 "
 
 if [ "$(id -u)" -ne 0 ]; then

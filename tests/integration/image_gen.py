@@ -9,7 +9,10 @@ connection space and back cancels out."""
 import struct
 import subprocess
 import tempfile
+import unittest
 import zlib
+
+from kadr_harness import Daemon
 
 D65 = (0.3127, 0.3290)
 D50_XYZ = (0.9642, 1.0, 0.8249)
@@ -197,3 +200,27 @@ def pixel(decoded, x, y):
     width, _, raw = decoded
     pos = (y * width + x) * 4
     return tuple(raw[pos:pos + 4])
+
+
+class ImageDaemonTest(unittest.TestCase):
+    """A test case with one kadrd for the whole class and helpers that
+    upload bytes and fetch variants, failing on any other status."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.kadr = Daemon().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.kadr.stop()
+        cls.kadr.__exit__(None, None, None)
+
+    def upload(self, data, name):
+        resp = self.kadr.upload(data)
+        self.assertEqual(resp.status, 201, (name, resp.body[:300]))
+        return resp.json()
+
+    def variant(self, doc, name):
+        resp = self.kadr.variant(doc["id"], name)
+        self.assertEqual(resp.status, 200, (doc["id"], name))
+        return resp.body

@@ -2,10 +2,8 @@
 generated marker image, the centre crop of s150.jpg, exact output sizes
 and no upscaling."""
 
-import unittest
-
 import image_gen
-from kadr_harness import Daemon, main
+from kadr_harness import main
 
 WIDTH, HEIGHT = 160, 100  # the marker image, upright
 BRIGHT, MARK, DARK = (255, 255, 255), (150, 150, 150), (40, 40, 40)
@@ -33,26 +31,7 @@ def close_to(actual, expected, tolerance=24):
     return all(abs(a - e) <= tolerance for a, e in zip(actual, expected))
 
 
-class ImageGeometryTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.kadr = Daemon().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.kadr.stop()
-        cls.kadr.__exit__(None, None, None)
-
-    def upload(self, data, name):
-        resp = self.kadr.upload(data)
-        self.assertEqual(resp.status, 201, (name, resp.body[:300]))
-        return resp.json()
-
-    def variant(self, doc, name):
-        resp = self.kadr.variant(doc["id"], name)
-        self.assertEqual(resp.status, 200, (doc["id"], name))
-        return resp.body
-
+class ImageGeometryTest(image_gen.ImageDaemonTest):
     def marker_jpeg(self, orientation):
         upright = image_gen.png_rgb(WIDTH, HEIGHT, marker_pixel)
         stored = image_gen.convert("-", "-strip",

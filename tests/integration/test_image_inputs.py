@@ -2,11 +2,8 @@
 with ImageMagick or in Python, uploaded, and checked for format, size,
 colour, alpha, colour management and the placeholder."""
 
-import os
-import unittest
-
 import image_gen
-from kadr_harness import Daemon, main
+from kadr_harness import main
 
 PRESETS = {"w1080.jpg": 1080, "w1080.webp": 1080, "w640.webp": 640,
            "w320.webp": 320}
@@ -79,26 +76,7 @@ def close_to(actual, expected, tolerance):
     return all(abs(a - e) <= tolerance for a, e in zip(actual, expected))
 
 
-class ImageInputTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.kadr = Daemon().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.kadr.stop()
-        cls.kadr.__exit__(None, None, None)
-
-    def upload(self, data, name):
-        resp = self.kadr.upload(data)
-        self.assertEqual(resp.status, 201, (name, resp.body[:300]))
-        return resp.json()
-
-    def variant(self, doc, name):
-        resp = self.kadr.variant(doc["id"], name)
-        self.assertEqual(resp.status, 200, (doc["id"], name))
-        return resp.body
-
+class ImageInputTest(image_gen.ImageDaemonTest):
     def check_sizes(self, doc, name, width, height):
         sizes = {v["name"]: (v["width"], v["height"])
                  for v in doc["variants"]}

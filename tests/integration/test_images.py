@@ -3,9 +3,9 @@
 import glob
 import os
 
-from kadr_harness import (Daemon, corpus, gray_thumbnail, image_dims, main,
+import image_gen
+from kadr_harness import (corpus, gray_thumbnail, image_dims, main,
                           mean_abs_diff, read_file)
-import unittest
 
 IMAGE_VARIANTS = ["w1080.jpg", "w1080.webp", "w640.webp", "w320.webp",
                   "s150.jpg", "preview.jpg"]
@@ -52,20 +52,9 @@ def expected_width_fit(width, height, target):
     return w, max(1, (height * w + width // 2) // width)
 
 
-class ImageUploadTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.kadr = Daemon().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.kadr.stop()
-        cls.kadr.__exit__(None, None, None)
-
-    def upload(self, name):
-        resp = self.kadr.upload_file(corpus(name))
-        self.assertEqual(resp.status, 201, resp.body)
-        return resp.json()
+class ImageUploadTest(image_gen.ImageDaemonTest):
+    def upload_corpus(self, name):
+        return self.upload(read_file(corpus(name)), name)
 
     def variant_bytes(self, media_id, name):
         resp = self.kadr.variant(media_id, name)
@@ -73,7 +62,7 @@ class ImageUploadTest(unittest.TestCase):
         return resp.body
 
     def test_phone_photo_variant_sizes(self):
-        doc = self.upload("photos/phone-jolla.jpg")
+        doc = self.upload_corpus("photos/phone-jolla.jpg")
         self.assertEqual(doc["kind"], "image")
         self.assertEqual(doc["status"], "ready")
         self.assertEqual((doc["width"], doc["height"]), (3264, 2448))
@@ -94,7 +83,7 @@ class ImageUploadTest(unittest.TestCase):
         self.assertEqual(webp[8:12], b"WEBP")
 
     def test_small_photo_not_upscaled(self):
-        doc = self.upload("photos/camera-canon-40d.jpg")
+        doc = self.upload_corpus("photos/camera-canon-40d.jpg")
         self.assertEqual((doc["width"], doc["height"]), (100, 68))
         sizes = {v["name"]: (v["width"], v["height"])
                  for v in doc["variants"]}
@@ -105,7 +94,7 @@ class ImageUploadTest(unittest.TestCase):
         self.assertEqual(image_dims(data), (100, 68))
 
     def check_upright(self, pattern, reference, upright_size):
-        ref = self.upload(reference)
+        ref = self.upload_corpus(reference)
         ref_pixels = gray_thumbnail(self.variant_bytes(ref["id"],
                                                        "w320.webp"))
         w, h = expected_width_fit(upright_size[0], upright_size[1], 320)
@@ -113,7 +102,7 @@ class ImageUploadTest(unittest.TestCase):
         self.assertGreaterEqual(len(files), 4)
         for path in files:
             name = os.path.relpath(path, corpus(""))
-            doc = self.upload(name)
+            doc = self.upload_corpus(name)
             self.assertEqual((doc["width"], doc["height"]), upright_size,
                              name)
             data = self.variant_bytes(doc["id"], "w320.webp")
@@ -131,8 +120,8 @@ class ImageUploadTest(unittest.TestCase):
 
     def test_rotation_detected_by_check(self):
         # The check above must be able to fail: a sideways image differs.
-        ref = self.upload("photos/orientation-landscape_1.jpg")
-        other = self.upload("photos/orientation-portrait_1.jpg")
+        ref = self.upload_corpus("photos/orientation-landscape_1.jpg")
+        other = self.upload_corpus("photos/orientation-portrait_1.jpg")
         a = gray_thumbnail(self.variant_bytes(ref["id"], "w320.webp"))
         b = gray_thumbnail(self.variant_bytes(other["id"], "w320.webp"))
         self.assertGreater(mean_abs_diff(a, b), 12)
@@ -141,7 +130,7 @@ class ImageUploadTest(unittest.TestCase):
         photos = sorted(glob.glob(corpus("photos/*")))
         self.assertIn(corpus("photos/iphone.heic"), photos)
         for path in photos:
-            doc = self.upload(os.path.relpath(path, corpus("")))
+            doc = self.upload_corpus(os.path.relpath(path, corpus("")))
             for name in IMAGE_VARIANTS:
                 data = self.variant_bytes(doc["id"], name)
                 for marker in METADATA_MARKERS:
@@ -155,7 +144,7 @@ class ImageUploadTest(unittest.TestCase):
                                      set(), (path, name))
 
     def test_gps_photo_original_is_private(self):
-        doc = self.upload("photos/gps-nikon-coolpix.jpg")
+        doc = self.upload_corpus("photos/gps-nikon-coolpix.jpg")
         original = read_file(corpus("photos/gps-nikon-coolpix.jpg"))
         self.assertIn(b"WGS-84", original)
         denied = self.kadr.variant(doc["id"], "original")
@@ -169,7 +158,7 @@ class ImageUploadTest(unittest.TestCase):
         self.assertNotIn("blob", public)
 
     def test_heic_photo(self):
-        doc = self.upload("photos/iphone.heic")
+        doc = self.upload_corpus("photos/iphone.heic")
         self.assertEqual(doc["format"], "heic")
         self.assertEqual(doc["status"], "ready")
         w, h = doc["width"], doc["height"]
@@ -185,7 +174,7 @@ class ImageUploadTest(unittest.TestCase):
         for name, fmt in (("tiny/png-transparent.png", "png"),
                           ("tiny/gif-transparent.gif", "gif"),
                           ("tiny/jpeg.jpg", "jpeg")):
-            doc = self.upload(name)
+            doc = self.upload_corpus(name)
             self.assertEqual(doc["format"], fmt, name)
             self.assertEqual((doc["width"], doc["height"]), (1, 1), name)
             data = self.variant_bytes(doc["id"], "w320.webp")
