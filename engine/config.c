@@ -3,6 +3,7 @@
 #include "log.h"
 #include "webhook.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ini.h>
 #include <stddef.h>
@@ -348,23 +349,35 @@ static void derive_host_defaults(config_t *cfg)
 static int parse_listen(config_t *cfg, char *err, size_t err_size)
 {
     const char *colon = strrchr(cfg->listen, ':');
+    const char *host;
+    unsigned char addr[sizeof(struct in6_addr)];
     uint64_t port;
     size_t host_len;
 
     if (colon == NULL || parse_u64(colon + 1, &port) != 0 || port > 65535)
         goto invalid;
+    host = cfg->listen;
     host_len = (size_t)(colon - cfg->listen);
+    /* An IPv6 address comes in brackets: [::1]:8080. */
+    if (host_len >= 2 && host[0] == '[' && host[host_len - 1] == ']') {
+        host++;
+        host_len -= 2;
+    }
     if (host_len == 0 || host_len >= sizeof(cfg->host))
         goto invalid;
-    memcpy(cfg->host, cfg->listen, host_len);
+    memcpy(cfg->host, host, host_len);
     cfg->host[host_len] = '\0';
+    if (inet_pton(AF_INET, cfg->host, addr) != 1 &&
+        inet_pton(AF_INET6, cfg->host, addr) != 1)
+        goto invalid;
     cfg->port = (int)port;
     return 0;
 
 invalid:
     snprintf(err, err_size,
-             "invalid value for 'listen': '%s' (expected ADDR:PORT, for "
-             "example 127.0.0.1:8080)",
+             "invalid value for 'listen': '%s' (expected a numeric IPv4 or "
+             "IPv6 address and a port, for example 127.0.0.1:8080 or "
+             "[::1]:8080; host names are not resolved)",
              cfg->listen);
     return KADR_E_CONFIG;
 }
@@ -422,6 +435,55 @@ static int read_api_keys_file(config_t *cfg, char *err, size_t err_size)
     return split_api_keys(cfg, text, '\n');
 }
 
+/* The x264 presets, fastest first, as libx264 names them. */
+static const char *const x264_presets[] = {
+    "ultrafast", "superfast", "veryfast", "faster", "fast",
+    "medium",    "slow",      "slower",   "veryslow", "placebo",
+};
+
+static bool preset_known(const char *name)
+{
+    for (size_t i = 0; i < sizeof(x264_presets) / sizeof(*x264_presets);
+         i++) {
+        if (strcmp(name, x264_presets[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Rejects values that would start a daemon that cannot work: a zero
+ * timeout closes every connection at once, and a bad preset or CRF
+ * would fail every video job later. */
+static int check_values(const config_t *cfg, char *err, size_t err_size)
+{
+    const char *zero = cfg->header_timeout_ms == 0   ? "header_timeout_ms"
+                       : cfg->body_timeout_ms == 0   ? "body_timeout_ms"
+                       : cfg->idle_timeout_ms == 0   ? "idle_timeout_ms"
+                       : cfg->max_header_bytes == 0  ? "max_header_bytes"
+                       : cfg->max_url_bytes == 0     ? "max_url_bytes"
+                                                     : NULL;
+
+    if (zero != NULL) {
+        snprintf(err, err_size, "invalid value for '%s': 0 (expected 1 or "
+                 "more)", zero);
+        return KADR_E_CONFIG;
+    }
+    if (cfg->video_crf > 51) {
+        snprintf(err, err_size, "invalid value for 'video_crf': %llu "
+                 "(expected 0 to 51; 23 is the usual default)",
+                 (unsigned long long)cfg->video_crf);
+        return KADR_E_CONFIG;
+    }
+    if (!preset_known(cfg->video_preset)) {
+        snprintf(err, err_size, "invalid value for 'video_preset': '%s' "
+                 "(expected an x264 preset: ultrafast, superfast, veryfast, "
+                 "faster, fast, medium, slow, slower, veryslow or placebo)",
+                 cfg->video_preset);
+        return KADR_E_CONFIG;
+    }
+    return 0;
+}
+
 int config_finish(config_t *cfg, char *err, size_t err_size)
 {
     webhook_url_t url;
@@ -429,6 +491,8 @@ int config_finish(config_t *cfg, char *err, size_t err_size)
 
     derive_host_defaults(cfg);
     rc = parse_listen(cfg, err, err_size);
+    if (rc == 0)
+        rc = check_values(cfg, err, err_size);
     if (rc != 0)
         return rc;
     rc = split_api_keys(cfg, cfg->api_keys, ',');

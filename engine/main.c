@@ -1,5 +1,6 @@
 /* kadrd: the media daemon. */
 #include <libavutil/log.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,9 +222,14 @@ static int open_store(struct daemon *d)
     };
     int rc = store_open(d->cfg.data_dir, &opts, &d->app.store);
 
-    if (rc != 0)
-        log_error("store.open_failed", "data=%s error=%s", d->cfg.data_dir,
-                  kadr_strerror(rc));
+    if (rc == -EBUSY)
+        log_error("store.locked",
+                  "data=%s error=\"another kadrd is using this data folder "
+                  "(it holds DATA/lock): stop it or choose another --data\"",
+                  d->cfg.data_dir);
+    else if (rc != 0)
+        log_error("store.open_failed", "data=%s error=\"%s\"",
+                  d->cfg.data_dir, kadr_strerror(rc));
     else
         maintenance_start(&d->app);
     return rc;

@@ -74,10 +74,11 @@ KADR_MUST_CHECK int media_encode(const media_t *media, char **out,
 KADR_MUST_CHECK int media_decode(const void *data, size_t len,
                                  media_t *out);
 
-/* Builds the API's JSON view of a record. URLs are relative to
- * /v1/media/{id}/. The original's hash is included only when
- * show_original is set. Returns a new reference, NULL on no memory. */
-json_t *media_to_json(const media_t *media, bool show_original);
+/* Builds the API's JSON view of a record. The owner tag and the
+ * original's blob hash are included only when show_private is set (the
+ * caller holds a front-end key). Returns a new reference, NULL on no
+ * memory. */
+json_t *media_to_json(const media_t *media, bool show_private);
 
 /* Finds a variant by name, or NULL. */
 const media_variant_t *media_find_variant(const media_t *media,

@@ -179,7 +179,7 @@ static json_t *variants_api_json(const media_t *m)
     return list;
 }
 
-json_t *media_to_json(const media_t *m, bool show_original)
+json_t *media_to_json(const media_t *m, bool show_private)
 {
     json_t *root = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:I, s:o}", "id", m->id,
@@ -198,11 +198,11 @@ json_t *media_to_json(const media_t *m, bool show_original)
         json_object_set_new(root, "progress", json_integer(m->progress));
     if (m->status == MEDIA_FAILED)
         json_object_set_new(root, "error", json_string(m->error));
-    if (m->owner[0] != '\0')
-        json_object_set_new(root, "owner", json_string(m->owner));
     if (m->blurhash[0] != '\0')
         json_object_set_new(root, "blurhash", json_string(m->blurhash));
-    if (show_original)
+    if (show_private && m->owner[0] != '\0')
+        json_object_set_new(root, "owner", json_string(m->owner));
+    if (show_private)
         json_object_set_new(root, "blob", hash_json(&m->original));
     return root;
 }

@@ -36,7 +36,10 @@ void routes_respond_json(app_t *app, http_request_t *req, int status,
                          const char *headers, json_t *doc)
 {
     char block[512];
-    char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+    /* Nine significant digits print a duration of 44.652 s as 44.652. */
+    char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT |
+                                                   JSON_REAL_PRECISION(9))
+                             : NULL;
 
     json_decref(doc);
     if (text == NULL) {
@@ -143,12 +146,14 @@ static void on_headers(http_request_t *req, void *ctx)
     if (strcmp(p, MEDIA_PREFIX) == 0 ||
         strncmp(p, MEDIA_PREFIX "/", strlen(MEDIA_PREFIX) + 1) == 0)
         route_media(app, req);
+    else if (strcmp(p, "/healthz") != 0 && strcmp(p, "/metrics") != 0)
+        routes_respond_error(app, req, 404, "not_found", "no such route");
+    else if (req->method != HTTP_M_GET && req->method != HTTP_M_HEAD)
+        method_not_allowed(app, req, "GET, HEAD");
     else if (strcmp(p, "/healthz") == 0)
         route_health(app, req);
-    else if (strcmp(p, "/metrics") == 0)
-        route_metrics(app, req);
     else
-        routes_respond_error(app, req, 404, "not_found", "no such route");
+        route_metrics(app, req);
 }
 
 static const body_ops_t *ops_of(http_request_t *req)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -318,22 +319,49 @@ static bool disk_has_room(app_t *app)
            app->cfg->disk_reserve_bytes;
 }
 
+/* Reads one query parameter: 0 if absent (out set to ""), 1 if present,
+ * -1 if it is malformed (a bad %XX escape, an encoded NUL, too long). */
+static int query_param(http_request_t *req, const char *key, char *out,
+                       size_t size)
+{
+    int n = http_request_query(req, key, out, size);
+
+    if (n == KADR_E_NOT_FOUND) {
+        out[0] = '\0';
+        return 0;
+    }
+    return n < 0 ? -1 : 1;
+}
+
+/* An owner tag is an opaque id from the front-end: printable ASCII. */
+static bool owner_valid(const char *owner)
+{
+    for (const char *p = owner; *p != '\0'; p++) {
+        if (*p < 0x21 || *p > 0x7e)
+            return false;
+    }
+    return true;
+}
+
 static int read_upload_query(upload_t *up, http_request_t *req,
                              const char **detail)
 {
-    char value[MEDIA_MAX_OWNER + 1];
-    int n;
+    char value[16];
+    int found = query_param(req, "access", value, sizeof(value));
 
-    n = http_request_query(req, "access", value, sizeof(value));
-    if (n >= 0 && media_parse_access(value, &up->access) != 0)
+    if (found < 0 ||
+        (found == 1 && media_parse_access(value, &up->access) != 0))
         return *detail = "access must be public or paid", -1;
-    n = http_request_query(req, "owner", up->owner, sizeof(up->owner));
-    if (n == KADR_E_TOO_LARGE)
-        return *detail = "owner is longer than 64 bytes", -1;
-    if (n < 0)
-        up->owner[0] = '\0';
-    n = http_request_query(req, "wait", value, sizeof(value));
-    up->wait = n >= 0 && strcmp(value, "1") == 0;
+    found = query_param(req, "owner", up->owner, sizeof(up->owner));
+    if (found < 0 || !owner_valid(up->owner))
+        return *detail = "owner must be at most 64 bytes of printable "
+                         "ASCII",
+               -1;
+    found = query_param(req, "wait", value, sizeof(value));
+    if (found < 0 ||
+        (found == 1 && strcmp(value, "0") != 0 && strcmp(value, "1") != 0))
+        return *detail = "wait must be 0 or 1", -1;
+    up->wait = found == 1 && strcmp(value, "1") == 0;
     return 0;
 }
 
@@ -362,6 +390,8 @@ static upload_t *upload_new(app_t *app, http_request_t *req)
 
 static bool check_upload_headers(app_t *app, http_request_t *req)
 {
+    const char *type;
+
     if (!routes_has_api_key(app, req)) {
         routes_respond_error(app, req, 401, "unauthorized",
                              "uploads need a front-end key in X-Api-Key");
@@ -376,6 +406,13 @@ static bool check_upload_headers(app_t *app, http_request_t *req)
         else
             routes_respond_error(app, req, 411, "length_required",
                                  "send Content-Length or a chunked body");
+        return false;
+    }
+    type = http_request_header(req, "content-type");
+    if (type != NULL && strncasecmp(type, "multipart/", 10) == 0) {
+        routes_respond_error(app, req, 415, "unsupported_media_type",
+                             "send the file's bytes as the raw request "
+                             "body, not as a multipart form");
         return false;
     }
     if (!disk_has_room(app)) {

@@ -1,6 +1,7 @@
 """Start a real kadrd on a loopback port with a fresh data folder, and talk
 to it over HTTP. Shared by the integration tests."""
 
+import ctypes
 import http.client
 import json
 import os
@@ -26,6 +27,16 @@ def corpus(path):
 def read_file(path):
     with open(path, "rb") as f:
         return f.read()
+
+
+def die_with_parent():
+    """Makes the child get SIGKILL when the test process dies, so a test
+    killed by a ctest timeout leaves no kadrd behind."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+PR_SET_PDEATHSIG = 1
 
 
 class Response:
@@ -59,7 +70,8 @@ class Daemon:
         self.log = open(self.log_path, "ab")
         log_start = self.log.tell()
         self.proc = subprocess.Popen(args, stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT,
+                                     preexec_fn=die_with_parent)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             match = re.findall(rb"event=server.listening .*port=(\d+)",

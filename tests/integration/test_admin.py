@@ -61,6 +61,12 @@ class AdminTest(unittest.TestCase):
                           "?access=paid&owner=creator-7")
         self.assertEqual(doc["access"], "paid")
         self.assertEqual(doc["owner"], "creator-7")
+        # The owner tag and the blob hash are for the front-end only.
+        public_view = self.kadr.media(doc["id"]).json()
+        self.assertNotIn("owner", public_view)
+        self.assertNotIn("blob", public_view)
+        keyed_view = self.kadr.media(doc["id"], key=True).json()
+        self.assertEqual(keyed_view["owner"], "creator-7")
         locked = self.kadr.variant(doc["id"], "w640.webp")
         self.assertEqual(locked.status, 403)
         preview = self.kadr.variant(doc["id"], "preview.jpg")
@@ -80,6 +86,11 @@ class AdminTest(unittest.TestCase):
     def test_health_and_metrics(self):
         self.assertEqual(
             self.kadr.request("GET", "/healthz").json()["status"], "ok")
+        for method in ("PUT", "POST", "DELETE"):
+            for path in ("/healthz", "/metrics"):
+                resp = self.kadr.request(method, path, body=b"")
+                self.assertEqual(resp.status, 405, (method, path))
+                self.assertEqual(resp.header("allow"), "GET, HEAD")
         before = self.kadr.metrics()
         self.kadr.media("AAAAAAAAAAAAAAAA")
         after = self.kadr.metrics()

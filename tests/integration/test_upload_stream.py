@@ -63,10 +63,25 @@ class UploadStreamTest(unittest.TestCase):
             reply = s.recv(4096)
         self.assertTrue(reply.startswith(b"HTTP/1.1 411 "), reply)
 
-    def test_bad_access_is_400(self):
+    def test_bad_query_is_400(self):
         data = read_file(corpus("photos/camera-canon-40d.jpg"))
-        resp = self.kadr.upload(data, "?access=secret")
-        self.assertEqual(resp.status, 400)
+        blobs = self.kadr.metrics()["kadr_store_blobs"]
+        for query in ("?access=secret", "?access=paid%00",
+                      "?access=%00paid", "?access=pa%zzid",
+                      "?owner=%FF%FE", "?owner=a%20b", "?owner=" + "x" * 65,
+                      "?wait=2", "?wait=%00"):
+            resp = self.kadr.upload(data, query)
+            self.assertEqual(resp.status, 400, query)
+            self.assertEqual(resp.json()["error"], "bad_request", query)
+        self.assertEqual(self.kadr.metrics()["kadr_store_blobs"], blobs)
+
+    def test_multipart_form_is_415_with_hint(self):
+        resp = self.kadr.upload(
+            b"--x\r\nContent-Disposition: form-data; name=f\r\n\r\n"
+            b"\xff\xd8\xff\r\n--x--\r\n",
+            headers={"Content-Type": "multipart/form-data; boundary=x"})
+        self.assertEqual(resp.status, 415)
+        self.assertIn("raw request body", resp.json()["detail"])
 
     def test_aborted_upload_leaves_no_file(self):
         blobs = self.kadr.metrics()["kadr_store_blobs"]
