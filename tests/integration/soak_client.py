@@ -1,7 +1,7 @@
 """Concurrent load against a running kadrd: uploads of corpus photos and
 videos, full and ranged reads, deletes. Every request's outcome is
-recorded, and every acknowledged upload is remembered with its bytes so
-that it can be read back and compared, during the run and after it.
+recorded. Every acknowledged upload is kept with its bytes, so that it
+can be read back and compared during the run and after it.
 
 Shared by the soak, overload and restart tests."""
 
@@ -99,8 +99,8 @@ class Load:
     Each worker reads and deletes only media it uploaded itself, so a 404
     is a failure unless that worker deleted the media. kadr.port is read
     at every request, so the daemon may be restarted on a new port while
-    the load runs; set `restarting` meanwhile, and requests that find no
-    daemon wait for it and try again."""
+    the load runs. Set `restarting` during a restart: a request that then
+    finds no daemon is counted as lost to the restart, not as failed."""
 
     def __init__(self, kadr, threads=4, seed=1, video_share=0.1,
                  unique_share=0.5):
@@ -142,9 +142,9 @@ class Load:
 
     def send(self, method, path, body=None, headers=None, key=False):
         """Sends one request, trying again after a designed busy status
-        (which must carry Retry-After) or, while a restart is under way,
-        after the daemon comes back. Returns (status, headers, body), or
-        None when the request was lost to a restart and not retried."""
+        (which must carry Retry-After). Returns (status, headers, body),
+        or None when the request failed or was lost to a restart, in which
+        case it first waits for the daemon to come back."""
         headers = dict(headers or {})
         if key:
             headers["X-Api-Key"] = API_KEY
@@ -172,13 +172,14 @@ class Load:
                         (method, path, BUSY_MAX_TRIES))
         return None
 
-    def expect(self, what, reply, *statuses):
-        """Records a failure unless reply has one of statuses."""
+    def expect(self, label, reply, *statuses):
+        """Records a failure, named by label, unless reply has one of
+        statuses."""
         if reply is None:
             return False
         if reply[0] not in statuses:
             self.tally.fail("%s: status %d, expected %s: %r" %
-                            (what, reply[0], statuses, reply[2][:200]))
+                            (label, reply[0], statuses, reply[2][:200]))
             return False
         return True
 
@@ -278,8 +279,8 @@ class Load:
         with self.lock:
             self.items.pop(item.media_id, None)
             self.deleted.add(item.media_id)
-        gone = self.send("GET", "/v1/media/" + item.media_id)
-        self.expect("show deleted " + item.media_id, gone, 404)
+        shown = self.send("GET", "/v1/media/" + item.media_id)
+        self.expect("show deleted " + item.media_id, shown, 404)
         self.tally.add("deletes")
 
     # Threads
@@ -413,6 +414,6 @@ class MemorySampler:
     def halves(self, column, skip_s):
         """Returns the peak of a column in the first and the second half of
         the samples taken after skip_s seconds of warm-up."""
-        kept = [s[column] for s in self.samples if s[0] >= skip_s]
-        middle = len(kept) // 2
-        return max(kept[:middle]), max(kept[middle:])
+        values = [s[column] for s in self.samples if s[0] >= skip_s]
+        middle = len(values) // 2
+        return max(values[:middle]), max(values[middle:])

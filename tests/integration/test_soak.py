@@ -1,10 +1,10 @@
 """Soak and overload: concurrent uploads of photos and videos, full and
-ranged reads and deletes against one kadrd for a bounded time. Checks
-that no request fails except by a designed busy status with Retry-After,
-that every acknowledged upload reads back with the bytes sent (during
-the run, at its end and after a restart), that resident memory does not
-grow with run time, and that no file descriptor or temporary file
-leaks.
+ranged reads and deletes against one kadrd for a bounded time.
+
+Checks: no request fails except by a designed busy status with
+Retry-After. Every acknowledged upload reads back with the bytes sent,
+during the run, at its end and after a restart. Resident memory does not
+grow with run time, and no file descriptor or temporary file leaks.
 
 The run lasts KADR_SOAK_SECONDS (default 60); for a long run:
 
