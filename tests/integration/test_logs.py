@@ -6,16 +6,20 @@ import http.client
 import os
 import re
 import signal
+import subprocess
 import tempfile
 import time
 import unittest
 
-from kadr_harness import API_KEY, Daemon, corpus, main, read_file
+from kadr_harness import API_KEY, Daemon, corpus, main
 
+KADRCTL = os.environ.get("KADRCTL", "kadrctl")
 PHOTO = corpus("photos/orientation-landscape_1.jpg")
 LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z level=(\w+) "
                   r"event=([\w.]+)( [\w.]+=\S*)*$")
 TOKEN_SECRET = "c2VjcmV0LXRva2VuLWtleS1ieXRlcy0wMTIzNDU2Nzg5"
+# base64 of "another-token-key-bytes-987654321"
+TOKEN_SECRET_2 = "YW5vdGhlci10b2tlbi1rZXktYnl0ZXMtOTg3NjU0MzIx"
 
 
 def wait_log(daemon, pattern, count=1, timeout_s=10):
@@ -179,6 +183,36 @@ class ReloadTest(unittest.TestCase):
         self.assertIn("event=config.restart_needed key=workers", text)
         self.assertNotIn("new-front-end-key", text)
         self.assertNotIn("old-front-end-key", text)
+
+    def mint(self, key_id, media_id):
+        out = subprocess.run(
+            [KADRCTL, "token", "--key-id", key_id, "--media", media_id,
+             "--ttl", "600", "--token-keys-file", self.tokens],
+            capture_output=True, text=True, timeout=30, check=True)
+        return out.stdout.strip()
+
+    def test_sighup_rotates_token_keys(self):
+        self.tokens = os.path.join(self.tmp.name, "token_keys")
+        self.write(self.tokens, "k1:%s\n" % TOKEN_SECRET)
+        self.write(self.ini, "api_keys_file = %s\ntoken_keys_file = %s\n" %
+                   (self.keys, self.tokens))
+        with Daemon("--config", self.ini) as d:
+            media_id = d.upload_file(PHOTO, "?access=paid").json()["id"]
+            old = self.mint("k1", media_id)
+            path = "w320.webp?token=" + old
+            self.assertEqual(d.variant(media_id, path).status, 200)
+            self.write(self.tokens, "k2:%s\n" % TOKEN_SECRET_2)
+            os.kill(d.proc.pid, signal.SIGHUP)
+            wait_log(d, r"event=config\.reloaded .*token_keys=1")
+            new = self.mint("k2", media_id)
+            self.assertEqual(
+                d.variant(media_id, "w320.webp?token=" + new).status, 200)
+            self.assertEqual(d.variant(media_id, path).status, 403)
+            text = d.log_text()
+        self.assertNotIn(TOKEN_SECRET, text)
+        self.assertNotIn(TOKEN_SECRET_2, text)
+        self.assertNotIn(old, text)
+        self.assertNotIn(new, text)
 
     def test_bad_reload_keeps_running_config(self):
         with Daemon("--config", self.ini) as d:
