@@ -133,11 +133,24 @@ static tjscalingfactor pick_scaling(uint32_t upright_width, uint32_t min_width)
     return best;
 }
 
+/* Returns whether a TurboJPEG warning means the data ran out before the
+ * last row: libjpeg's "Premature end of JPEG file" (JWRN_JPEG_EOF) and
+ * "Corrupt JPEG data: premature end of data segment" (JWRN_HIT_MARKER),
+ * whose texts have not changed since libjpeg 6b. */
+static bool warning_is_short_data(tjhandle tj)
+{
+    const char *msg = tjGetErrorStr2(tj);
+
+    return msg != NULL && strstr(msg, "remature end") != NULL;
+}
+
 /* A decode that only raised warnings (extraneous bytes, a bad marker in
  * the data) still wrote every row, and kadr accepts it as browsers show
- * it. A file cut off before its EOI marker is rejected before this (see
- * decode_buffer), because every row past the cut would come out flat
- * grey. Fatal errors are KADR_E_CORRUPT. */
+ * it. A decode whose data ran out (a file cut off, scans cut short, or a
+ * header that claims more rows than the data holds) is rejected, because
+ * every row past that point would come out flat grey. TJFLAG_LIMITSCANS
+ * rejects a progressive JPEG with more than 500 scans, which could
+ * otherwise hold a worker for minutes. Fatal errors are KADR_E_CORRUPT. */
 static int decompress(const uint8_t *buf, size_t len, uint8_t *dst, int width,
                       int height, int pixel_format)
 {
@@ -147,9 +160,10 @@ static int decompress(const uint8_t *buf, size_t len, uint8_t *dst, int width,
         return -ENOMEM;
 
     int rc = tjDecompress2(tj, buf, (unsigned long)len, dst, width, 0, height,
-                           pixel_format, 0);
+                           pixel_format, TJFLAG_LIMITSCANS);
 
-    if (rc != 0 && tjGetErrorCode(tj) == TJERR_WARNING)
+    if (rc != 0 && tjGetErrorCode(tj) == TJERR_WARNING &&
+        !warning_is_short_data(tj))
         rc = 0;
     tjDestroy(tj);
     return rc == 0 ? 0 : KADR_E_CORRUPT;

@@ -420,6 +420,93 @@ static void decode_corpus_jpeg_truncated(void **state)
     image_pixels_free(&px);
 }
 
+/* Scan data cut short but closed with an EOI marker, and a header that
+ * claims more rows than the data holds: both would decode to grey rows,
+ * and both are rejected. */
+static void decode_short_scan_jpeg(void **state)
+{
+    size_t len;
+    uint8_t *jpeg = read_all(corpus_path("photos/phone-jolla.jpg"), &len);
+    char path[64];
+    image_pixels_t px;
+    size_t cut = len / 2;
+
+    (void)state;
+    jpeg[cut] = 0xFF;
+    jpeg[cut + 1] = 0xD9;
+    write_temp(path, jpeg, cut + 2);
+    assert_int_equal(image_decode_file(path, KADR_FORMAT_JPEG, NULL, 0, &px),
+                     KADR_E_CORRUPT);
+    unlink(path);
+    free(jpeg);
+
+    jpeg = read_all(corpus_path("photos/orientation-landscape_1.jpg"), &len);
+    for (size_t i = 0; i + 9 < len; i++) {
+        /* SOF0: FF C0, length, precision, height (big-endian). */
+        if (jpeg[i] == 0xFF && jpeg[i + 1] == 0xC0) {
+            jpeg[i + 5] = 0x10; /* 450 rows become 4290 */
+            break;
+        }
+    }
+    write_temp(path, jpeg, len);
+    assert_int_equal(image_decode_file(path, KADR_FORMAT_JPEG, NULL, 0, &px),
+                     KADR_E_CORRUPT);
+    unlink(path);
+    free(jpeg);
+}
+
+/* Finds the last SOS segment of a JPEG: returns its offset and length. */
+static size_t last_sos(const uint8_t *jpeg, size_t len, size_t *seg_len)
+{
+    size_t found = 0;
+
+    for (size_t i = 2; i + 3 < len; i++) {
+        if (jpeg[i] == 0xFF && jpeg[i + 1] == 0xDA) {
+            found = i;
+            *seg_len = 2 + ((size_t)jpeg[i + 2] << 8 | jpeg[i + 3]);
+        }
+    }
+    return found;
+}
+
+/* A progressive JPEG with hundreds of scans (here empty copies of its
+ * last scan header) is rejected quickly instead of holding a worker. */
+static void decode_scan_bomb_jpeg(void **state)
+{
+    uint8_t rgb[64 * 64 * 3];
+    unsigned char *jpeg = NULL;
+    unsigned long jpeg_len = 0;
+    tjhandle tj = tjInitCompress();
+    size_t seg_len = 0;
+    char path[64];
+    image_pixels_t px;
+
+    (void)state;
+    memset(rgb, 0x80, sizeof(rgb));
+    assert_int_equal(tjCompress2(tj, rgb, 64, 0, 64, TJPF_RGB, &jpeg,
+                                 &jpeg_len, TJSAMP_420, 80,
+                                 TJFLAG_PROGRESSIVE),
+                     0);
+    tjDestroy(tj);
+
+    size_t sos = last_sos(jpeg, jpeg_len, &seg_len);
+    size_t copies = 600;
+    uint8_t *bomb = malloc(jpeg_len + copies * seg_len);
+
+    assert_true(sos > 0);
+    assert_non_null(bomb);
+    memcpy(bomb, jpeg, jpeg_len - 2);
+    for (size_t i = 0; i < copies; i++)
+        memcpy(bomb + jpeg_len - 2 + i * seg_len, jpeg + sos, seg_len);
+    memcpy(bomb + jpeg_len - 2 + copies * seg_len, "\xff\xd9", 2);
+    write_temp(path, bomb, jpeg_len + copies * seg_len);
+    assert_int_equal(image_decode_file(path, KADR_FORMAT_JPEG, NULL, 0, &px),
+                     KADR_E_CORRUPT);
+    unlink(path);
+    free(bomb);
+    tjFree(jpeg);
+}
+
 /* A JPEG cut inside its scan data has no EOI marker: it is rejected, as
  * is one cut before the scan. One with bytes after its EOI still decodes. */
 static void decode_cut_jpeg(void **state)
@@ -857,6 +944,8 @@ int main(void)
         cmocka_unit_test(decode_truncated_png_corrupt),
         cmocka_unit_test(decode_corpus_jpeg_truncated),
         cmocka_unit_test(decode_cut_jpeg),
+        cmocka_unit_test(decode_short_scan_jpeg),
+        cmocka_unit_test(decode_scan_bomb_jpeg),
         cmocka_unit_test(decode_invalid_exif_jpeg),
         cmocka_unit_test(decode_tiny_files),
         cmocka_unit_test(decode_transparent_tiny_alpha),
