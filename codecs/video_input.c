@@ -44,6 +44,21 @@ static int find_audio_stream(AVFormatContext *fmt, int video_index)
     return best >= 0 ? best : -1;
 }
 
+/* Maps a failure to read a container. Past opening the file, a
+ * demuxer's errno-style failure is about the bytes, not the system: EIO
+ * for a header cut short, ENOMEM for a table whose declared size is
+ * absurd. Both are KADR_E_CORRUPT. */
+static int container_error(int averr)
+{
+    int rc = video__map_error(averr);
+
+    if (averr == AVERROR(ENOENT) || averr == AVERROR(EACCES) ||
+        averr == AVERROR_EXIT || rc == KADR_E_UNSUPPORTED ||
+        rc == KADR_E_NO_VIDEO)
+        return rc;
+    return KADR_E_CORRUPT;
+}
+
 static int open_container(const char *path, const AVIOInterruptCB *interrupt,
                           AVFormatContext **out)
 {
@@ -58,12 +73,12 @@ static int open_container(const char *path, const AVIOInterruptCB *interrupt,
     /* avformat_open_input() frees fmt when it fails. */
     rc = avformat_open_input(&fmt, path, NULL, NULL);
     if (rc < 0)
-        return video__map_error(rc);
+        return container_error(rc);
 
     rc = avformat_find_stream_info(fmt, NULL);
     if (rc < 0) {
         avformat_close_input(&fmt);
-        return video__map_error(rc);
+        return container_error(rc);
     }
     *out = fmt;
     return 0;

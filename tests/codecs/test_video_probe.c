@@ -2,7 +2,9 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +136,84 @@ static void probe_truncated_header(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+/* Writes len bytes of data to a new file in a new temporary folder. */
+static void write_case(char *dir, char *path, size_t path_size,
+                       const uint8_t *data, size_t len)
+{
+    FILE *file;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, path_size, "%s/case", dir);
+    file = fopen(path, "wb");
+    assert_non_null(file);
+    assert_int_equal(fwrite(data, 1, len, file), len);
+    assert_int_equal(fclose(file), 0);
+}
+
+static uint8_t *read_corpus(const char *name, size_t *len)
+{
+    const char *path = corpus_path(name);
+    size_t size = (size_t)file_size(path);
+    uint8_t *data = malloc(size);
+    FILE *file = fopen(path, "rb");
+
+    assert_non_null(data);
+    assert_non_null(file);
+    assert_int_equal(fread(data, 1, size, file), size);
+    fclose(file);
+    *len = size;
+    return data;
+}
+
+/* A WebM cut inside its header makes the demuxer fail with EIO at many
+ * cut points: that is damaged input, not a system error. */
+static void probe_webm_cut_in_header(void **state)
+{
+    static const size_t cuts[] = {60, 300, 1000, 2500, 4500};
+    size_t len;
+    uint8_t *webm = read_corpus("video/music-clip.webm", &len);
+    video_info_t info;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+        char dir[] = "/tmp/kadr-video-probe-XXXXXX";
+        char path[4096];
+
+        write_case(dir, path, sizeof(path), webm, cuts[i]);
+        assert_int_equal(video_probe_file(path, &info), KADR_E_CORRUPT);
+        assert_int_equal(unlink(path), 0);
+        assert_int_equal(rmdir(dir), 0);
+    }
+    free(webm);
+}
+
+/* An stts table that declares 2^32-1 entries makes the demuxer's
+ * allocation fail with ENOMEM: damaged input, not a system error. */
+static void probe_mov_huge_table(void **state)
+{
+    size_t len;
+    uint8_t *mov = read_corpus("video/phone-rotated-moov-at-end.mov", &len);
+    char dir[] = "/tmp/kadr-video-probe-XXXXXX";
+    char path[4096];
+    video_info_t info;
+    bool patched = false;
+
+    (void)state;
+    /* stts payload: version and flags (4 bytes), then entry_count. */
+    for (size_t i = 4; i + 12 < len && !patched; i++) {
+        if (memcmp(mov + i, "stts", 4) == 0) {
+            memset(mov + i + 8, 0xFF, 4);
+            patched = true;
+        }
+    }
+    assert_true(patched);
+    write_case(dir, path, sizeof(path), mov, len);
+    assert_int_equal(video_probe_file(path, &info), KADR_E_CORRUPT);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(rmdir(dir), 0);
+    free(mov);
+}
+
 static void probe_missing_file(void **state)
 {
     video_info_t info;
@@ -182,6 +262,8 @@ int main(void)
         cmocka_unit_test(probe_mp4_without_tracks),
         cmocka_unit_test(probe_empty_file),
         cmocka_unit_test(probe_truncated_header),
+        cmocka_unit_test(probe_webm_cut_in_header),
+        cmocka_unit_test(probe_mov_huge_table),
         cmocka_unit_test(probe_missing_file),
         cmocka_unit_test(limits_table),
     };
