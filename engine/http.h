@@ -167,10 +167,11 @@ int http_respond(http_request_t *req, int status, const char *headers,
 int http_respond_file(http_request_t *req, int status, const char *headers,
                       int fd, uint64_t offset, uint64_t len);
 
-/* Sends like http_respond_file() but from fd itself, saving a dup(2) and
- * a close(2) per response. The caller guarantees that fd stays open and
- * refers to the same file until the response ends: on_finish, or the
- * connection closing. */
+/* Sends like http_respond_file(), but the first sends come from fd
+ * itself, on the next loop iteration. Only when body bytes are left for
+ * later does the server take a duplicate of fd, so a body that goes out
+ * at once costs no dup(2) and close(2). The caller keeps fd open and
+ * pointing at the same file until the loop iteration after this call. */
 int http_respond_file_shared(http_request_t *req, int status,
                              const char *headers, int fd, uint64_t offset,
                              uint64_t len);

@@ -389,9 +389,25 @@ static int send_file(struct http_conn *conn)
     return 0;
 }
 
+/* Takes a duplicate of a shared response file, so that the caller's fd
+ * may close while the rest of the body waits for the socket. */
+static int own_file(struct http_conn *conn)
+{
+    int copy;
+
+    if (conn->file_fd < 0 || conn->file_owned || conn->file_left == 0)
+        return 0;
+    copy = fcntl(conn->file_fd, F_DUPFD_CLOEXEC, 0);
+    if (copy < 0)
+        return -errno;
+    conn->file_fd = copy;
+    conn->file_owned = true;
+    return 0;
+}
+
 /* Sends what the socket takes now; the rest waits for UV_WRITABLE. A
  * parts response moves its pieces into out and file_left one at a time. */
-static int flush_output(struct http_conn *conn)
+static int send_output(struct http_conn *conn)
 {
     do {
         int rc = send_buffer(conn);
@@ -411,6 +427,15 @@ static int flush_output(struct http_conn *conn)
         conn->file_fd = -1;
     }
     return 0;
+}
+
+static int flush_output(struct http_conn *conn)
+{
+    int rc = send_output(conn);
+
+    if (rc == 0 && conn->file_left > 0)
+        rc = own_file(conn);
+    return rc;
 }
 
 static void finish_response(struct http_conn *conn)

@@ -311,9 +311,9 @@ static void send_body(app_t *app, http_request_t *req,
     char headers[1024];
     http_range_set_t ranges;
     enum http_range_result kind = HTTP_RANGE_NONE;
-    /* A volume fd stays open until store_close(), which kadrd calls only
-     * after the server has stopped, so responses may send from it as it
-     * is (http_respond_file_shared). */
+    /* A volume fd stays valid through the request that looked it up
+     * (store.h), and http_respond_file_shared() duplicates it before it
+     * is used any later. */
     int fd = store_volume_fd(app->store, loc->blob.volume_id);
 
     if (fd < 0) {
