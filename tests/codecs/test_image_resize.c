@@ -151,21 +151,18 @@ static void resize_rejects_bad_input(void **state)
 
 /* 8 MP to 1080 wide, without shrink-on-load: the worst case a worker
  * meets. The bound is loose because tests run under sanitizers. */
-static void resize_8mp_time(void **state)
+/* A full 8 MP frame, as when a decoder cannot shrink on load. Its speed
+ * is measured in bench/, not here. */
+static void resize_8mp_exact_size(void **state)
 {
     image_pixels_t src, out;
 
     (void)state;
     fill(&src, 3264, 2448, 3);
-
-    double start = seconds_now();
-
     assert_int_equal(image_resize(&src, 1080, 810, &out), 0);
-
-    double elapsed = seconds_now() - start;
-
-    print_message("3264x2448 to 1080x810: %.0f ms\n", elapsed * 1e3);
-    assert_true(elapsed < 10.0);
+    assert_int_equal(out.width, 1080);
+    assert_int_equal(out.height, 810);
+    assert_int_equal(out.channels, 3);
     image_pixels_free(&out);
     image_pixels_free(&src);
 }
@@ -179,7 +176,7 @@ int main(void)
         cmocka_unit_test(resize_keeps_gradient),
         cmocka_unit_test(resize_alpha_no_bleed),
         cmocka_unit_test(resize_rejects_bad_input),
-        cmocka_unit_test(resize_8mp_time),
+        cmocka_unit_test(resize_8mp_exact_size),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
