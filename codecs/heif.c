@@ -99,6 +99,9 @@ static int copy_plane(const struct heif_image *image, image_pixels_t *out)
     return 0;
 }
 
+/* TODO: libheif 1.15 has no scaled decode, so a 12-megapixel HEIC is
+ * decoded in full even for a 1080-wide variant (no shrink-on-load). An
+ * embedded thumbnail image could serve the small sizes. */
 static int decode_primary(const heif_file_t *file, const image_info_t *info,
                           image_pixels_t *out)
 {

@@ -2,8 +2,12 @@
  * upload is committed, on the media pool's image lane, so a photo that
  * does not decode is rejected with 422 and leaves nothing behind, and a
  * 201 reply means the variants exist. When the same bytes are stored
- * already and every variant is in the derivation cache, nothing is
- * decoded. */
+ * already and every variant is in the derivation cache, only the cached
+ * w320.webp is decoded, for the placeholder.
+ *
+ * TODO: an animated GIF or WebP keeps only its first frame in every
+ * variant; making an MP4 of it through the video path would keep the
+ * motion (the original keeps every frame). */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
