@@ -1,6 +1,7 @@
 /* Colour management: embedded Display P3 and Adobe RGB (1998) profiles
  * are converted to sRGB, in JPEG (APP2) and PNG (iCCP), and match what
- * lcms2 itself makes of the same pixels; YCCK JPEGs decode to RGB. */
+ * lcms2 itself makes of the same pixels. YCCK JPEGs decode to RGB, and
+ * a CMYK JPEG with a CMYK profile goes through that profile. */
 #include "image_test_util.h"
 
 #include <jpeglib.h>
@@ -81,26 +82,18 @@ static uint8_t *make_bands(void)
     return rgb;
 }
 
-static void write_jpeg_with_icc(const char *path, const uint8_t *icc,
-                                size_t icc_len)
+/* Writes jpeg to path with an APP2 ICC_PROFILE segment after SOI. */
+static void write_with_icc(const char *path, const uint8_t *jpeg, size_t len,
+                           const uint8_t *icc, size_t icc_len)
 {
     static const char tag[] = "ICC_PROFILE";
-    uint8_t *rgb = make_bands();
-    uint8_t *jpeg = NULL;
-    unsigned long len = 0;
-    tjhandle tj = tjInitCompress();
     size_t seg_len = 2 + sizeof(tag) + 2 + icc_len;
+    uint8_t head[4 + sizeof(tag) + 2] = {0xFF, 0xE2, (uint8_t)(seg_len >> 8),
+                                         (uint8_t)seg_len};
     FILE *file = fopen(path, "wb");
 
     assert_non_null(file);
     assert_true(seg_len <= 0xFFFF);
-    assert_int_equal(tjCompress2(tj, rgb, SIDE, 0, SIDE * COLOURS, TJPF_RGB,
-                                 &jpeg, &len, TJSAMP_444, 100, 0),
-                     0);
-
-    uint8_t head[4 + sizeof(tag) + 2] = {0xFF, 0xE2, (uint8_t)(seg_len >> 8),
-                                         (uint8_t)seg_len};
-
     memcpy(head + 4, tag, sizeof(tag));
     head[4 + sizeof(tag)] = 1;     /* chunk number */
     head[4 + sizeof(tag) + 1] = 1; /* chunk count */
@@ -109,6 +102,20 @@ static void write_jpeg_with_icc(const char *path, const uint8_t *icc,
     assert_int_equal(fwrite(icc, 1, icc_len, file), icc_len);
     assert_int_equal(fwrite(jpeg + 2, 1, len - 2, file), len - 2);
     fclose(file);
+}
+
+static void write_jpeg_with_icc(const char *path, const uint8_t *icc,
+                                size_t icc_len)
+{
+    uint8_t *rgb = make_bands();
+    uint8_t *jpeg = NULL;
+    unsigned long len = 0;
+    tjhandle tj = tjInitCompress();
+
+    assert_int_equal(tjCompress2(tj, rgb, SIDE, 0, SIDE * COLOURS, TJPF_RGB,
+                                 &jpeg, &len, TJSAMP_444, 100, 0),
+                     0);
+    write_with_icc(path, jpeg, len, icc, icc_len);
     tjFree(jpeg);
     tjDestroy(tj);
     free(rgb);
@@ -271,12 +278,122 @@ static void decode_ycck_jpeg(void **state)
     }
 }
 
+/* A CMYK output profile whose AToB0 table maps ink to a darker, warmer
+ * colour than the plain formula kadr uses without a profile: R = 0.8 *
+ * (1 - C) * (1 - K), G = 0.7 * (1 - M) * (1 - K), B = 0.6 * (1 - Y) *
+ * (1 - K) in sRGB, then to Lab. */
+static cmsInt32Number sample_ink(const cmsUInt16Number in[],
+                                 cmsUInt16Number out[], void *cargo)
+{
+    static const double gain[3] = {0.8, 0.7, 0.6};
+    cmsHTRANSFORM to_lab = cargo;
+    double k = 1.0 - in[3] / 65535.0;
+    double rgb[3];
+    cmsCIELab lab;
+
+    for (int c = 0; c < 3; c++)
+        rgb[c] = gain[c] * (1.0 - in[c] / 65535.0) * k;
+    cmsDoTransform(to_lab, rgb, &lab, 1);
+    cmsFloat2LabEncodedV2(out, &lab);
+    return TRUE;
+}
+
+static cmsHPROFILE make_cmyk_profile(void)
+{
+    cmsHPROFILE srgb = cmsCreate_sRGBProfile();
+    cmsHPROFILE lab = cmsCreateLab4Profile(NULL);
+    cmsHTRANSFORM to_lab = cmsCreateTransform(
+        srgb, TYPE_RGB_DBL, lab, TYPE_Lab_DBL, INTENT_RELATIVE_COLORIMETRIC, 0);
+    cmsPipeline *pipeline = cmsPipelineAlloc(NULL, 4, 3);
+    cmsStage *clut = cmsStageAllocCLut16bit(NULL, 9, 4, 3, NULL);
+    cmsHPROFILE profile = cmsCreateProfilePlaceholder(NULL);
+
+    assert_non_null(to_lab);
+    assert_true(cmsStageSampleCLut16bit(clut, sample_ink, to_lab, 0));
+    assert_true(cmsPipelineInsertStage(pipeline, cmsAT_BEGIN, clut));
+    cmsSetProfileVersion(profile, 2.1);
+    cmsSetDeviceClass(profile, cmsSigOutputClass);
+    cmsSetColorSpace(profile, cmsSigCmykData);
+    cmsSetPCS(profile, cmsSigLabData);
+    assert_true(cmsWriteTag(profile, cmsSigMediaWhitePointTag, cmsD50_XYZ()));
+    assert_true(cmsWriteTag(profile, cmsSigAToB0Tag, pipeline));
+    cmsPipelineFree(pipeline);
+    cmsDeleteTransform(to_lab);
+    cmsCloseProfile(lab);
+    cmsCloseProfile(srgb);
+    return profile;
+}
+
+/* Adobe CMYK JPEG (inverted) with the profile above: decoded through the
+ * profile, as lcms2 converts the same ink, not with the plain formula. */
+static void cmyk_profile_to_srgb(void **state)
+{
+    static const uint8_t inks[3][4] = {
+        {0, 255, 255, 0}, {255, 128, 0, 0}, {40, 80, 120, 60}};
+    cmsHPROFILE profile = make_cmyk_profile();
+    size_t icc_len;
+    uint8_t *icc = profile_bytes(profile, &icc_len);
+    cmsHPROFILE srgb = cmsCreate_sRGBProfile();
+    cmsHTRANSFORM xform = cmsCreateTransform(profile, TYPE_CMYK_8, srgb,
+                                             TYPE_RGB_8, INTENT_PERCEPTUAL, 0);
+
+    (void)state;
+    assert_non_null(xform);
+    for (int i = 0; i < 3; i++) {
+        uint8_t stored[SIDE * SIDE * 4], expected[3];
+        uint8_t *jpeg = NULL;
+        unsigned long len = 0;
+        tjhandle tj = tjInitCompress();
+        image_pixels_t px;
+        char path[64];
+
+        cmsDoTransform(xform, inks[i], expected, 1);
+        for (int p = 0; p < SIDE * SIDE; p++) {
+            for (int c = 0; c < 4; c++)
+                stored[p * 4 + c] = (uint8_t)(255 - inks[i][c]);
+        }
+        assert_int_equal(tjCompress2(tj, stored, SIDE, 0, SIDE, TJPF_CMYK,
+                                     &jpeg, &len, TJSAMP_444, 100, 0),
+                         0);
+        write_temp(path, "", 0);
+        write_with_icc(path, jpeg, len, icc, icc_len);
+        tjFree(jpeg);
+        tjDestroy(tj);
+        assert_int_equal(
+            image_decode_file(path, KADR_FORMAT_JPEG, NULL, 0, &px), 0);
+        unlink(path);
+
+        /* The plain formula, to show that the profile matters. */
+        int largest = 0;
+
+        for (int c = 0; c < 3; c++) {
+            int plain = (255 - inks[i][c]) * (255 - inks[i][3]) / 255;
+
+            largest = abs(expected[c] - plain) > largest
+                          ? abs(expected[c] - plain)
+                          : largest;
+        }
+        print_message("ink %d: decoded %d %d %d, lcms2 %d %d %d\n", i,
+                      px.data[0], px.data[1], px.data[2], expected[0],
+                      expected[1], expected[2]);
+        assert_true(largest >= 10);
+        for (int c = 0; c < 3; c++)
+            assert_true(abs(px.data[c] - expected[c]) <= 4);
+        image_pixels_free(&px);
+    }
+    cmsDeleteTransform(xform);
+    cmsCloseProfile(srgb);
+    cmsCloseProfile(profile);
+    free(icc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(display_p3_to_srgb),
         cmocka_unit_test(adobe_rgb_to_srgb),
         cmocka_unit_test(decode_ycck_jpeg),
+        cmocka_unit_test(cmyk_profile_to_srgb),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
