@@ -64,7 +64,7 @@ static void admin_reply(struct admin_op *op)
     if (op->result == KADR_E_NOT_FOUND) {
         routes_respond_error(app, req, 404, "not_found", "no such media");
     } else if (op->result != 0) {
-        log_error("media.write_failed", "media=%s error=%s", op->id,
+        log_error("media.write_failed", "media=%s error=\"%s\"", op->id,
                   kadr_strerror(op->result));
         routes_respond_error(app, req, 500, "internal_error",
                              "updating the index failed");

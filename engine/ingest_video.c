@@ -145,7 +145,7 @@ static void probe_done(uv_work_t *work, int status)
         metrics_add(up->app->metrics.dedup_hits, 1);
     rc = video_job_submit(up->app, up->job_id, up->media.id, 0);
     if (rc != 0)
-        log_error("job.submit_failed", "media=%s error=%s", up->media.id,
+        log_error("job.submit_failed", "media=%s error=\"%s\"", up->media.id,
                   kadr_strerror(rc));
     if (up->wait && up->req != NULL) {
         start_wait(up);

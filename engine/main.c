@@ -187,7 +187,7 @@ static int start_server(struct daemon *d)
     routes_handlers(&d->app, &handlers);
     rc = http_server_start(d->app.loop, &opts, &handlers, &d->app.server);
     if (rc != 0) {
-        log_error("server.listen_failed", "listen=%s error=%s",
+        log_error("server.listen_failed", "listen=%s error=\"%s\"",
                   d->cfg.listen, kadr_strerror(rc));
         return rc;
     }
@@ -251,7 +251,7 @@ static int run_daemon(struct daemon *d)
         int jobs = video_job_resume_all(&d->app);
 
         if (jobs < 0)
-            log_error("job.resume_failed", "error=%s",
+            log_error("job.resume_failed", "error=\"%s\"",
                       kadr_strerror(jobs));
         else if (jobs > 0)
             log_info("job.resumed", "count=%d", jobs);

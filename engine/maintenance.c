@@ -75,7 +75,7 @@ static void run_compaction(struct maintenance *m)
     int rc = store_compact(m->app->store, m->dead_ratio, on_compacted, m);
 
     if (rc < 0)
-        log_error("compaction.failed", "error=%s", kadr_strerror(rc));
+        log_error("compaction.failed", "error=\"%s\"", kadr_strerror(rc));
 }
 
 static int on_bad_needle(void *ctx, const kadr_hash_t *hash,
@@ -88,7 +88,7 @@ static int on_bad_needle(void *ctx, const kadr_hash_t *hash,
     metrics_add(m->verify_errors, 1);
     log_error("scrub.bad_needle",
               "blob=%s volume=%u offset=%llu length=%llu refcount=%u "
-              "error=%s",
+              "error=\"%s\"",
               hex, blob->volume_id, (unsigned long long)blob->offset,
               (unsigned long long)blob->length, blob->refcount,
               kadr_strerror(code));
@@ -107,7 +107,7 @@ static uint64_t scrub_step(struct maintenance *m,
                                on_bad_needle, m);
 
     if (rc != 0) {
-        log_error("scrub.failed", "blobs=%llu error=%s",
+        log_error("scrub.failed", "blobs=%llu error=\"%s\"",
                   (unsigned long long)cursor->blobs, kadr_strerror(rc));
         cursor->done = true;
         return 0;
@@ -226,12 +226,12 @@ void maintenance_start(app_t *app)
     int rc;
 
     if (m == NULL) {
-        log_error("maintenance.start_failed", "error=%s", strerror(ENOMEM));
+        log_error("maintenance.start_failed", "error=\"%s\"", strerror(ENOMEM));
         return;
     }
     rc = pthread_create(&m->thread, NULL, maintenance_main, m);
     if (rc != 0) {
-        log_error("maintenance.start_failed", "error=%s", strerror(rc));
+        log_error("maintenance.start_failed", "error=\"%s\"", strerror(rc));
         maintenance_free(m);
         return;
     }

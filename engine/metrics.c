@@ -262,7 +262,7 @@ void route_metrics(app_t *app, http_request_t *req)
     write_operations(f, &app->metrics);
     fclose(f);
     if (rc != 0)
-        log_error("metrics.store_failed", "error=%s", kadr_strerror(rc));
+        log_error("metrics.store_failed", "error=\"%s\"", kadr_strerror(rc));
     metrics_add(app->metrics.responses[200], 1);
     http_respond(req, 200,
                  "Content-Type: text/plain; version=0.0.4\r\n"
@@ -282,7 +282,7 @@ static bool store_healthy(app_t *app)
         store_txn_abort(txn);
     }
     if (rc != 0)
-        log_error("health.store_failed", "error=%s", kadr_strerror(rc));
+        log_error("health.store_failed", "error=\"%s\"", kadr_strerror(rc));
     return rc == 0;
 }
 

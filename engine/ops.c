@@ -20,7 +20,7 @@ static int start_webhook(app_t *app)
         return rc;
     rc = webhook_configure(app->webhook, app->cfg, err, sizeof(err));
     if (rc != 0)
-        log_error("webhook.config_failed", "error=%s", kadr_strerror(rc));
+        log_error("webhook.config_failed", "error=\"%s\"", kadr_strerror(rc));
     return rc;
 }
 
@@ -34,7 +34,7 @@ int ops_start(app_t *app)
         rc = health_start(app->loop, app->pool, HEALTH_STALL_MS,
                           &app->health);
     if (rc != 0) {
-        log_error("server.start_failed", "error=%s", kadr_strerror(rc));
+        log_error("server.start_failed", "error=\"%s\"", kadr_strerror(rc));
         ops_stop(app);
     }
     return rc;

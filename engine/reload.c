@@ -136,7 +136,7 @@ int reload_config(reload_t *reload)
             free_config(cfg);
         }
         log_escape(err, detail, sizeof(detail));
-        log_error("config.reload_failed", "error=%s detail=%s",
+        log_error("config.reload_failed", "error=\"%s\" detail=\"%s\"",
                   kadr_strerror(rc), detail);
         return rc;
     }

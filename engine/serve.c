@@ -46,7 +46,7 @@ static void respond_lookup_error(app_t *app, http_request_t *req, int rc)
         routes_respond_error(app, req, 404, "not_found", "no such media");
         return;
     }
-    log_error("media.read_failed", "req=%llu error=%s",
+    log_error("media.read_failed", "req=%llu error=\"%s\"",
               (unsigned long long)req->id, kadr_strerror(rc));
     routes_respond_error(app, req, 500, "internal_error",
                          "reading the index failed");

@@ -133,7 +133,7 @@ void upload_fail_code(upload_t *up, int code, const char *detail)
     int status = upload_status_for(code, &error);
 
     if (status >= 500 && status != 507)
-        log_error("upload.failed", "media=%s error=%s",
+        log_error("upload.failed", "media=%s error=\"%s\"",
                   up->media.id[0] ? up->media.id : "-",
                   kadr_strerror(code));
     upload_fail(up, status, error, detail ? detail : kadr_strerror(code));
@@ -446,7 +446,7 @@ void route_upload(app_t *app, http_request_t *req)
     }
     up->fd = variants_open_tmpfile(store_tmp_dir(app->store));
     if (up->fd < 0) {
-        log_error("upload.tmpfile", "error=%s", kadr_strerror(up->fd));
+        log_error("upload.tmpfile", "error=\"%s\"", kadr_strerror(up->fd));
         upload_free(up);
         routes_respond_error(app, req, 500, "internal_error",
                              "cannot create the upload file");

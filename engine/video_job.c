@@ -357,6 +357,9 @@ static void job_run(pool_work_t *work)
     /* Cancelled at shutdown: the stored job resumes at the next start. */
     if (job->result == 0 || job->result == KADR_E_CANCELLED)
         return;
+    /* TODO: a run that crashes kadrd never gets here, so a video that
+     * makes a decoder crash runs again at every start without end; count
+     * the try in the stored job before the run to bound that. */
     job->tries++;
     final = is_permanent(job->result) ||
             job->tries >= job->app->cfg->job_max_tries;
@@ -387,7 +390,8 @@ static void job_done(pool_work_t *work)
                  (unsigned long long)job->id, ms);
     } else {
         metrics_add(app->metrics.jobs_failed[POOL_LANE_VIDEO], 1);
-        log_warn("job.failed", "media=%s job=%llu tries=%u retry=%d error=%s",
+        log_warn("job.failed",
+                 "media=%s job=%llu tries=%u retry=%d error=\"%s\"",
                  job->media_id, (unsigned long long)job->id, job->tries,
                  job->retry, kadr_strerror(job->result));
     }

@@ -216,7 +216,7 @@ static void fail_attempt(webhook_t *webhook, const char *error, int status)
     if (ev->tries >= webhook->max_tries) {
         metrics_add(webhook->metrics->webhook_dropped, 1);
         log_error("webhook.dropped",
-                  "media=%s tries=%u status=%d error=%s", ev->media_id,
+                  "media=%s tries=%u status=%d error=\"%s\"", ev->media_id,
                   ev->tries, status, error);
         pop_event(webhook);
         next_event(webhook);
@@ -224,7 +224,7 @@ static void fail_attempt(webhook_t *webhook, const char *error, int status)
     }
     wait = backoff_for(webhook, ev->tries);
     metrics_add(webhook->metrics->webhook_retries, 1);
-    log_warn("webhook.retry", "media=%s try=%u status=%d error=%s wait_ms=%llu",
+    log_warn("webhook.retry", "media=%s try=%u status=%d error=\"%s\" wait_ms=%llu",
              ev->media_id, ev->tries, status, error,
              (unsigned long long)wait);
     webhook->waiting = true;

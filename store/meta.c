@@ -180,10 +180,11 @@ int meta_volume_each(store_txn_t *txn, meta_volume_fn fn, void *ctx)
 int meta_volume_end_del(store_txn_t *txn, uint32_t id)
 {
     uint8_t key[KEY_VOLUME_END_LEN + 4];
-    MDB_val k = store__val(key, sizeof(key));
+    MDB_val k;
     int rc;
 
     volume_end_key(id, key);
+    k = store__val(key, sizeof(key));
     rc = mdb_del(txn->mdb, txn->store->meta, &k, NULL);
     if (rc == MDB_NOTFOUND)
         return 0;
@@ -270,10 +271,11 @@ int meta_volume_dead_add(store_txn_t *txn, uint32_t id, int64_t delta)
 int meta_volume_dead_take(store_txn_t *txn, uint32_t id, uint64_t *out)
 {
     uint8_t key[KEY_VOLUME_DEAD_LEN + 4];
-    MDB_val k = store__val(key, sizeof(key));
+    MDB_val k;
     int rc;
 
     volume_dead_key(id, key);
+    k = store__val(key, sizeof(key));
     rc = volume_dead_get(txn, key, out);
     if (rc != 0)
         return rc;
