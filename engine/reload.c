@@ -150,8 +150,9 @@ int reload_config(reload_t *reload)
     reload->count++;
     /* Written at any level, so that the operator sees the reload even
      * when the new log_level hides info lines. */
-    log_write(LOG_LEVEL_INFO, "config.reloaded", "count=%u api_keys=%u token_keys=%zu "
-             "log_level=%s access_log=%d",
+    log_write(LOG_LEVEL_INFO, "config.reloaded",
+              "count=%u api_keys=%u token_keys=%zu log_level=%s "
+              "access_log=%d",
              reload->count, cfg->api_key_count, ring->count,
              cfg->log_level, cfg->access_log);
     return 0;

@@ -224,7 +224,8 @@ static void fail_attempt(webhook_t *webhook, const char *error, int status)
     }
     wait = backoff_for(webhook, ev->tries);
     metrics_add(webhook->metrics->webhook_retries, 1);
-    log_warn("webhook.retry", "media=%s try=%u status=%d error=\"%s\" wait_ms=%llu",
+    log_warn("webhook.retry",
+             "media=%s try=%u status=%d error=\"%s\" wait_ms=%llu",
              ev->media_id, ev->tries, status, error,
              (unsigned long long)wait);
     webhook->waiting = true;
