@@ -188,3 +188,26 @@ int store_blob_unref(store_txn_t *txn, const kadr_hash_t *hash)
     }
     return index_blob_put(txn, hash, &blob);
 }
+
+int store_blob_set_refcount(store_txn_t *txn, const kadr_hash_t *hash,
+                            uint32_t refcount)
+{
+    store_blob_t blob;
+    int64_t len;
+    int rc;
+
+    if (txn == NULL || hash == NULL)
+        return KADR_E_BAD_INPUT;
+    rc = index_blob_get(txn, hash, &blob);
+    if (rc != 0)
+        return rc;
+    len = (int64_t)blob.length;
+    if (blob.refcount == 0 && refcount > 0)
+        rc = count(txn, blob.volume_id, 1, len, -len);
+    else if (blob.refcount > 0 && refcount == 0)
+        rc = count(txn, blob.volume_id, -1, -len, len);
+    if (rc != 0)
+        return rc;
+    blob.refcount = refcount;
+    return index_blob_put(txn, hash, &blob);
+}

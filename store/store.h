@@ -141,6 +141,13 @@ typedef int (*store_blob_fn)(void *ctx, const kadr_hash_t *hash,
 KADR_MUST_CHECK int store_blob_each(store_txn_t *txn, store_blob_fn fn,
                                     void *ctx);
 
+/* Sets the refcount of an indexed blob, moving it between live and dead
+ * in the counters as needed: for repairing a count that verify found to
+ * differ from the references in the media records. */
+KADR_MUST_CHECK int store_blob_set_refcount(store_txn_t *txn,
+                                            const kadr_hash_t *hash,
+                                            uint32_t refcount);
+
 /* Returns the read-only fd of a volume, borrowed. It stays valid until
  * store_close(), except for a volume that compaction retired: its fd is
  * closed by a compaction that starts more than VOLUME_RETIRED_GRACE_S

@@ -19,8 +19,8 @@ struct ctl {
     store_txn_t *txn; /* a read transaction, for the read commands */
 };
 
-/* Returns whether cmd opens the store itself (rm, verify, gc, compact,
- * volumes) instead of running inside kadrctl's read transaction. */
+/* Returns whether cmd opens the store itself (rm, verify, repair, gc,
+ * compact, volumes) instead of running inside kadrctl's read transaction. */
 bool ctl_opens_store(const char *cmd);
 
 /* Opens the store as cmd needs it and runs cmd. */
@@ -33,6 +33,7 @@ int ctl_open(struct ctl *ctl, enum ctl_access access);
 
 int ctl_cmd_rm(struct ctl *ctl, const char *id);
 int ctl_cmd_verify(struct ctl *ctl);
+int ctl_cmd_repair(struct ctl *ctl);
 int ctl_cmd_compact(struct ctl *ctl, const char *volume);
 int ctl_cmd_gc(struct ctl *ctl);
 int ctl_cmd_volumes(struct ctl *ctl);

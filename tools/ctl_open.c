@@ -16,8 +16,8 @@
 
 bool ctl_opens_store(const char *cmd)
 {
-    static const char *const own[] = {"rm", "verify", "gc", "compact",
-                                      "volumes"};
+    static const char *const own[] = {"rm",      "verify", "repair", "gc",
+                                      "compact", "volumes"};
 
     for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
         if (strcmp(cmd, own[i]) == 0)
@@ -61,7 +61,7 @@ int ctl_open(struct ctl *ctl, enum ctl_access access)
 
 static enum ctl_access access_for(const char *cmd)
 {
-    if (strcmp(cmd, "rm") == 0)
+    if (strcmp(cmd, "rm") == 0 || strcmp(cmd, "repair") == 0)
         return CTL_INDEX_WRITE;
     if (strcmp(cmd, "gc") == 0 || strcmp(cmd, "compact") == 0)
         return CTL_WRITER;
@@ -74,6 +74,8 @@ static int dispatch(struct ctl *ctl, const char *cmd, const char *arg)
         return ctl_cmd_rm(ctl, arg);
     if (strcmp(cmd, "verify") == 0)
         return ctl_cmd_verify(ctl);
+    if (strcmp(cmd, "repair") == 0)
+        return ctl_cmd_repair(ctl);
     if (strcmp(cmd, "gc") == 0)
         return ctl_cmd_gc(ctl);
     if (strcmp(cmd, "compact") == 0)

@@ -2,7 +2,12 @@
  * records against the blobs database in one read transaction (every
  * referenced blob indexed and live, every refcount equal to the number
  * of references). Problems are reported by blob hash with the media ids
- * that use the blob. Exit status 1 if anything is wrong. */
+ * that use the blob. Exit status 1 if anything is wrong.
+ *
+ * kadrctl repair does the same, and in one write transaction sets each
+ * refcount that differs to the number of references found. A bad needle
+ * or a reference to a missing blob cannot be repaired from the store
+ * alone: the only copy of a blob is its needle. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -30,8 +35,17 @@ struct ref {
     char variant[MEDIA_MAX_NAME];
 };
 
+struct refcount_fix {
+    kadr_hash_t hash;
+    uint32_t refcount;
+};
+
 struct verify {
     struct ctl *ctl;
+    bool repair;
+    struct refcount_fix *fixes; /* refcounts to set, when repairing */
+    size_t fix_count;
+    uint64_t repaired;
     struct bad_needle *bad;
     size_t bad_count;
     struct ref *refs;
@@ -154,20 +168,51 @@ static json_t *media_list(const struct ref *refs, size_t n)
 
 static void add_ref_error(struct verify *v, const kadr_hash_t *hash,
                           const char *error, uint32_t refcount,
-                          const struct ref *refs, size_t n)
+                          const struct ref *refs, size_t n, bool fixable)
 {
     char hex[KADR_HASH_HEX_LEN + 1];
+    bool repaired = v->repair && fixable;
 
     v->problems++;
+    v->repaired += repaired ? 1 : 0;
     if (json_array_size(v->ref_errors) >= VERIFY_MAX_LISTED)
         return;
     kadr_hash_to_hex(hash, hex);
     json_array_append_new(v->ref_errors,
-                          json_pack("{s:s,s:s,s:I,s:I,s:o}", "blob", hex,
+                          json_pack("{s:s,s:s,s:I,s:I,s:o,s:b}", "blob", hex,
                                     "error", error, "refcount",
                                     (json_int_t)refcount, "references",
                                     (json_int_t)n, "media",
-                                    media_list(refs, n)));
+                                    media_list(refs, n), "repaired",
+                                    repaired));
+}
+
+static int add_fix(struct verify *v, const kadr_hash_t *hash, size_t n)
+{
+    struct refcount_fix *fixes;
+
+    if (n > UINT32_MAX)
+        return KADR_E_TOO_LARGE;
+    fixes = realloc(v->fixes, (v->fix_count + 1) * sizeof(*fixes));
+    if (fixes == NULL)
+        return -ENOMEM;
+    v->fixes = fixes;
+    v->fixes[v->fix_count++] = (struct refcount_fix){*hash, (uint32_t)n};
+    return 0;
+}
+
+/* Applies the collected fixes after the walk, which must not change the
+ * database it iterates. */
+static int apply_fixes(struct verify *v, store_txn_t *txn)
+{
+    for (size_t i = 0; i < v->fix_count; i++) {
+        int rc = store_blob_set_refcount(txn, &v->fixes[i].hash,
+                                         v->fixes[i].refcount);
+
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
 }
 
 /* Compares one indexed blob's refcount with the references found. */
@@ -178,10 +223,11 @@ static int check_refcount(void *ctx, const kadr_hash_t *hash,
     size_t n;
     const struct ref *refs = find_refs(v, hash, &n);
 
-    if (blob->refcount != n)
-        add_ref_error(v, hash, "refcount differs from references",
-                      blob->refcount, refs, n);
-    return 0;
+    if (blob->refcount == n)
+        return 0;
+    add_ref_error(v, hash, "refcount differs from references",
+                  blob->refcount, refs, n, true);
+    return v->repair ? add_fix(v, hash, n) : 0;
 }
 
 /* Reports references to blobs that are not indexed, once per hash. */
@@ -195,7 +241,7 @@ static int check_missing(struct verify *v, store_txn_t *txn)
 
         if (rc == KADR_E_NOT_FOUND)
             add_ref_error(v, &v->refs[i].hash, "referenced blob not indexed",
-                          0, refs, n);
+                          0, refs, n, false);
         else if (rc != 0)
             return rc;
         i += n;
@@ -206,7 +252,7 @@ static int check_missing(struct verify *v, store_txn_t *txn)
 static int check_references(struct verify *v)
 {
     store_txn_t *txn;
-    int rc = store_txn_begin(v->ctl->store, false, &txn);
+    int rc = store_txn_begin(v->ctl->store, v->repair, &txn);
 
     if (rc != 0)
         return rc;
@@ -218,6 +264,11 @@ static int check_references(struct verify *v)
     }
     if (rc == 0)
         rc = check_missing(v, txn);
+    if (rc == 0 && v->repair && v->fix_count > 0) {
+        rc = apply_fixes(v, txn);
+        if (rc == 0)
+            return store_txn_commit(txn);
+    }
     store_txn_abort(txn);
     return rc;
 }
@@ -244,13 +295,14 @@ static json_t *report_json(const struct verify *v)
 
     for (size_t i = 0; i < v->bad_count; i++)
         json_array_append_new(bad, bad_needle_json(v, &v->bad[i]));
-    return json_pack("{s:I,s:I,s:I,s:I,s:o,s:O,s:b}", "blobs_checked",
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:o,s:O,s:b}", "blobs_checked",
                      (json_int_t)v->cursor.blobs, "bytes_checked",
                      (json_int_t)v->cursor.bytes, "media_checked",
                      (json_int_t)v->media, "problems",
-                     (json_int_t)v->problems, "bad_needles", bad,
+                     (json_int_t)v->problems, "repaired",
+                     (json_int_t)v->repaired, "bad_needles", bad,
                      "reference_errors", v->ref_errors, "ok",
-                     v->problems == 0);
+                     v->problems == v->repaired);
 }
 
 static void print_media(json_t *media)
@@ -292,20 +344,25 @@ static void print_human(json_t *doc)
     }
     json_array_foreach(json_object_get(doc, "reference_errors"), i, e) {
         printf("reference error: blob %s: %s (refcount %" JSON_INTEGER_FORMAT
-               ", %" JSON_INTEGER_FORMAT " references)",
+               ", %" JSON_INTEGER_FORMAT " references%s)",
                json_string_value(json_object_get(e, "blob")),
                json_string_value(json_object_get(e, "error")),
                json_integer_value(json_object_get(e, "refcount")),
-               json_integer_value(json_object_get(e, "references")));
+               json_integer_value(json_object_get(e, "references")),
+               json_is_true(json_object_get(e, "repaired")) ? ", repaired"
+                                                            : "");
         print_media(json_object_get(e, "media"));
     }
-    printf("%" JSON_INTEGER_FORMAT " problems found\n",
-           json_integer_value(json_object_get(doc, "problems")));
+    printf("%" JSON_INTEGER_FORMAT " problems found, %" JSON_INTEGER_FORMAT
+           " repaired\n",
+           json_integer_value(json_object_get(doc, "problems")),
+           json_integer_value(json_object_get(doc, "repaired")));
 }
 
-int ctl_cmd_verify(struct ctl *ctl)
+static int run_verify(struct ctl *ctl, bool repair)
 {
-    struct verify v = {.ctl = ctl, .ref_errors = json_array()};
+    struct verify v = {.ctl = ctl, .repair = repair,
+                       .ref_errors = json_array()};
     json_t *doc;
     int rc = check_needles(&v);
 
@@ -319,10 +376,21 @@ int ctl_cmd_verify(struct ctl *ctl)
             print_human(doc);
             json_decref(doc);
         }
-        rc = v.problems == 0 ? 0 : CTL_FOUND_PROBLEMS;
+        rc = v.problems == v.repaired ? 0 : CTL_FOUND_PROBLEMS;
     }
     json_decref(v.ref_errors);
     free(v.bad);
     free(v.refs);
+    free(v.fixes);
     return rc;
+}
+
+int ctl_cmd_verify(struct ctl *ctl)
+{
+    return run_verify(ctl, false);
+}
+
+int ctl_cmd_repair(struct ctl *ctl)
+{
+    return run_verify(ctl, true);
 }

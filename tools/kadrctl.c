@@ -26,6 +26,8 @@ static void print_usage(FILE *out)
           "              (works beside a running kadrd)\n"
           "  verify      re-hash every needle and check refcounts;\n"
           "              exit status 1 if anything is wrong\n"
+          "  repair      verify, and set refcounts that differ from the\n"
+          "              references (works beside a running kadrd)\n"
           "  compact [VOLUME]\n"
           "              rewrite volumes at least 50% dead, or one volume\n"
           "              (needs kadrd stopped)\n"

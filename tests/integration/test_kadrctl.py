@@ -55,6 +55,7 @@ class KadrctlTest(unittest.TestCase):
     def test_verify_beside_daemon(self):
         text = self.run_ok("verify")
         self.assertIn("0 problems found", text)
+        self.assertIn("0 problems found", self.run_ok("repair"))
         code, report = kadrctl_json(self.kadr.data, "verify")
         self.assertEqual(code, 0)
         self.assertTrue(report["ok"])
@@ -103,8 +104,8 @@ class KadrctlTest(unittest.TestCase):
     def test_help_lists_commands(self):
         proc = kadrctl(self.kadr.data, "--help")
         self.assertEqual(proc.returncode, 0)
-        for command in (b"stat", b"ls", b"show", b"rm", b"verify", b"gc",
-                        b"compact", b"volumes"):
+        for command in (b"stat", b"ls", b"show", b"rm", b"verify",
+                        b"repair", b"gc", b"compact", b"volumes"):
             self.assertIn(command, proc.stdout)
 
 

@@ -3,6 +3,7 @@ reported by blob hash and media id, and found by kadrd's background
 scrub too."""
 
 import os
+import subprocess
 import time
 import unittest
 
@@ -28,6 +29,23 @@ def flip_payload_byte(data_dir, payload):
             f.write(bytes([content[at + len(payload) // 2] ^ 0x01]))
             return
     raise AssertionError("payload not found in any volume")
+
+
+def add_refcount(data_dir, blob_hex, delta):
+    """Adds delta to a blob's refcount in the index with the LMDB tools
+    (mdb_dump, mdb_load), as a bug or a torn tool run could."""
+    index = os.path.join(data_dir, "index")
+    dump = subprocess.run(["mdb_dump", "-s", "blobs", index], check=True,
+                          capture_output=True).stdout.decode().splitlines()
+    key = " " + blob_hex
+    at = dump.index(key) + 1
+    value = bytearray.fromhex(dump[at].strip())
+    # Blob record: u32 volume, u64 offset, u64 length, u32 refcount, u8.
+    refcount = int.from_bytes(value[20:24], "little") + delta
+    value[20:24] = refcount.to_bytes(4, "little")
+    dump[at] = " " + value.hex()
+    subprocess.run(["mdb_load", "-s", "blobs", index], check=True,
+                   input=("\n".join(dump) + "\n").encode())
 
 
 class VerifyTest(unittest.TestCase):
@@ -67,6 +85,30 @@ class VerifyTest(unittest.TestCase):
         self.assertIn(self.doc["id"] + " (original)", text)
         self.assertIn("1 problems found", text)
         self.kadr.start()
+
+    def test_repair_sets_refcount(self):
+        self.kadr.stop()
+        add_refcount(self.kadr.data, self.doc["blob"], 1)
+        code, report = kadrctl_json(self.kadr.data, "verify")
+        self.assertEqual(code, 1)
+        self.assertEqual(len(report["reference_errors"]), 1)
+        error = report["reference_errors"][0]
+        self.assertEqual(error["blob"], self.doc["blob"])
+        self.assertEqual(error["refcount"], 2)
+        self.assertEqual(error["references"], 1)
+        self.assertFalse(error["repaired"])
+        code, report = kadrctl_json(self.kadr.data, "repair")
+        self.assertEqual(code, 0)
+        self.assertEqual(report["repaired"], 1)
+        self.assertTrue(report["reference_errors"][0]["repaired"])
+        code, report = kadrctl_json(self.kadr.data, "verify")
+        self.assertEqual(code, 0, report)
+        self.kadr.start()
+        resp = self.kadr.request("DELETE", "/v1/media/" + self.doc["id"],
+                                 key=True)
+        self.assertEqual(resp.status, 204)
+        code, report = kadrctl_json(self.kadr.data, "stat")
+        self.assertGreaterEqual(report["dead_bytes"], len(self.body))
 
     def test_background_scrub_counts_error(self):
         self.kadr.stop()

@@ -163,6 +163,37 @@ static void refs_reserve_rejects_append(void **state)
     assert_true(staged.existing);
 }
 
+static void set_refcount(store_t *store, const kadr_hash_t *hash,
+                         uint32_t refcount)
+{
+    store_txn_t *txn;
+
+    assert_int_equal(store_txn_begin(store, true, &txn), 0);
+    assert_int_equal(store_blob_set_refcount(txn, hash, refcount), 0);
+    assert_int_equal(store_txn_commit(txn), 0);
+}
+
+/* Repairing a refcount moves the blob between live and dead. */
+static void refs_set_refcount(void **state)
+{
+    fixture_t *fx = *state;
+    bool deduped;
+
+    (void)test_put_mem(fx->store, fx->data, BLOB_BYTES, &deduped);
+    set_refcount(fx->store, &fx->hash, 3);
+    assert_int_equal(get_blob(fx->store, &fx->hash).refcount, 3);
+    assert_int_equal(test_stats(fx->store).live_bytes, BLOB_BYTES);
+    set_refcount(fx->store, &fx->hash, 0);
+    assert_int_equal(test_stats(fx->store).live_bytes, 0);
+    assert_int_equal(test_stats(fx->store).dead_bytes, BLOB_BYTES);
+    assert_int_equal(test_stats(fx->store).blobs, 0);
+    set_refcount(fx->store, &fx->hash, 1);
+    assert_int_equal(test_stats(fx->store).live_bytes, BLOB_BYTES);
+    assert_int_equal(test_stats(fx->store).dead_bytes, 0);
+    assert_int_equal(test_stats(fx->store).blobs, 1);
+    check_readable(fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -173,6 +204,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(refs_reserve_rejects_append, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(refs_set_refcount, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
