@@ -148,7 +148,7 @@ class WebhookTest(unittest.TestCase):
             values = d.metrics()
             log = d.log_text()
         self.assertEqual(values["kadr_webhook_retries_total"], 1)
-        self.assertTrue(re.search(r"event=webhook\.retry .*error=\w+", log))
+        self.assertTrue(re.search(r"event=webhook\.retry .*error=\"\w+", log))
 
     def test_video_event_after_job(self):
         with Receiver([200]) as rx:
