@@ -35,6 +35,8 @@
 #define TEST_MAX_BODY (2u * 1024 * 1024)
 #define TEST_RECV_TIMEOUT_S 5
 #define TEST_FILE_SIZE (5u * 1024 * 1024)
+/* Larger than a loopback socket's buffers, so part of it waits. */
+#define SHARED_FILE_LEN (4u * 1024 * 1024)
 
 /* ---- Handlers ---- */
 
@@ -118,6 +120,47 @@ static void respond_file_route(http_request_t *req)
                      0);
 }
 
+/* A shared-fd response whose fd the handler closes 20 ms later, while
+ * the body still waits for a slow client: the server must have taken its
+ * own duplicate by then. */
+static int shared_fd = -1;
+static uv_timer_t shared_close_timer;
+
+static void on_shared_close(uv_timer_t *timer)
+{
+    close(shared_fd);
+    shared_fd = -1;
+    uv_close((uv_handle_t *)timer, NULL);
+}
+
+static void respond_shared_file_route(http_request_t *req)
+{
+    shared_fd = fcntl(test_file_fd, F_DUPFD_CLOEXEC, 0);
+    assert_true(shared_fd >= 0);
+    assert_int_equal(http_respond_file_shared(req, 200, NULL, shared_fd, 7,
+                                              SHARED_FILE_LEN),
+                     0);
+    assert_int_equal(uv_timer_init(uv_default_loop(), &shared_close_timer),
+                     0);
+    assert_int_equal(
+        uv_timer_start(&shared_close_timer, on_shared_close, 20, 0), 0);
+}
+
+/* Memory and file pieces in one body, as multipart/byteranges uses. */
+static void respond_parts_route(http_request_t *req)
+{
+    const http_body_part_t parts[] = {
+        {"<a>", 3, 10, 10},
+        {"<b>", 3, 100, 5},
+        {NULL, 0, 4096, 3},
+        {"<end>", 5, 0, 0},
+    };
+
+    assert_int_equal(http_respond_parts(req, 206, NULL, test_file_fd, parts,
+                                        4),
+                     0);
+}
+
 static void respond_query_route(http_request_t *req)
 {
     char value[64];
@@ -148,6 +191,14 @@ static void test_on_headers(http_request_t *req, void *ctx)
     }
     if (strcmp(req->path, "/query") == 0) {
         respond_query_route(req);
+        return;
+    }
+    if (strcmp(req->path, "/shared-file") == 0) {
+        respond_shared_file_route(req);
+        return;
+    }
+    if (strcmp(req->path, "/parts") == 0) {
+        respond_parts_route(req);
         return;
     }
     if (strcmp(req->path, "/bad-headers") == 0) {
@@ -753,6 +804,63 @@ static void server_sendfile_offset_exact(void **state)
     close(fd);
 }
 
+static void server_parts_body_exact(void **state)
+{
+    struct server_fixture *fixture = *state;
+    int fd = connect_client(fixture);
+    struct response resp;
+    unsigned char want[64];
+    size_t n = 0;
+
+    memcpy(want + n, "<a>", 3);
+    n += 3;
+    memcpy(want + n, test_file_bytes + 10, 10);
+    n += 10;
+    memcpy(want + n, "<b>", 3);
+    n += 3;
+    memcpy(want + n, test_file_bytes + 100, 5);
+    n += 5;
+    memcpy(want + n, test_file_bytes + 4096, 3);
+    n += 3;
+    memcpy(want + n, "<end>", 5);
+    n += 5;
+    send_text(fd, "GET /parts HTTP/1.1\r\nHost: test\r\n\r\n");
+    recv_response(fd, &resp, false);
+    assert_int_equal(resp.status, 206);
+    expect_header(&resp, "Content-Length", "29");
+    assert_int_equal(resp.body_len, n);
+    assert_memory_equal(resp.body, want, n);
+    free_response(&resp);
+
+    /* HEAD announces the same length and sends no body. */
+    send_text(fd, "HEAD /parts HTTP/1.1\r\nHost: test\r\n\r\n");
+    recv_response(fd, &resp, true);
+    expect_header(&resp, "Content-Length", "29");
+    free_response(&resp);
+    send_text(fd, "GET /hello HTTP/1.1\r\nHost: test\r\n\r\n");
+    recv_response(fd, &resp, false);
+    assert_string_equal(resp.body, "hello\n");
+    free_response(&resp);
+    close(fd);
+}
+
+static void server_shared_fd_outlives_caller(void **state)
+{
+    struct server_fixture *fixture = *state;
+    int fd = connect_client(fixture);
+    struct response resp;
+
+    send_text(fd, "GET /shared-file HTTP/1.1\r\nHost: test\r\n\r\n");
+    /* Read only after the handler has closed its fd. */
+    usleep(200 * 1000);
+    recv_response(fd, &resp, false);
+    assert_int_equal(resp.status, 200);
+    assert_int_equal(resp.body_len, SHARED_FILE_LEN);
+    assert_memory_equal(resp.body, test_file_bytes + 7, SHARED_FILE_LEN);
+    free_response(&resp);
+    close(fd);
+}
+
 static void server_head_has_no_body(void **state)
 {
     struct server_fixture *fixture = *state;
@@ -1187,6 +1295,8 @@ int main(void)
         SERVER_TEST(server_body_over_limit_413),
         SERVER_TEST(server_chunked_over_limit_413),
         SERVER_TEST(server_expect_continue),
+        SERVER_TEST(server_parts_body_exact),
+        SERVER_TEST(server_shared_fd_outlives_caller),
         SERVER_TEST(server_sendfile_offset_exact),
         SERVER_TEST(server_head_has_no_body),
         SERVER_TEST(server_slow_header_408),
