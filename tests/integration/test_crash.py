@@ -1,6 +1,7 @@
 """Crash safety: kadrd is killed with SIGKILL at random points of a
-stream of uploads and deletes, restarted on the same data folder each
-time, and every acknowledged upload must read back byte for byte."""
+stream of uploads and deletes, some of them during background
+compactions, and restarted on the same data folder each time. Every
+acknowledged upload must read back byte for byte."""
 
 import os
 import shutil
@@ -16,8 +17,13 @@ from store_checks import (kadrctl_json, new_rng, random_body,
 KILLS = 55
 TIME_LIMIT_S = 200         # the loop stops early past this
 MIN_RUN_S, MAX_RUN_S = 0.05, 0.5
+# Every LONG_RUN_EVERY-th run lasts long enough for the background
+# compaction (checked every second) to start, so some kills land in it.
+LONG_RUN_EVERY = 4
+LONG_MIN_RUN_S, LONG_MAX_RUN_S = 1.0, 1.8
 REQUEST_TIMEOUT_S = 10
-FLAGS = ["--job-max-tries", "1000", "--compact-dead-percent", "0"]
+FLAGS = ["--job-max-tries", "1000", "--compact-dead-percent", "10",
+         "--compact-interval-s", "1"]
 
 
 class Workload:
@@ -102,7 +108,10 @@ class CrashTest(unittest.TestCase):
             return
         worker = threading.Thread(target=work.run, args=(d, stop, errors))
         worker.start()
-        time.sleep(self.rng.uniform(MIN_RUN_S, MAX_RUN_S))
+        if kill % LONG_RUN_EVERY == LONG_RUN_EVERY - 1:
+            time.sleep(self.rng.uniform(LONG_MIN_RUN_S, LONG_MAX_RUN_S))
+        else:
+            time.sleep(self.rng.uniform(MIN_RUN_S, MAX_RUN_S))
         d.kill()
         stop.set()
         worker.join(REQUEST_TIMEOUT_S * 2)
@@ -137,6 +146,9 @@ class CrashTest(unittest.TestCase):
         self.assertGreaterEqual(kills, 50, "too few kills in the time limit")
         self.assertGreater(work.uploads, 50, "seed %d" % self.seed)
         self.assertGreater(len(work.deleted), 5, "seed %d" % self.seed)
+        compactions = sum(d.log_text().count("event=compaction.done")
+                          for d in self.daemons)
+        self.assertGreater(compactions, 0, "no compaction ran between kills")
         d = self.start()
         self.check_recovered(d, kills, video)
         self.check_final(d, work, video)
