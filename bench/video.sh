@@ -8,6 +8,9 @@
 # resident memory, from /usr/bin/time -v.
 #
 #   bench/video.sh [BUILD_DIR]      (RUNS=5 by default)
+#
+# KADR_THREADS overrides kadr's thread count; 0 lets libavcodec and
+# libx264 choose from the cores, as the ffmpeg command does.
 set -euo pipefail
 
 build=${1:-build}
@@ -23,7 +26,7 @@ crf=23
 preset=veryfast
 cores=$(nproc)
 video_workers=$(( cores >= 2 ? cores / 2 : 1 ))
-threads=$(( cores / video_workers ))
+threads=${KADR_THREADS:-$(( cores / video_workers ))}
 
 if [ ! -x "$driver" ]; then
     echo "missing $driver: build the video_transcode target first" >&2

@@ -87,10 +87,12 @@ def check_rendition(test, mp4, audio=True):
     atoms = top_level_atoms(mp4)
     test.assertIn("moov", atoms)
     test.assertLess(atoms.index("moov"), atoms.index("mdat"), atoms)
+
     with tempfile.NamedTemporaryFile(suffix=".mp4") as f:
         f.write(mp4)
         f.flush()
         probe = ffprobe(f.name)
+
     streams = streams_by_type(probe)
     video = streams["video"]
     test.assertEqual(video["codec_name"], "h264")
@@ -103,9 +105,11 @@ def check_rendition(test, mp4, audio=True):
     rotations = [d.get("rotation", 0)
                  for d in video.get("side_data_list", [])]
     test.assertIn(rotations, ([], [0]))
+
     test.assertAlmostEqual(float(probe["format"]["start_time"]), 0.0,
                            delta=0.001)
     test.assertAlmostEqual(float(video["start_time"]), 0.0, delta=0.001)
+
     kinds = sorted(s["codec_type"] for s in probe["streams"])
     if audio:
         test.assertEqual(kinds, ["audio", "video"])
