@@ -51,6 +51,10 @@ static const struct key_spec keys[] = {
      "lines per second of one warn, error or crit event (0: no limit); "
      "the rest are counted and reported",
      false, true},
+    {"health_stall_ms", U64(health_stall_ms), "30000", "ms",
+     "/healthz reports the workers stalled when the heartbeat probe waits "
+     "longer than this for a worker",
+     false},
     {"webhook_url", STR(webhook_url), "", "url",
      "http:// URL that gets a POST when a media is ready or failed "
      "(empty: no webhook)",

@@ -38,6 +38,7 @@ typedef struct config {
     char *log_level;
     bool access_log;
     uint64_t log_rate_limit;
+    uint64_t health_stall_ms;
     char *webhook_url;
     uint64_t webhook_max_tries;
     uint64_t webhook_backoff_ms;

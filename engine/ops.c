@@ -5,12 +5,6 @@
 #include "log.h"
 #include "webhook.h"
 
-/* A probe that waits this long in the queue marks the workers stalled.
- * Image work ahead of it takes well under a second per photo, so this
- * leaves room for a burst of uploads.
- * TODO: make it a key when a deployment needs a tighter check. */
-#define HEALTH_STALL_MS 30000
-
 static int start_webhook(app_t *app)
 {
     char err[512];
@@ -31,7 +25,7 @@ int ops_start(app_t *app)
     if (rc == 0)
         rc = start_webhook(app);
     if (rc == 0)
-        rc = health_start(app->loop, app->pool, HEALTH_STALL_MS,
+        rc = health_start(app->loop, app->pool, app->cfg->health_stall_ms,
                           &app->health);
     if (rc != 0) {
         log_error("server.start_failed", "error=\"%s\"", kadr_strerror(rc));

@@ -7,6 +7,7 @@ import unittest
 from kadr_harness import Daemon, corpus, main, read_file
 
 PHOTO = corpus("photos/orientation-landscape_1.jpg")
+VIDEO = corpus("video/phone-rotated-moov-at-end.mov")
 
 
 def wait_for(fn, want, timeout_s=10):
@@ -162,6 +163,34 @@ class HealthTest(unittest.TestCase):
         self.assertEqual(doc["workers"], "ok")
         self.assertLess(doc["worker_heartbeat_age_ms"], 30000)
         self.assertEqual(doc["worker_probe_wait_ms"], 0)
+
+    def test_stalled_workers_reported(self):
+        # One worker thread, busy with a transcode: the heartbeat probe
+        # waits behind it for longer than health_stall_ms.
+        with Daemon("--workers", "1", "--video-workers", "1",
+                    "--health-stall-ms", "300") as d:
+            media_id = d.upload_file(VIDEO).json()["id"]
+            stalled = None
+            deadline = time.monotonic() + 120
+            while stalled is None and time.monotonic() < deadline:
+                resp = d.request("GET", "/healthz")
+                if resp.status == 503:
+                    stalled = resp.json()
+                elif d.media(media_id).json()["status"] != "processing":
+                    break
+                time.sleep(0.1)
+            d.wait_ready(media_id)
+            recovered = wait_for(
+                lambda: d.request("GET", "/healthz").status, 200)
+            log = d.log_text()
+        self.assertIsNotNone(stalled, "the transcode ended before any "
+                                      "probe waited 300 ms")
+        self.assertEqual(stalled["status"], "unhealthy")
+        self.assertEqual(stalled["workers"], "stalled")
+        self.assertEqual(stalled["store"], "ok")
+        self.assertGreater(stalled["worker_probe_wait_ms"], 300)
+        self.assertEqual(recovered, 200)
+        self.assertIn("event=health.workers_stalled", log)
 
 
 if __name__ == "__main__":
