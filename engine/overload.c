@@ -1,5 +1,5 @@
 /* Backpressure for uploads: caps on uploads in flight and on queued
- * media work, answered 503 with Retry-After. */
+ * media work. A new upload past either cap gets 503 with Retry-After. */
 #include "overload.h"
 
 #include <jansson.h>
@@ -11,12 +11,16 @@
 #include "routes.h"
 #include "upload.h"
 
-/* Share of physical memory that upload buffers may take by default. */
+/* Share of physical memory that upload buffers may take by default.
+ * NOTE: a chosen share, not measured: decodes of admitted uploads take
+ * memory of their own on top of it. */
 #define UPLOAD_MEMORY_SHARE 16
-/* Queued jobs per worker thread by default, in each pool lane. */
+/* Queued jobs per worker thread by default, in each pool lane. NOTE: a
+ * chosen depth; at about a second an image job it keeps the wait for a
+ * worker near half a minute. */
 #define QUEUED_JOBS_PER_WORKER 32
 
-/* Memory one upload holds while its body streams: two buffers. */
+/* Memory one upload takes while its body streams: two buffers. */
 #define UPLOAD_MEMORY_BYTES                                                  \
     (2 * (uint64_t)(UPLOAD_BUFFER_BYTES + UPLOAD_SLACK_BYTES))
 

@@ -1,7 +1,7 @@
 /* Backpressure for uploads. Past a cap on uploads in flight or on media
  * work waiting in the worker pool, a new upload gets 503 with
- * Retry-After before any of its body is read, so memory and the backlog
- * stay bounded under overload and a client knows when to try again. */
+ * Retry-After before any of its body is read. Memory and the backlog so
+ * stay bounded under overload, and the client knows when to try again. */
 #ifndef KADR_ENGINE_OVERLOAD_H
 #define KADR_ENGINE_OVERLOAD_H
 

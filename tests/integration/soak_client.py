@@ -87,9 +87,10 @@ class Tally:
         return " ".join(parts + ["failures=%d" % self.failure_count])
 
 
-def unique_jpeg(data, rng):
-    """Returns a JPEG with random bytes after its end marker: decoders
-    ignore them, so it decodes the same but is a new blob."""
+def with_random_tail(data, rng):
+    """Returns the file with random bytes after its end. JPEG decoders
+    stop at the end marker and libavformat at the last WebM element, so
+    it decodes the same but is a new blob."""
     return data + b"kadr-soak" + rng.randbytes(16)
 
 
@@ -188,10 +189,14 @@ class Load:
     def upload(self, rng, owned):
         if rng.random() < self.video_share:
             kind, data = "video", rng.choice(self.videos)
+            # Only the tiny WebM gets new copies: its 8x8 frames transcode
+            # in milliseconds, so video jobs run without a long backlog.
+            if len(data) < 4096 and rng.random() < self.unique_share:
+                data = with_random_tail(data, rng)
         else:
             kind, data = "image", rng.choice(self.photos)
             if data[:2] == b"\xff\xd8" and rng.random() < self.unique_share:
-                data = unique_jpeg(data, rng)
+                data = with_random_tail(data, rng)
         reply = self.send("POST", "/v1/media", body=data, key=True)
         if not self.expect("upload " + kind, reply, 201):
             return

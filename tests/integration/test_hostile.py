@@ -136,8 +136,8 @@ class HostileTest(unittest.TestCase):
         resp = cls.kadr.upload(video)
         assert resp.status == 201, resp.body
         cls.big_id = resp.json()["id"]
-        # The transcode holds temporary files; it must end before the
-        # baseline is taken.
+        # The transcode keeps temporary files open, so it must end before
+        # the baseline is taken.
         cls.kadr.wait_ready(cls.big_id)
         cls.big_size = len(video)
         # The probe uploads this photo again and again; stored once here,
@@ -153,7 +153,8 @@ class HostileTest(unittest.TestCase):
 
     def attack(self, name, worker, threads=4):
         """Runs worker(stop) in threads for ATTACK_SECONDS while a probe
-        runs, then checks the probe and what kadrd holds afterwards."""
+        runs, then checks the probe and the sockets and files kadrd keeps
+        open afterwards."""
         stop = threading.Event()
         stats = {"sent": 0}
         probe = Probe(self.kadr, self.media_id, self.variant,
@@ -352,10 +353,9 @@ class HostileTest(unittest.TestCase):
                 stats["sent"] += 1
 
         self.attack("garbage", worker)
-        # Garbage gets 400 (or 505 for an unknown version, 501 for an
-        # unknown transfer coding); random bytes that happen to form no
-        # complete head wait for the header timeout and get 408 or a
-        # close.
+        # Garbage gets 400, or 505 for an unknown version and 501 for an
+        # unknown transfer coding. Random bytes that form no complete head
+        # wait for the header timeout and get 408 or a close.
         allowed = {"400", "408", "413", "414", "431", "501", "505", ""}
         self.assertLessEqual(set(statuses), allowed, statuses)
         self.assertIn("400", statuses)

@@ -23,7 +23,7 @@ import unittest
 
 from kadr_harness import API_KEY, Daemon, corpus, ffprobe_bytes, main, \
     read_file
-from soak_client import Item, Load, unique_jpeg
+from soak_client import Item, Load, with_random_tail
 from store_checks import kadrctl_json
 
 SOAK_SECONDS = float(os.environ.get("KADR_RESTART_SOAK_SECONDS", "40"))
@@ -114,7 +114,7 @@ class RestartTest(unittest.TestCase):
         load = Load(self.kadr)
         in_flight_kills = 0
         for _ in range(COMMIT_ROUNDS):
-            bodies = [unique_jpeg(small, rng) for _ in range(8)]
+            bodies = [with_random_tail(small, rng) for _ in range(8)]
             replies = [None] * len(bodies)
 
             def send(i):
@@ -203,7 +203,7 @@ class RestartTest(unittest.TestCase):
         for _ in range(COMPACTION_ROUNDS):
             ids = []
             for _ in range(16):
-                body = unique_jpeg(photo, rng)
+                body = with_random_tail(photo, rng)
                 doc = self.upload_ok(body)
                 ids.append((doc["id"], body))
 
