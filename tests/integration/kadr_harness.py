@@ -31,7 +31,11 @@ def read_file(path):
 
 def die_with_parent():
     """Makes the child get SIGKILL when the test process dies, so a test
-    killed by a ctest timeout leaves no kadrd behind."""
+    killed by a ctest timeout leaves no kadrd behind.
+
+    NOTE: Linux sends the signal when the thread that started the child
+    ends, not the process, so start kadrd from a thread that outlives it
+    (a restart from a short-lived worker thread kills the new kadrd)."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
