@@ -360,9 +360,6 @@ static void job_run(pool_work_t *work)
     /* TODO: a run that crashes kadrd never gets here, so a video that
      * makes a decoder crash runs again at every start without end; count
      * the try in the stored job before the run to bound that. */
-    /* TODO: a run that crashes kadrd never gets here, so a video that
-     * makes a decoder crash runs again at every start without end; count
-     * the try in the stored job before the run to bound that. */
     job->tries++;
     final = is_permanent(job->result) ||
             job->tries >= job->app->cfg->job_max_tries;
