@@ -1,7 +1,7 @@
 /* Per-request bookkeeping at the end of each response: the access log
  * line, requests by route and status, and the latency histogram.
  * NOTE: requests that the HTTP server rejects itself (400, 413, 414,
- * 431 before the router sees them) get no access line; they are counted
+ * 431, before routing) get no access line; they are counted
  * in kadr_http_server_rejected_total. */
 #ifndef KADR_ENGINE_ACCESS_LOG_H
 #define KADR_ENGINE_ACCESS_LOG_H
