@@ -15,7 +15,7 @@ if [ "${1:-}" = "--port" ]; then
     shift 2
 fi
 
-"$root/tools/setup.sh"
+sh "$root/tools/setup.sh"
 cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release \
     -DBUILD_TESTING=OFF >/dev/null
 cmake --build "$root/build" -j "$(nproc)"

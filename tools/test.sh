@@ -9,7 +9,7 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc)
 
-"$root/tools/setup.sh"
+sh "$root/tools/setup.sh"
 
 run_suite() {
     dir=$1
