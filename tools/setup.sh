@@ -14,7 +14,7 @@ imagemagick
 "
 
 if [ "$(id -u)" -ne 0 ]; then
-    exec sudo "$0" "$@"
+    exec sudo sh "$0" "$@"
 fi
 
 export DEBIAN_FRONTEND=noninteractive
