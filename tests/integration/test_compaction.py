@@ -64,10 +64,8 @@ class CompactionTest(unittest.TestCase):
     def setUp(self):
         self.rng = random.Random(11)
         self.kadr = Daemon(*FLAGS).start()
-
-    def tearDown(self):
-        self.kadr.stop()
-        self.kadr.__exit__(None, None, None)
+        # A cleanup, not tearDown, so that a failing setUp stops it too.
+        self.addCleanup(self.kadr.__exit__, None, None, None)
 
     def upload(self):
         body = photo_with_tail(self.rng)

@@ -14,15 +14,13 @@ PHOTOS = ["photos/camera-canon-40d.jpg", "photos/orientation-landscape_1.jpg"]
 class KadrctlTest(unittest.TestCase):
     def setUp(self):
         self.kadr = Daemon("--compact-dead-percent", "0").start()
+        # A cleanup, not tearDown, so that a failing setUp stops it too.
+        self.addCleanup(self.kadr.__exit__, None, None, None)
         self.ids = []
         for name in PHOTOS:
             resp = self.kadr.upload(photo_bytes(name))
             self.assertEqual(resp.status, 201, resp.body)
             self.ids.append(resp.json()["id"])
-
-    def tearDown(self):
-        self.kadr.stop()
-        self.kadr.__exit__(None, None, None)
 
     def run_ok(self, *args):
         proc = kadrctl(self.kadr.data, *args)

@@ -14,10 +14,8 @@ PHOTO = "photos/orientation-landscape_1.jpg"
 class RefcountTest(unittest.TestCase):
     def setUp(self):
         self.kadr = Daemon("--compact-dead-percent", "0").start()
-
-    def tearDown(self):
-        self.kadr.stop()
-        self.kadr.__exit__(None, None, None)
+        # A cleanup, not tearDown, so that a failing setUp stops it too.
+        self.addCleanup(self.kadr.__exit__, None, None, None)
 
     def upload(self, body):
         resp = self.kadr.upload(body)

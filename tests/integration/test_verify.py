@@ -51,15 +51,13 @@ def add_refcount(data_dir, blob_hex, delta):
 class VerifyTest(unittest.TestCase):
     def setUp(self):
         self.kadr = Daemon("--compact-dead-percent", "0").start()
+        # A cleanup, not tearDown, so that a failing setUp stops it too.
+        self.addCleanup(self.kadr.__exit__, None, None, None)
         self.body = photo_bytes(PHOTO)
         resp = self.kadr.upload(self.body)
         self.assertEqual(resp.status, 201, resp.body)
         self.doc = resp.json()
         self.assertEqual(self.kadr.upload(photo_bytes(OTHER)).status, 201)
-
-    def tearDown(self):
-        self.kadr.stop()
-        self.kadr.__exit__(None, None, None)
 
     def test_clean_store_passes(self):
         code, report = kadrctl_json(self.kadr.data, "verify")
