@@ -3,6 +3,7 @@
  * framing against request smuggling, and pass the body to the handler. */
 #include "http_internal.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
@@ -88,6 +89,12 @@ static int on_header_value(http_parser *parser, const char *at, size_t len)
         conn->last_token = TOKEN_VALUE;
         conn->headers[conn->header_count - 1].value =
             conn->arena + conn->arena_len;
+    } else if (at != conn->buf + conn->buf_off) {
+        /* A second piece of the same value inside one buffer is an
+         * obs-fold continuation line, which http-parser joins without a
+         * space. RFC 9112, section 5.2 lets a server reject it, and
+         * proxies disagree on how to unfold it. */
+        return fail_request(conn, 400, "obsolete line folding in a header");
     }
     return append_head(conn, TOKEN_VALUE, at, len);
 }
@@ -223,6 +230,38 @@ static int check_framing(struct http_conn *conn)
     return 0;
 }
 
+/* Characters of uri-host [":" port] (RFC 3986, section 3.2.2). */
+static bool host_value_valid(const char *host)
+{
+    for (; *host != '\0'; host++) {
+        if (!isalnum((unsigned char)*host) &&
+            strchr("-._~%!$&'()*+,;=:[]", *host) == NULL)
+            return false;
+    }
+    return true;
+}
+
+/* RFC 9112, section 3.2: an HTTP/1.1 request needs exactly one Host
+ * header with a valid value; anything else gets 400. */
+static int check_host(struct http_conn *conn, const http_parser *parser)
+{
+    const char *host = NULL;
+
+    for (size_t i = 0; i < conn->header_count; i++) {
+        if (strcasecmp(conn->headers[i].name, "Host") != 0)
+            continue;
+        if (host != NULL)
+            return fail_request(conn, 400, "more than one Host header");
+        host = conn->headers[i].value;
+    }
+    if (host == NULL && parser->http_minor >= 1)
+        return fail_request(conn, 400, "an HTTP/1.1 request needs a Host "
+                                       "header");
+    if (host != NULL && !host_value_valid(host))
+        return fail_request(conn, 400, "invalid Host header");
+    return 0;
+}
+
 static int fill_request(struct http_conn *conn, http_parser *parser)
 {
     http_request_t *req = &conn->req;
@@ -242,6 +281,8 @@ static int fill_request(struct http_conn *conn, http_parser *parser)
     rc = split_url(conn);
     if (rc == 0)
         rc = check_framing(conn);
+    if (rc == 0)
+        rc = check_host(conn, parser);
     if (rc < 0)
         return rc;
     req->method = map_method(parser->method);

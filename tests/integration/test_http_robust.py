@@ -318,6 +318,9 @@ class RobustTest(unittest.TestCase):
             ("bare_lf_in_chunk",
              "POST /v1/media HTTP/1.1\r\nHost: kadr\r\n"
              "Transfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n"),
+            ("obs_fold_in_length",
+             "POST /v1/media HTTP/1.1\r\nHost: kadr\r\n"
+             "Content-Length: 1\r\n 0\r\n\r\nabcd"),
         ]
         for name, text in cases:
             with self.subTest(case=name):
@@ -326,6 +329,29 @@ class RobustTest(unittest.TestCase):
                 # A smuggled second request must never be answered.
                 request += "GET /healthz HTTP/1.1\r\nHost: kadr\r\n\r\n"
                 self.check_rejected(request.encode(), 400)
+
+    def test_host_header_rules(self):
+        # RFC 9112, section 3.2: one valid Host in every HTTP/1.1 request.
+        cases = [
+            ("missing", "GET /healthz HTTP/1.1\r\n\r\n"),
+            ("twice", "GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n"
+             "\r\n"),
+            ("invalid", "GET /healthz HTTP/1.1\r\nHost: a b/c\r\n\r\n"),
+            ("folded", "GET /healthz HTTP/1.1\r\nHost: kadr\r\n"
+             "X-Note: one\r\n two\r\n\r\n"),
+        ]
+        for name, text in cases:
+            with self.subTest(case=name):
+                self.check_rejected(text.encode(), 400)
+        for text in ("GET /healthz HTTP/1.0\r\n\r\n",
+                     "GET /healthz HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n"):
+            sock = connect(self.kadr)
+            try:
+                sock.sendall(text.encode())
+                got, headers, body = Reader(sock).response()
+                self.assertEqual(got, 200, text)
+            finally:
+                sock.close()
 
     # ---- errors carry nosniff ----
 
