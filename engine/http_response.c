@@ -2,6 +2,7 @@
  * header block, copied bodies, file bodies and JSON errors. */
 #include "http_internal.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -65,6 +66,22 @@ const char *http_status_text(int status)
             return status_texts[i].text;
     }
     return "Unknown";
+}
+
+/* Writes the error name for a status in the API's form: the reason
+ * phrase in lowercase words joined by underscores ("bad_request"). */
+static void status_error_name(int status, char *out, size_t size)
+{
+    const char *text = http_status_text(status);
+    size_t n = 0;
+
+    for (; *text != '\0' && n + 1 < size; text++) {
+        if (*text == ' ' || *text == '-')
+            out[n++] = '_';
+        else if (isalnum((unsigned char)*text))
+            out[n++] = (char)tolower((unsigned char)*text);
+    }
+    out[n] = '\0';
 }
 
 /* Accepts NULL, "" or a run of "Name: value\r\n" lines: every CR is
@@ -167,10 +184,12 @@ int http__response_start(struct http_conn *conn, int status,
         return KADR_E_BAD_INPUT;
     if (headers == NULL && body == NULL && status >= 400 &&
         conn->error_detail != NULL) {
+        char name[64];
+
+        status_error_name(status, name, sizeof(name));
         headers = "Content-Type: application/json\r\n";
-        body_len =
-            write_error_json(error_body, sizeof(error_body),
-                             http_status_text(status), conn->error_detail);
+        body_len = write_error_json(error_body, sizeof(error_body), name,
+                                    conn->error_detail);
         body = error_body;
         content_length = body_len;
     }

@@ -3,6 +3,7 @@ pipelining, size limits, slow clients, the connection cap,
 100-continue, request smuggling and a graceful stop on SIGTERM."""
 
 import signal
+import json
 import socket
 import time
 import unittest
@@ -358,6 +359,8 @@ class RobustTest(unittest.TestCase):
     def test_server_errors_have_nosniff(self):
         headers, body = self.check_rejected(b"BREW / HTTP/1.1\r\n\r\n", 400)
         self.assertEqual(headers["content-type"], "application/json")
+        # Errors from the parser use the API's snake_case names too.
+        self.assertEqual(json.loads(body)["error"], "bad_request")
 
 
 class CapTest(unittest.TestCase):
