@@ -16,33 +16,32 @@
 
 static void print_usage(FILE *out)
 {
-    fputs(
-        "usage: kadr-bench upload|read|urls [options]\n\n"
-        "  upload   POST every file of --dir in turn to /v1/media\n"
-        "  read     upload the files of --dir once (not measured), then\n"
-        "           GET their variants, some with a Range header\n"
-        "  urls     GET each URL of --urls-file in turn (any HTTP server)\n\n"
-        "  --url URL            kadrd's base URL, http://HOST:PORT "
-        "(default http://127.0.0.1:8080)\n"
-        "  --dir DIR            photos and videos to upload\n"
-        "  --urls-file FILE     one http:// URL a line, all on one "
-        "HOST:PORT\n"
-        "  --api-key KEY        front-end key for uploads\n"
-        "  --api-key-file FILE  read the key from the file's first line\n"
-        "  --paid               upload with ?access=paid\n"
-        "  --token TOKEN        send Authorization: Bearer TOKEN on reads\n"
-        "  --token-key ID:BASE64  mint a token per media with this key\n"
-        "  --variants LIST      read only these variants (comma-separated)\n"
-        "  --range-share P      share of reads with a Range header, 0..1 "
-        "(default 0.5)\n"
-        "  --range-bytes N      length of each range (default 65536)\n"
-        "  -c, --connections N  concurrent connections (default 8)\n"
-        "  -n, --requests N     stop after N requests\n"
-        "  -d, --duration S     stop after S seconds (default 10 without "
-        "-n)\n"
-        "  --timeout-ms N       time for one request (default 30000)\n"
-        "  --quiet              no progress line\n",
-        out);
+    fputs("usage: kadr-bench upload|read|urls [options]\n\n"
+          "  upload   POST every file of --dir in turn to /v1/media\n"
+          "  read     upload the files of --dir once (not measured), then\n"
+          "           GET their variants, some with a Range header\n"
+          "  urls     GET each URL of --urls-file in turn (any HTTP server)\n\n"
+          "  --url URL            kadrd's base URL, http://HOST:PORT "
+          "(default http://127.0.0.1:8080)\n"
+          "  --dir DIR            photos and videos to upload\n"
+          "  --urls-file FILE     one http:// URL a line, all on one "
+          "HOST:PORT\n"
+          "  --api-key KEY        front-end key for uploads\n"
+          "  --api-key-file FILE  read the key from the file's first line\n"
+          "  --paid               upload with ?access=paid\n"
+          "  --token TOKEN        send Authorization: Bearer TOKEN on reads\n"
+          "  --token-key ID:BASE64  mint a token per media with this key\n"
+          "  --variants LIST      read only these variants (comma-separated)\n"
+          "  --range-share P      share of reads with a Range header, 0..1 "
+          "(default 0.5)\n"
+          "  --range-bytes N      length of each range (default 65536)\n"
+          "  -c, --connections N  concurrent connections (default 8)\n"
+          "  -n, --requests N     stop after N requests\n"
+          "  -d, --duration S     stop after S seconds (default 10 without "
+          "-n)\n"
+          "  --timeout-ms N       time for one request (default 30000)\n"
+          "  --quiet              no progress line\n",
+          out);
 }
 
 enum long_only {
@@ -90,8 +89,9 @@ static int parse_count(const char *name, const char *text, uint64_t min,
     unsigned long long v = strtoull(text, &end, 10);
 
     if (text[0] == '\0' || text[0] == '-' || *end != '\0' || v < min) {
-        fprintf(stderr, "kadr-bench: invalid value for --%s: '%s' (expected "
-                        "a whole number of at least %llu)\n",
+        fprintf(stderr,
+                "kadr-bench: invalid value for --%s: '%s' (expected "
+                "a whole number of at least %llu)\n",
                 name, text, (unsigned long long)min);
         return -1;
     }
@@ -105,8 +105,9 @@ static int parse_share(const char *text, double *out)
     double v = strtod(text, &end);
 
     if (text[0] == '\0' || *end != '\0' || !(v >= 0 && v <= 1)) {
-        fprintf(stderr, "kadr-bench: invalid value for --range-share: '%s' "
-                        "(expected a number from 0 to 1)\n",
+        fprintf(stderr,
+                "kadr-bench: invalid value for --range-share: '%s' "
+                "(expected a number from 0 to 1)\n",
                 text);
         return -1;
     }
@@ -114,8 +115,7 @@ static int parse_share(const char *text, double *out)
     return 0;
 }
 
-static int parse_number_option(int opt, const char *arg,
-                               bench_config_t *cfg)
+static int parse_number_option(int opt, const char *arg, bench_config_t *cfg)
 {
     uint64_t v;
 

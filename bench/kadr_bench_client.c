@@ -22,7 +22,7 @@ struct conn {
     char *body; /* kept when opts->keep_body */
     size_t body_cap;
     int status;
-    bool done;    /* the response is complete */
+    bool done; /* the response is complete */
     bool in_flight;
     bool closing;
     bool finished; /* next() returned false */
@@ -201,8 +201,7 @@ static void send_next(struct conn *c)
                                     (unsigned)c->request.body_len);
     c->start_ns = uv_hrtime();
     uv_timer_start(&c->timer, on_timeout, c->opts->timeout_ms, 0);
-    if (uv_write(&c->write, (uv_stream_t *)&c->tcp, bufs, count,
-                 on_write) != 0)
+    if (uv_write(&c->write, (uv_stream_t *)&c->tcp, bufs, count, on_write) != 0)
         fail_request(c, &c->opts->stats->io_errors);
 }
 

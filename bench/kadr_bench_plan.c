@@ -61,8 +61,9 @@ static int parse_base(const char *text, bench_plan_t *plan)
     webhook_url_t url;
 
     if (webhook_parse_url(text, &url) != 0) {
-        fprintf(stderr, "kadr-bench: invalid URL '%s' (expected "
-                        "http://HOST[:PORT])\n",
+        fprintf(stderr,
+                "kadr-bench: invalid URL '%s' (expected "
+                "http://HOST[:PORT])\n",
                 text);
         return -1;
     }
@@ -76,8 +77,7 @@ static int add_target(bench_plan_t *plan, char *head, char *ranged_head,
         return -ENOMEM;
     if (plan->count == plan->cap) {
         size_t cap = plan->cap > 0 ? plan->cap * 2 : 64;
-        bench_target_t *grown =
-            realloc(plan->targets, cap * sizeof(*grown));
+        bench_target_t *grown = realloc(plan->targets, cap * sizeof(*grown));
 
         if (grown == NULL) {
             free(head);
@@ -87,13 +87,13 @@ static int add_target(bench_plan_t *plan, char *head, char *ranged_head,
         plan->targets = grown;
         plan->cap = cap;
     }
-    plan->targets[plan->count++] = (bench_target_t){head, ranged_head, body,
-                                                    body_len};
+    plan->targets[plan->count++] =
+        (bench_target_t){head, ranged_head, body, body_len};
     return 0;
 }
 
 int bench_plan_add_read(bench_plan_t *plan, const bench_config_t *cfg,
-                    const char *path, const char *extra_headers)
+                        const char *path, const char *extra_headers)
 {
     char range[64];
     char *head;
@@ -157,8 +157,7 @@ static int add_file(bench_plan_t *plan, const char *dir, const char *name)
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     rc = read_whole(path, &file.data, &file.len);
     if (rc != 0) {
-        fprintf(stderr, "kadr-bench: skipping '%s': %s\n", path,
-                strerror(-rc));
+        fprintf(stderr, "kadr-bench: skipping '%s': %s\n", path, strerror(-rc));
         return 0;
     }
     grown = realloc(plan->files, (plan->file_count + 1) * sizeof(*grown));
@@ -196,8 +195,7 @@ int bench_plan_load_files(const char *dir, bench_plan_t *plan)
         fprintf(stderr, "kadr-bench: no files to upload in '%s'\n", dir);
         return -1;
     }
-    qsort(plan->files, plan->file_count, sizeof(*plan->files),
-          compare_names);
+    qsort(plan->files, plan->file_count, sizeof(*plan->files), compare_names);
     return 0;
 }
 
@@ -286,8 +284,9 @@ static int build_urls(const bench_config_t *cfg, bench_plan_t *plan)
         if (rc == 0)
             format_host(&url, host, sizeof(host));
         if (rc == 0 && strcmp(host, first) != 0) {
-            fprintf(stderr, "kadr-bench: '%s' is not on %s; every URL must "
-                            "name the same HOST:PORT\n",
+            fprintf(stderr,
+                    "kadr-bench: '%s' is not on %s; every URL must "
+                    "name the same HOST:PORT\n",
                     line, first);
             rc = -1;
         }
@@ -319,10 +318,10 @@ int bench_plan_build(const bench_config_t *cfg, uv_loop_t *loop,
 {
     int rc;
 
-    plan->auth_header = cfg->token != NULL
-                            ? format_text("Authorization: Bearer %s\r\n",
-                                          cfg->token)
-                            : strdup("");
+    plan->auth_header =
+        cfg->token != NULL
+            ? format_text("Authorization: Bearer %s\r\n", cfg->token)
+            : strdup("");
     if (plan->auth_header == NULL)
         return -1;
     if (cfg->mode == BENCH_URLS)

@@ -33,8 +33,7 @@ static bool next_upload(void *ctx, bench_request_t *out)
     return true;
 }
 
-static void on_upload_reply(void *ctx, int status, const char *body,
-                            size_t len)
+static void on_upload_reply(void *ctx, int status, const char *body, size_t len)
 {
     struct setup *s = ctx;
     json_t *doc = status == 201 ? json_loadb(body, len, 0, NULL) : NULL;
@@ -77,13 +76,14 @@ static int upload_files(const bench_config_t *cfg, uv_loop_t *loop,
 
     if (stats == NULL)
         return -ENOMEM;
-    rc = bench_plan_add_uploads(plan, cfg->paid ? "?wait=1&access=paid"
-                                                : "?wait=1");
+    rc = bench_plan_add_uploads(plan,
+                                cfg->paid ? "?wait=1&access=paid" : "?wait=1");
     if (rc == 0)
         rc = bench_client_run(&opts);
     if (rc == 0 && stats->count != plan->count) {
-        fprintf(stderr, "kadr-bench: setup uploads failed: is kadrd "
-                        "running on %s?\n",
+        fprintf(stderr,
+                "kadr-bench: setup uploads failed: is kadrd "
+                "running on %s?\n",
                 plan->base);
         rc = -1;
     }
@@ -114,8 +114,8 @@ static bool is_wanted(const bench_config_t *cfg, const char *name)
 
 /* Writes "Authorization: Bearer ...\r\n" for media_id into out. */
 static int auth_for(const bench_config_t *cfg, const token_keyring_t *ring,
-                    const bench_plan_t *plan, const char *media_id,
-                    char *out, size_t size)
+                    const bench_plan_t *plan, const char *media_id, char *out,
+                    size_t size)
 {
     char token[TOKEN_MAX_LEN + 1];
     int rc;
@@ -125,11 +125,10 @@ static int auth_for(const bench_config_t *cfg, const token_keyring_t *ring,
         return 0;
     }
     rc = token_mint(ring, ring->keys[0].id, media_id,
-                    (int64_t)time(NULL) + TOKEN_LIFETIME_S, NULL, NULL,
-                    token, sizeof(token));
+                    (int64_t)time(NULL) + TOKEN_LIFETIME_S, NULL, NULL, token,
+                    sizeof(token));
     if (rc != 0) {
-        fprintf(stderr, "kadr-bench: cannot mint a token for %s\n",
-                media_id);
+        fprintf(stderr, "kadr-bench: cannot mint a token for %s\n", media_id);
         return rc;
     }
     snprintf(out, size, "Authorization: Bearer %s\r\n", token);
@@ -151,7 +150,8 @@ static int add_media_reads(const bench_config_t *cfg,
     if (id == NULL)
         return 0;
     rc = auth_for(cfg, ring, plan, id, auth, sizeof(auth));
-    json_array_foreach(variants, i, v) {
+    json_array_foreach(variants, i, v)
+    {
         const char *name = json_string_value(json_object_get(v, "name"));
         const char *url = json_string_value(json_object_get(v, "url"));
 
@@ -165,8 +165,7 @@ static int load_ring(const bench_config_t *cfg, token_keyring_t *ring)
 {
     char err[256];
 
-    if (token_keyring_add(ring, cfg->token_key, ',', err, sizeof(err)) !=
-            0 ||
+    if (token_keyring_add(ring, cfg->token_key, ',', err, sizeof(err)) != 0 ||
         ring->count == 0) {
         fprintf(stderr, "kadr-bench: invalid --token-key: %s\n", err);
         return -1;
@@ -197,7 +196,8 @@ int bench_plan_build_reads(const bench_config_t *cfg, uv_loop_t *loop,
         rc = bench_plan_load_files(cfg->dir, plan);
     if (rc == 0 && media != NULL)
         rc = upload_files(cfg, loop, plan, media);
-    json_array_foreach(media, i, doc) {
+    json_array_foreach(media, i, doc)
+    {
         if (rc == 0)
             rc = add_media_reads(cfg, cfg->token_key != NULL ? &ring : NULL,
                                  plan, doc);

@@ -37,9 +37,9 @@ static bool next_request(void *ctx, bench_request_t *out)
     t = &run->plan->targets[run->issued % run->plan->count];
     /* Spread ranged requests evenly: request i is ranged when the running
      * share crosses a whole number. */
-    ranged = t->ranged_head != NULL &&
-             floor((double)(run->issued + 1) * share) >
-                 floor((double)run->issued * share);
+    ranged =
+        t->ranged_head != NULL && floor((double)(run->issued + 1) * share) >
+                                      floor((double)run->issued * share);
     out->head = ranged ? t->ranged_head : t->head;
     out->head_len = strlen(out->head);
     out->body = t->body;
@@ -58,8 +58,9 @@ static void on_progress(uv_timer_t *timer)
     struct run *run = timer->data;
     double seconds = elapsed_s(run);
 
-    fprintf(stderr, "%skadr-bench: %3.0f s, %llu requests, %.1f/s, "
-                    "%llu errors%s",
+    fprintf(stderr,
+            "%skadr-bench: %3.0f s, %llu requests, %.1f/s, "
+            "%llu errors%s",
             run->cfg->progress_lines ? "" : "\r", seconds,
             (unsigned long long)run->stats->count,
             (double)run->stats->count / seconds,
@@ -86,8 +87,8 @@ static void start_timers(struct run *run)
     uv_unref((uv_handle_t *)&run->deadline);
     uv_unref((uv_handle_t *)&run->progress);
     if (run->cfg->duration_s > 0)
-        uv_timer_start(&run->deadline, on_deadline,
-                       run->cfg->duration_s * 1000, 0);
+        uv_timer_start(&run->deadline, on_deadline, run->cfg->duration_s * 1000,
+                       0);
     if (!run->cfg->quiet)
         uv_timer_start(&run->progress, on_progress, 1000, 1000);
 }
@@ -110,8 +111,7 @@ static int measure(const bench_config_t *cfg, bench_plan_t *plan,
                    uv_loop_t *loop)
 {
     bench_stats_t *stats = calloc(1, sizeof(*stats));
-    struct run run = {.cfg = cfg, .plan = plan, .stats = stats,
-                      .loop = loop};
+    struct run run = {.cfg = cfg, .plan = plan, .stats = stats, .loop = loop};
     bench_client_options_t opts = {
         .loop = loop,
         .addr = plan->addr,
@@ -132,8 +132,9 @@ static int measure(const bench_config_t *cfg, bench_plan_t *plan,
     if (!cfg->quiet && !cfg->progress_lines)
         fputc('\n', stderr);
     close_timers(&run);
-    snprintf(title, sizeof(title), "kadr-bench %s %s, %u connections, %zu "
-                                   "targets, range share %.2f",
+    snprintf(title, sizeof(title),
+             "kadr-bench %s %s, %u connections, %zu "
+             "targets, range share %.2f",
              mode_name(cfg->mode), plan->base, cfg->connections, plan->count,
              cfg->mode == BENCH_UPLOAD ? 0.0 : cfg->range_share);
     if (rc == 0)

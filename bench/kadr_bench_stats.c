@@ -84,12 +84,12 @@ void bench_stats_print(const bench_stats_t *stats, const char *title,
                        double seconds, FILE *out)
 {
     double rate = seconds > 0 ? (double)stats->count / seconds : 0;
-    double mbps = seconds > 0 ? (double)stats->body_bytes / seconds / 1e6
-                              : 0;
+    double mbps = seconds > 0 ? (double)stats->body_bytes / seconds / 1e6 : 0;
 
     fprintf(out, "%s: %llu requests in %.2f s\n", title,
             (unsigned long long)stats->count, seconds);
-    fprintf(out, "  throughput  %.1f requests/s, %.2f MB/s of response bodies\n",
+    fprintf(out,
+            "  throughput  %.1f requests/s, %.2f MB/s of response bodies\n",
             rate, mbps);
     fputs("  latency    ", out);
     print_ms(out, "p50", bench_stats_quantile(stats, 0.50));

@@ -39,8 +39,8 @@ static int find_audio_stream(AVFormatContext *fmt, int video_index)
             (st->disposition & AV_DISPOSITION_DEFAULT))
             return (int)i;
     }
-    best = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, video_index, NULL,
-                               0);
+    best =
+        av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, video_index, NULL, 0);
     return best >= 0 ? best : -1;
 }
 

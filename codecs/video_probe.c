@@ -96,8 +96,7 @@ int video_check_limits(const video_info_t *info, const video_limits_t *limits)
         return KADR_E_TOO_LARGE;
     if (over_limit(info->fps, limits->max_fps))
         return KADR_E_TOO_LARGE;
-    if (limits->max_file_bytes > 0 &&
-        info->file_bytes > limits->max_file_bytes)
+    if (limits->max_file_bytes > 0 && info->file_bytes > limits->max_file_bytes)
         return KADR_E_TOO_LARGE;
     return 0;
 }

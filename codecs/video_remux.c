@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <string.h>
 
-
 #include "video_internal.h"
 
 static bool is_mov_family(const AVFormatContext *fmt)
@@ -21,15 +20,14 @@ static bool square_pixels(AVRational sar)
 static bool video_remuxable(const video_input_t *in,
                             const video_params_t *params)
 {
-    const AVCodecParameters *par =
-        in->fmt->streams[in->video_index]->codecpar;
+    const AVCodecParameters *par = in->fmt->streams[in->video_index]->codecpar;
     uint32_t width, height;
 
     if (par->codec_id != AV_CODEC_ID_H264 ||
         par->profile != FF_PROFILE_H264_HIGH ||
         par->format != AV_PIX_FMT_YUV420P ||
-        par->color_range == AVCOL_RANGE_JPEG || in->rotation != 0 ||
-        in->hdr || !square_pixels(par->sample_aspect_ratio))
+        par->color_range == AVCOL_RANGE_JPEG || in->rotation != 0 || in->hdr ||
+        !square_pixels(par->sample_aspect_ratio))
         return false;
 
     video__fit_size((uint32_t)par->width, (uint32_t)par->height,
@@ -172,8 +170,7 @@ static int copy_all(remux_t *r)
         if (rc < 0)
             return rc;
         video__control_report(r->control,
-                              (double)(r->end_us - r->start_us) /
-                                  AV_TIME_BASE);
+                              (double)(r->end_us - r->start_us) / AV_TIME_BASE);
     }
 }
 

@@ -90,8 +90,7 @@ void video__rotate_plane(const uint8_t *src, int src_stride, int width,
     size_t bpp = (size_t)bytes_per_pixel;
 
     if (bytes_per_pixel == 1) {
-        rotate_bytes(src, src_stride, width, height, dst, dst_stride,
-                     rotation);
+        rotate_bytes(src, src_stride, width, height, dst, dst_stride, rotation);
         return;
     }
     for (int y = 0; y < height; y++) {

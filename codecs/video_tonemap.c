@@ -30,8 +30,7 @@ static const char tonemap_chain[] =
 static void write_chain(char *out, size_t size, const AVFrame *in)
 {
     snprintf(out, size, "zscale=t=linear:npl=%s%s%s%s", VIDEO_SDR_PEAK_NITS,
-             in->color_primaries == AVCOL_PRI_UNSPECIFIED ? ":pin=bt2020"
-                                                          : "",
+             in->color_primaries == AVCOL_PRI_UNSPECIFIED ? ":pin=bt2020" : "",
              in->colorspace == AVCOL_SPC_UNSPECIFIED ? ":min=bt2020nc" : "",
              tonemap_chain);
 }
@@ -51,8 +50,7 @@ static int link_chain(video_tonemap_t *tm, const char *chain)
     if (!outputs->name || !inputs->name)
         goto done;
 
-    rc = avfilter_graph_parse_ptr(tm->graph, chain, &inputs, &outputs,
-                                  NULL);
+    rc = avfilter_graph_parse_ptr(tm->graph, chain, &inputs, &outputs, NULL);
     if (rc >= 0)
         rc = avfilter_graph_config(tm->graph, NULL);
 

@@ -62,8 +62,8 @@ static int open_source(transcode_t *t, const char *src)
     if (fmt->duration != AV_NOPTS_VALUE && fmt->duration > 0)
         t->control.duration_s = (double)fmt->duration / AV_TIME_BASE;
     if (t->params->max_output_s > 0) {
-        t->cut_us = t->start_us +
-                    (int64_t)(t->params->max_output_s * AV_TIME_BASE);
+        t->cut_us =
+            t->start_us + (int64_t)(t->params->max_output_s * AV_TIME_BASE);
         if (t->control.duration_s > t->params->max_output_s)
             t->control.duration_s = t->params->max_output_s;
     }
@@ -133,8 +133,7 @@ static int open_audio(transcode_t *t)
     if (t->in.audio_index < 0)
         return 0;
     audio_in = t->in.fmt->streams[t->in.audio_index];
-    rc = video__audio_open(&t->audio, audio_in, t->mux, t->params,
-                           t->start_us);
+    rc = video__audio_open(&t->audio, audio_in, t->mux, t->params, t->start_us);
     if (rc == -ENOMEM)
         return rc;
     t->has_audio = rc >= 0;

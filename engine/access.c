@@ -32,8 +32,8 @@ static int find_token(const http_request_t *req, char *out, size_t out_size)
     if (n != KADR_E_NOT_FOUND)
         return -1;
     auth = http_request_header(req, "authorization");
-    if (auth == NULL || strncasecmp(auth, BEARER_PREFIX,
-                                    strlen(BEARER_PREFIX)) != 0)
+    if (auth == NULL ||
+        strncasecmp(auth, BEARER_PREFIX, strlen(BEARER_PREFIX)) != 0)
         return 0;
     auth += strlen(BEARER_PREFIX);
     while (*auth == ' ')
@@ -54,17 +54,19 @@ static bool check_token(const app_t *app, const http_request_t *req,
     int len = find_token(req, text, sizeof(text));
 
     if (len == 0) {
-        log_info("access.denied", "req=%llu media=%s variant=%s "
+        log_info("access.denied",
+                 "req=%llu media=%s variant=%s "
                  "reason=no_token",
                  (unsigned long long)req->id, media->id, name);
         return false;
     }
     memset(&tok, 0, sizeof(tok));
     if (len > 0 && app->token_keys != NULL)
-        verdict = token_verify(app->token_keys, text, (size_t)len,
-                               media->id, name, (int64_t)time(NULL), &tok);
+        verdict = token_verify(app->token_keys, text, (size_t)len, media->id,
+                               name, (int64_t)time(NULL), &tok);
     if (verdict == TOKEN_VALID) {
-        log_debug("access.token_accepted", "req=%llu media=%s variant=%s "
+        log_debug("access.token_accepted",
+                  "req=%llu media=%s variant=%s "
                   "key_id=%s viewer=%s",
                   (unsigned long long)req->id, media->id, name, tok.key_id,
                   tok.viewer);
@@ -72,7 +74,8 @@ static bool check_token(const app_t *app, const http_request_t *req,
     }
     /* The key id is only known after a successful parse, and it is then
      * limited to [A-Za-z0-9_-], so it is safe to log as is. */
-    log_info("access.denied", "req=%llu media=%s variant=%s reason=%s "
+    log_info("access.denied",
+             "req=%llu media=%s variant=%s reason=%s "
              "key_id=%s",
              (unsigned long long)req->id, media->id, name,
              token_verdict_name(verdict),
@@ -86,7 +89,8 @@ bool access_may_read(const app_t *app, const http_request_t *req,
     if (strcmp(name, VARIANT_ORIGINAL) == 0) {
         if (routes_has_api_key(app, req))
             return true;
-        log_info("access.denied", "req=%llu media=%s variant=%s "
+        log_info("access.denied",
+                 "req=%llu media=%s variant=%s "
                  "reason=no_api_key",
                  (unsigned long long)req->id, media->id, name);
         return false;

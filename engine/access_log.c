@@ -136,17 +136,16 @@ void access_log_abort(app_t *app, http_request_t *req)
 
 static const char *method_name(enum http_method method)
 {
-    static const char *const names[] = {"OTHER", "GET",   "HEAD",
-                                         "POST",  "PUT",   "PATCH",
-                                         "DELETE", "OPTIONS"};
+    static const char *const names[] = {"OTHER", "GET",   "HEAD",   "POST",
+                                        "PUT",   "PATCH", "DELETE", "OPTIONS"};
 
     if ((unsigned)method < sizeof(names) / sizeof(names[0]))
         return names[method];
     return "OTHER";
 }
 
-static void count_response(app_t *app, const http_request_t *req,
-                           int status, double seconds)
+static void count_response(app_t *app, const http_request_t *req, int status,
+                           double seconds)
 {
     enum metrics_route route = metrics_route_of(req->path);
 
@@ -176,7 +175,6 @@ void access_log_finish(app_t *app, http_request_t *req, int result)
               (unsigned long long)req->id, req->client,
               method_name(req->method), path, status,
               (unsigned long long)http_request_response_bytes(req),
-              seconds >= 0 ? seconds * 1e3 : 0.0,
-              result != 0 ? " error=" : "",
+              seconds >= 0 ? seconds * 1e3 : 0.0, result != 0 ? " error=" : "",
               result != 0 ? kadr_strerror(result) : "");
 }

@@ -99,8 +99,7 @@ static void admin_start(struct admin_op *op)
     int rc;
 
     op->work.data = op;
-    rc = uv_queue_work(op->app->loop, &op->work, admin_work,
-                       admin_work_done);
+    rc = uv_queue_work(op->app->loop, &op->work, admin_work, admin_work_done);
     if (rc != 0) {
         op->result = rc;
         admin_reply(op);
@@ -162,8 +161,7 @@ static int parse_patch(struct admin_op *op, const char **detail)
     return rc;
 }
 
-static void patch_on_body(http_request_t *req, const char *data,
-                          size_t len)
+static void patch_on_body(http_request_t *req, const char *data, size_t len)
 {
     struct admin_op *op = req->user;
 

@@ -65,8 +65,8 @@ static const struct key_spec keys[] = {
      "wait before the first retry, doubled for each next one, at most 60 s",
      false, true},
     {"webhook_timeout_ms", U64(webhook_timeout_ms), "5000", "ms",
-     "time for one attempt: connect, send the request, read the reply",
-     false, true},
+     "time for one attempt: connect, send the request, read the reply", false,
+     true},
     {"webhook_queue_max", U64(webhook_queue_max), "1024", "count",
      "events waiting for delivery; past this the oldest is dropped", false,
      true},
@@ -121,8 +121,8 @@ static const struct key_spec keys[] = {
      "longest wait of an upload with ?wait=1", false},
     {"image_max_pixels", U64(image_max_pixels), "100000000", "pixels",
      "largest image area", false},
-    {"image_max_width", U64(image_max_width), "20000", "pixels",
-     "widest image", false},
+    {"image_max_width", U64(image_max_width), "20000", "pixels", "widest image",
+     false},
     {"image_max_height", U64(image_max_height), "20000", "pixels",
      "tallest image", false},
     {"image_max_file_bytes", U64(image_max_file_bytes), "104857600", "bytes",
@@ -137,20 +137,18 @@ static const struct key_spec keys[] = {
      "tallest video frame", false},
     {"video_max_fps", U64(video_max_fps), "240", "frames/s",
      "highest video frame rate", false},
-    {"video_max_file_bytes", U64(video_max_file_bytes), "2147483648",
-     "bytes", "largest video file; larger ones get 422 before any decode",
-     false},
+    {"video_max_file_bytes", U64(video_max_file_bytes), "2147483648", "bytes",
+     "largest video file; larger ones get 422 before any decode", false},
     {"video_teaser_s", U64(video_teaser_s), "10", "seconds",
      "length of the free teaser.mp4 of a paid video (0: no teaser)", false},
     {"video_crf", U64(video_crf), "23", "crf", "H.264 constant rate factor",
      false},
-    {"video_preset", STR(video_preset), "veryfast", "name",
-     "x264 preset", false},
+    {"video_preset", STR(video_preset), "veryfast", "name", "x264 preset",
+     false},
     {"video_time_limit_s", U64(video_time_limit_s), "1800", "seconds",
      "longest transcode", false},
     {"video_encoder_threads", U64(video_encoder_threads), NULL, "threads",
-     "encoder threads per video job (default: cores / video_workers)",
-     false},
+     "encoder threads per video job (default: cores / video_workers)", false},
 };
 #pragma GCC diagnostic pop
 
@@ -239,8 +237,8 @@ static int set_value(config_t *cfg, const struct key_spec *key,
     return 0;
 }
 
-int config_set(config_t *cfg, const char *name, const char *value,
-               char *err, size_t err_size)
+int config_set(config_t *cfg, const char *name, const char *value, char *err,
+               size_t err_size)
 {
     const struct key_spec *key = config_find_key(name);
 
@@ -250,9 +248,9 @@ int config_set(config_t *cfg, const char *name, const char *value,
     }
     if (set_value(cfg, key, value) != 0) {
         snprintf(err, err_size,
-                 "invalid value for '%s': '%s' (expected %s in %s)",
-                 key->name, key->secret ? "(hidden)" : value,
-                 expected_text(key), key->unit);
+                 "invalid value for '%s': '%s' (expected %s in %s)", key->name,
+                 key->secret ? "(hidden)" : value, expected_text(key),
+                 key->unit);
         return KADR_E_CONFIG;
     }
     return 0;
@@ -441,14 +439,13 @@ static int read_api_keys_file(config_t *cfg, char *err, size_t err_size)
 
 /* The x264 presets, fastest first, as libx264 names them. */
 static const char *const x264_presets[] = {
-    "ultrafast", "superfast", "veryfast", "faster", "fast",
+    "ultrafast", "superfast", "veryfast", "faster",   "fast",
     "medium",    "slow",      "slower",   "veryslow", "placebo",
 };
 
 static bool preset_known(const char *name)
 {
-    for (size_t i = 0; i < sizeof(x264_presets) / sizeof(*x264_presets);
-         i++) {
+    for (size_t i = 0; i < sizeof(x264_presets) / sizeof(*x264_presets); i++) {
         if (strcmp(name, x264_presets[i]) == 0)
             return true;
     }
@@ -460,26 +457,30 @@ static bool preset_known(const char *name)
  * would fail every video job later. */
 static int check_values(const config_t *cfg, char *err, size_t err_size)
 {
-    const char *zero = cfg->header_timeout_ms == 0   ? "header_timeout_ms"
-                       : cfg->body_timeout_ms == 0   ? "body_timeout_ms"
-                       : cfg->idle_timeout_ms == 0   ? "idle_timeout_ms"
-                       : cfg->max_header_bytes == 0  ? "max_header_bytes"
-                       : cfg->max_url_bytes == 0     ? "max_url_bytes"
-                                                     : NULL;
+    const char *zero = cfg->header_timeout_ms == 0  ? "header_timeout_ms"
+                       : cfg->body_timeout_ms == 0  ? "body_timeout_ms"
+                       : cfg->idle_timeout_ms == 0  ? "idle_timeout_ms"
+                       : cfg->max_header_bytes == 0 ? "max_header_bytes"
+                       : cfg->max_url_bytes == 0    ? "max_url_bytes"
+                                                    : NULL;
 
     if (zero != NULL) {
-        snprintf(err, err_size, "invalid value for '%s': 0 (expected 1 or "
-                 "more)", zero);
+        snprintf(err, err_size,
+                 "invalid value for '%s': 0 (expected 1 or "
+                 "more)",
+                 zero);
         return KADR_E_CONFIG;
     }
     if (cfg->video_crf > 51) {
-        snprintf(err, err_size, "invalid value for 'video_crf': %llu "
+        snprintf(err, err_size,
+                 "invalid value for 'video_crf': %llu "
                  "(expected 0 to 51; 23 is the usual default)",
                  (unsigned long long)cfg->video_crf);
         return KADR_E_CONFIG;
     }
     if (!preset_known(cfg->video_preset)) {
-        snprintf(err, err_size, "invalid value for 'video_preset': '%s' "
+        snprintf(err, err_size,
+                 "invalid value for 'video_preset': '%s' "
                  "(expected an x264 preset: ultrafast, superfast, veryfast, "
                  "faster, fast, medium, slow, slower, veryslow or placebo)",
                  cfg->video_preset);
@@ -503,8 +504,7 @@ int config_finish(config_t *cfg, char *err, size_t err_size)
     if (rc == 0 && cfg->api_keys_file[0] != '\0')
         rc = read_api_keys_file(cfg, err, err_size);
     if (rc == KADR_E_TOO_LARGE) {
-        snprintf(err, err_size, "more than %d API keys",
-                 CONFIG_MAX_API_KEYS);
+        snprintf(err, err_size, "more than %d API keys", CONFIG_MAX_API_KEYS);
         return KADR_E_CONFIG;
     }
     if (rc != 0)
@@ -537,9 +537,9 @@ void config_print_help(FILE *out)
             *p = *p == '_' ? '-' : *p;
         fprintf(out, "  %-26s %s (%s; default: %s)\n", flag, keys[k].help,
                 keys[k].unit,
-                keys[k].fallback == NULL ? "from the host"
+                keys[k].fallback == NULL      ? "from the host"
                 : keys[k].fallback[0] == '\0' ? "none"
-                                               : keys[k].fallback);
+                                              : keys[k].fallback);
     }
 }
 

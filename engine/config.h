@@ -93,13 +93,12 @@ void config_init(config_t *cfg);
 
 /* Reads an INI file. On a bad key or value, writes a message naming it
  * into err and returns KADR_E_CONFIG. */
-KADR_MUST_CHECK int config_load_file(config_t *cfg, const char *path,
-                                     char *err, size_t err_size);
+KADR_MUST_CHECK int config_load_file(config_t *cfg, const char *path, char *err,
+                                     size_t err_size);
 
 /* Sets one key from its name (dashes and underscores alike). */
 KADR_MUST_CHECK int config_set(config_t *cfg, const char *key,
-                               const char *value, char *err,
-                               size_t err_size);
+                               const char *value, char *err, size_t err_size);
 
 /* Fills cfg from the defaults, the files of "--config FILE", then the
  * other "--key value" and "--key=value" flags of argv (left unchanged),
@@ -107,10 +106,11 @@ KADR_MUST_CHECK int config_set(config_t *cfg, const char *key,
  * cannot change keep live's values, as config_keep_fixed does with
  * fixed_changed. On error err names the argument, key or value (never a
  * secret's value); cfg must still be freed. */
-KADR_MUST_CHECK int config_parse_args(
-    config_t *cfg, int argc, char *const *argv, const config_t *live,
-    void (*fixed_changed)(const char *name, void *ctx), void *ctx,
-    char *err, size_t err_size);
+KADR_MUST_CHECK int config_parse_args(config_t *cfg, int argc,
+                                      char *const *argv, const config_t *live,
+                                      void (*fixed_changed)(const char *name,
+                                                            void *ctx),
+                                      void *ctx, char *err, size_t err_size);
 
 /* Checks values that depend on each other and derives host, port and the
  * key list. Returns KADR_E_CONFIG with a message in err. */
@@ -139,10 +139,9 @@ void config_print_docs(FILE *out);
 /* Copies into fresh every key that a reload cannot change (listen, data,
  * workers, ...), so that fresh describes the running daemon, and calls
  * changed(name, ctx) for each of them whose value differed. */
-KADR_MUST_CHECK int config_keep_fixed(config_t *fresh, const config_t *live,
-                                      void (*changed)(const char *name,
-                                                      void *ctx),
-                                      void *ctx);
+KADR_MUST_CHECK int
+config_keep_fixed(config_t *fresh, const config_t *live,
+                  void (*changed)(const char *name, void *ctx), void *ctx);
 
 void config_free(config_t *cfg);
 

@@ -51,8 +51,8 @@ static int split_flag(int argc, char *const *argv, int i, char *name,
     return 2;
 }
 
-static int apply_flags(config_t *cfg, int argc, char *const *argv,
-                       char *err, size_t err_size)
+static int apply_flags(config_t *cfg, int argc, char *const *argv, char *err,
+                       size_t err_size)
 {
     for (int i = 1; i < argc;) {
         char name[MAX_FLAG_NAME];

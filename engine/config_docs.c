@@ -56,8 +56,8 @@ static void print_doc_row(FILE *out, const config_key_t *key)
         fallback = "from the host";
     else if (fallback[0] == '\0')
         fallback = "(empty)";
-    fprintf(out, "| `%s` | %s | %s%s%s | %s | %s%s |\n", key->name,
-            key->unit, key->fallback != NULL ? "`" : "", fallback,
+    fprintf(out, "| `%s` | %s | %s%s%s | %s | %s%s |\n", key->name, key->unit,
+            key->fallback != NULL ? "`" : "", fallback,
             key->fallback != NULL ? "`" : "", key->reload ? "yes" : "no",
             key->help, key->secret ? " (secret: never printed)" : "");
 }
@@ -108,8 +108,7 @@ static int copy_key(config_t *fresh, const config_t *live,
 }
 
 int config_keep_fixed(config_t *fresh, const config_t *live,
-                      void (*changed)(const char *name, void *ctx),
-                      void *ctx)
+                      void (*changed)(const char *name, void *ctx), void *ctx)
 {
     size_t count;
     const config_key_t *keys = config_keys(&count);

@@ -11,23 +11,21 @@ struct health {
     pool_work_t probe;
     uint64_t stall_ms;
     bool in_flight;
-    uint64_t submitted_ms;      /* uv_now when the probe was queued */
+    uint64_t submitted_ms;       /* uv_now when the probe was queued */
     atomic_uint_fast64_t ran_ns; /* uv_hrtime when a worker last ran it */
     uint64_t started_ns;
 };
 
 static void probe_run(pool_work_t *work)
 {
-    health_t *health = (health_t *)((char *)work -
-                                    offsetof(health_t, probe));
+    health_t *health = (health_t *)((char *)work - offsetof(health_t, probe));
 
     atomic_store(&health->ran_ns, uv_hrtime());
 }
 
 static void probe_done(pool_work_t *work)
 {
-    health_t *health = (health_t *)((char *)work -
-                                    offsetof(health_t, probe));
+    health_t *health = (health_t *)((char *)work - offsetof(health_t, probe));
 
     health->in_flight = false;
 }
@@ -65,8 +63,7 @@ int health_start(uv_loop_t *loop, pool_t *pool, uint64_t stall_ms,
         return rc;
     }
     health->timer.data = health;
-    rc = uv_timer_start(&health->timer, on_timer, 0,
-                        HEALTH_PROBE_INTERVAL_MS);
+    rc = uv_timer_start(&health->timer, on_timer, 0, HEALTH_PROBE_INTERVAL_MS);
     if (rc != 0) {
         health_stop(health);
         return rc;

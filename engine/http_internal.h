@@ -112,8 +112,8 @@ struct http_conn {
     size_t out_cap;
     size_t out_len;
     size_t out_sent;
-    int file_fd;      /* file of the response body, or -1 */
-    bool file_owned;  /* file_fd is a duplicate the connection closes */
+    int file_fd;     /* file of the response body, or -1 */
+    bool file_owned; /* file_fd is a duplicate the connection closes */
     uint64_t file_offset;
     uint64_t file_left;
     /* Pieces of a parts response not yet moved into out and file_left. */

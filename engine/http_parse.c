@@ -255,8 +255,9 @@ static int check_host(struct http_conn *conn, const http_parser *parser)
         host = conn->headers[i].value;
     }
     if (host == NULL && parser->http_minor >= 1)
-        return fail_request(conn, 400, "an HTTP/1.1 request needs a Host "
-                                       "header");
+        return fail_request(conn, 400,
+                            "an HTTP/1.1 request needs a Host "
+                            "header");
     if (host != NULL && !host_value_valid(host))
         return fail_request(conn, 400, "invalid Host header");
     return 0;
@@ -276,8 +277,9 @@ static int fill_request(struct http_conn *conn, http_parser *parser)
     /* http-parser takes any one-digit version ("HTTP/9.9"), but only
      * HTTP/1.x framing is understood here (RFC 9110, 15.6.6). */
     if (parser->http_major != 1)
-        return fail_request(conn, 505, "only HTTP/1.0 and HTTP/1.1 are "
-                                       "supported");
+        return fail_request(conn, 505,
+                            "only HTTP/1.0 and HTTP/1.1 are "
+                            "supported");
     rc = split_url(conn);
     if (rc == 0)
         rc = check_framing(conn);

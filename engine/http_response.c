@@ -351,9 +351,8 @@ static int64_t parts_length(const http_body_part_t *parts, size_t count,
 }
 
 /* Copies the parts' memory bytes into one block and queues them. */
-static int queue_segments(struct http_conn *conn,
-                          const http_body_part_t *parts, size_t count,
-                          size_t text_len)
+static int queue_segments(struct http_conn *conn, const http_body_part_t *parts,
+                          size_t count, size_t text_len)
 {
     size_t off = 0;
 
@@ -468,16 +467,20 @@ int http_respond_error(http_request_t *req, int status, const char *error,
 
 int http_request_response_status(const http_request_t *req)
 {
-    const struct http_conn *conn = (const struct http_conn *)(const void *)(
-        (const char *)req - offsetof(struct http_conn, req));
+    const struct http_conn *conn =
+        (const struct http_conn *)(const void *)((const char *)req -
+                                                 offsetof(struct http_conn,
+                                                          req));
 
     return conn->response_status;
 }
 
 uint64_t http_request_response_bytes(const http_request_t *req)
 {
-    const struct http_conn *conn = (const struct http_conn *)(const void *)(
-        (const char *)req - offsetof(struct http_conn, req));
+    const struct http_conn *conn =
+        (const struct http_conn *)(const void *)((const char *)req -
+                                                 offsetof(struct http_conn,
+                                                          req));
 
     return conn->response_bytes;
 }

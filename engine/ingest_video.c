@@ -110,8 +110,8 @@ static void start_wait(upload_t *up)
     uv_timer_init(app->loop, &up->wait_timer);
     up->wait_timer.data = up;
     up->pending++;
-    uv_timer_start(&up->wait_timer, on_wait_timeout,
-                   app->cfg->wait_timeout_ms, 0);
+    uv_timer_start(&up->wait_timer, on_wait_timeout, app->cfg->wait_timeout_ms,
+                   0);
     up->next_waiter = app->waiters;
     app->waiters = up;
 }

@@ -27,8 +27,7 @@ static pthread_mutex_t limit_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_uint rate_limit = 10;
 static _Atomic(atomic_uint_fast64_t *) suppressed_counter;
 
-static const char *level_names[] = {"debug", "info", "warn", "error",
-                                    "crit"};
+static const char *level_names[] = {"debug", "info", "warn", "error", "crit"};
 
 int log_parse_level(const char *name)
 {
@@ -133,8 +132,7 @@ static void write_line(const char *line)
     funlockfile(stderr);
 }
 
-void log_write(enum log_level level, const char *event, const char *fmt,
-               ...)
+void log_write(enum log_level level, const char *event, const char *fmt, ...)
 {
     char line[2048];
     char stamp[64];
@@ -149,8 +147,8 @@ void log_write(enum log_level level, const char *event, const char *fmt,
     format_timestamp(stamp, sizeof(stamp));
     if (suppressed > 0) {
         snprintf(line, sizeof(line),
-                 "%s level=warn event=log.suppressed name=%s count=%llu",
-                 stamp, event, (unsigned long long)suppressed);
+                 "%s level=warn event=log.suppressed name=%s count=%llu", stamp,
+                 event, (unsigned long long)suppressed);
         write_line(line);
     }
     used = snprintf(line, sizeof(line), "%s level=%s event=%s ", stamp,

@@ -35,18 +35,18 @@ int log_parse_level(const char *name);
 
 /* Writes one line: timestamp, level, event, then fields formatted from
  * fmt, which should be space-separated key=value pairs. */
-void log_write(enum log_level level, const char *event, const char *fmt,
-               ...) __attribute__((format(printf, 3, 4)));
+void log_write(enum log_level level, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Copies an untrusted string into out for a log field: at most out_size-1
  * bytes, control characters, quotes, spaces and backslashes escaped as
  * \xHH, and "..." appended if it was cut. */
 void log_escape(const char *in, char *out, size_t out_size);
 
-#define LOG_AT(level, event, ...)                                            \
-    do {                                                                     \
-        if ((level) >= log_min_level)                                        \
-            log_write((level), (event), __VA_ARGS__);                        \
+#define LOG_AT(level, event, ...)                                              \
+    do {                                                                       \
+        if ((level) >= log_min_level)                                          \
+            log_write((level), (event), __VA_ARGS__);                          \
     } while (0)
 
 #define log_debug(event, ...) LOG_AT(LOG_LEVEL_DEBUG, event, __VA_ARGS__)

@@ -57,11 +57,10 @@ static int check_config(char *path)
     int rc;
 
     memset(&ring, 0, sizeof(ring));
-    rc = config_parse_args(&cfg, 3, argv, NULL, NULL, NULL, err,
-                           sizeof(err));
+    rc = config_parse_args(&cfg, 3, argv, NULL, NULL, NULL, err, sizeof(err));
     if (rc == 0)
-        rc = token_keyring_load(&ring, cfg.token_keys, cfg.token_keys_file,
-                                err, sizeof(err));
+        rc = token_keyring_load(&ring, cfg.token_keys, cfg.token_keys_file, err,
+                                sizeof(err));
     token_keyring_clear(&ring);
     if (rc == 0) {
         printf("%s: configuration is valid\n", path);
@@ -122,8 +121,7 @@ static void fill_limits(app_t *app, const config_t *cfg)
     app->video_params.time_limit_s = (double)cfg->video_time_limit_s;
 }
 
-static void fill_server_options(http_server_options_t *o,
-                                const config_t *cfg)
+static void fill_server_options(http_server_options_t *o, const config_t *cfg)
 {
     o->host = cfg->host;
     o->port = cfg->port;
@@ -191,7 +189,8 @@ static int start_server(struct daemon *d)
                   d->cfg.listen, kadr_strerror(rc));
         return rc;
     }
-    log_info("server.listening", "host=%s port=%d workers=%llu "
+    log_info("server.listening",
+             "host=%s port=%d workers=%llu "
              "video_workers=%llu",
              d->cfg.host, http_server_port(d->app.server),
              (unsigned long long)d->cfg.workers,
@@ -228,8 +227,8 @@ static int open_store(struct daemon *d)
                   "(it holds DATA/lock): stop it or choose another --data\"",
                   d->cfg.data_dir);
     else if (rc != 0)
-        log_error("store.open_failed", "data=%s error=\"%s\"",
-                  d->cfg.data_dir, kadr_strerror(rc));
+        log_error("store.open_failed", "data=%s error=\"%s\"", d->cfg.data_dir,
+                  kadr_strerror(rc));
     else
         maintenance_start(&d->app);
     return rc;
@@ -251,8 +250,7 @@ static int run_daemon(struct daemon *d)
         int jobs = video_job_resume_all(&d->app);
 
         if (jobs < 0)
-            log_error("job.resume_failed", "error=\"%s\"",
-                      kadr_strerror(jobs));
+            log_error("job.resume_failed", "error=\"%s\"", kadr_strerror(jobs));
         else if (jobs > 0)
             log_info("job.resumed", "count=%d", jobs);
         start_signals(d);

@@ -97,8 +97,7 @@ static int on_bad_needle(void *ctx, const kadr_hash_t *hash,
 
 /* Runs one scrub step and returns the pause that keeps the read rate at
  * scrub_bytes_per_s, in ns. */
-static uint64_t scrub_step(struct maintenance *m,
-                           store_verify_cursor_t *cursor)
+static uint64_t scrub_step(struct maintenance *m, store_verify_cursor_t *cursor)
 {
     uint64_t rate = m->app->cfg->scrub_bytes_per_s;
     uint64_t before = cursor->bytes;
@@ -268,8 +267,8 @@ static uint64_t load(atomic_uint_fast64_t *counter)
 static void write_counter(FILE *f, const char *name, const char *help,
                           uint64_t value)
 {
-    fprintf(f, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help,
-            name, name, (unsigned long long)value);
+    fprintf(f, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name,
+            name, (unsigned long long)value);
 }
 
 void maintenance_write_metrics(FILE *f, app_t *app)
@@ -286,8 +285,7 @@ void maintenance_write_metrics(FILE *f, app_t *app)
                   "Payload bytes read by the background scrub.",
                   load(&m->scrub_bytes));
     write_counter(f, "kadr_scrub_passes_total",
-                  "Background scrub passes finished.",
-                  load(&m->scrub_passes));
+                  "Background scrub passes finished.", load(&m->scrub_passes));
     write_counter(f, "kadr_compactions_total",
                   "Volumes compacted in the background.",
                   load(&m->compactions));

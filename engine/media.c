@@ -36,9 +36,12 @@ bool media_id_valid(const char *text, size_t len)
 const char *media_status_name(enum media_status status)
 {
     switch (status) {
-    case MEDIA_PROCESSING: return "processing";
-    case MEDIA_READY: return "ready";
-    case MEDIA_FAILED: return "failed";
+    case MEDIA_PROCESSING:
+        return "processing";
+    case MEDIA_READY:
+        return "ready";
+    case MEDIA_FAILED:
+        return "failed";
     }
     return "unknown";
 }

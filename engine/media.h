@@ -12,11 +12,11 @@
 #include <kadr/error.h>
 #include <kadr/hash.h>
 
-#define MEDIA_ID_LEN 16      /* base64url characters */
+#define MEDIA_ID_LEN 16 /* base64url characters */
 #define MEDIA_MAX_VARIANTS 16
-#define MEDIA_MAX_OWNER 64   /* bytes of the owner tag */
-#define MEDIA_MAX_ERROR 160  /* bytes of a failure reason */
-#define MEDIA_MAX_NAME 24    /* bytes of a variant name */
+#define MEDIA_MAX_OWNER 64     /* bytes of the owner tag */
+#define MEDIA_MAX_ERROR 160    /* bytes of a failure reason */
+#define MEDIA_MAX_NAME 24      /* bytes of a variant name */
 #define MEDIA_MAX_BLURHASH 166 /* characters of a BlurHash placeholder */
 
 enum media_status {
@@ -52,7 +52,7 @@ typedef struct media {
     uint32_t height;
     double duration_s;
     char blurhash[MEDIA_MAX_BLURHASH + 1]; /* "" when there is none */
-    int64_t created; /* Unix seconds */
+    int64_t created;                       /* Unix seconds */
     /* Percent done of the transcode while processing (0 before it
      * starts, -1 to leave it out); set when read, never stored. */
     int progress;
@@ -67,12 +67,10 @@ KADR_MUST_CHECK int media_new_id(char out[MEDIA_ID_LEN + 1]);
 bool media_id_valid(const char *text, size_t len);
 
 /* Serialises a record; *out is malloc'd and owned by the caller. */
-KADR_MUST_CHECK int media_encode(const media_t *media, char **out,
-                                 size_t *len);
+KADR_MUST_CHECK int media_encode(const media_t *media, char **out, size_t *len);
 
 /* Parses a stored record: KADR_E_FORMAT if it is not one. */
-KADR_MUST_CHECK int media_decode(const void *data, size_t len,
-                                 media_t *out);
+KADR_MUST_CHECK int media_decode(const void *data, size_t len, media_t *out);
 
 /* Builds the API's JSON view of a record. The owner tag and the
  * original's blob hash are included only when show_private is set (the

@@ -20,8 +20,8 @@ static json_t *hash_json(const kadr_hash_t *hash)
 static json_t *variant_stored_json(const media_variant_t *v)
 {
     return json_pack("{s:s, s:o, s:I, s:i, s:i}", "name", v->name, "hash",
-                     hash_json(&v->hash), "size", (json_int_t)v->size,
-                     "width", (int)v->width, "height", (int)v->height);
+                     hash_json(&v->hash), "size", (json_int_t)v->size, "width",
+                     (int)v->width, "height", (int)v->height);
 }
 
 static json_t *variants_stored_json(const media_t *m)
@@ -29,8 +29,8 @@ static json_t *variants_stored_json(const media_t *m)
     json_t *list = json_array();
 
     for (uint32_t i = 0; list != NULL && i < m->variant_count; i++) {
-        if (json_array_append_new(list,
-                                  variant_stored_json(&m->variants[i])) != 0)
+        if (json_array_append_new(list, variant_stored_json(&m->variants[i])) !=
+            0)
             return json_decref(list), NULL;
     }
     return list;
@@ -49,14 +49,13 @@ int media_encode(const media_t *m, char **out, size_t *len)
         "id", m->id, "owner", m->owner, "access", (int)m->access, "kind",
         m->kind, "format", m->format, "status", (int)m->status, "error",
         m->error, "original", hash_json(&m->original), "size",
-        (json_int_t)m->size, "width", (int)m->width, "height",
-        (int)m->height, "duration", m->duration_s, "created",
-        (json_int_t)m->created, "variants", variants);
+        (json_int_t)m->size, "width", (int)m->width, "height", (int)m->height,
+        "duration", m->duration_s, "created", (json_int_t)m->created,
+        "variants", variants);
     if (root == NULL)
         return -ENOMEM;
     if (m->blurhash[0] != '\0' &&
-        json_object_set_new(root, "blurhash",
-                            json_string(m->blurhash)) != 0) {
+        json_object_set_new(root, "blurhash", json_string(m->blurhash)) != 0) {
         json_decref(root);
         return -ENOMEM;
     }
@@ -68,8 +67,7 @@ int media_encode(const media_t *m, char **out, size_t *len)
     return 0;
 }
 
-static int copy_string(json_t *obj, const char *key, char *out,
-                       size_t size)
+static int copy_string(json_t *obj, const char *key, char *out, size_t size)
 {
     const char *text = json_string_value(json_object_get(obj, key));
 
@@ -161,9 +159,9 @@ static json_t *variant_api_json(const media_t *m, const media_variant_t *v)
     char url[96];
 
     snprintf(url, sizeof(url), "/v1/media/%s/%s", m->id, v->name);
-    return json_pack("{s:s, s:s, s:I, s:i, s:i, s:s}", "name", v->name,
-                     "url", url, "size", (json_int_t)v->size, "width",
-                     (int)v->width, "height", (int)v->height, "type",
+    return json_pack("{s:s, s:s, s:I, s:i, s:i, s:s}", "name", v->name, "url",
+                     url, "size", (json_int_t)v->size, "width", (int)v->width,
+                     "height", (int)v->height, "type",
                      media_variant_mime(v->name));
 }
 
@@ -172,8 +170,8 @@ static json_t *variants_api_json(const media_t *m)
     json_t *list = json_array();
 
     for (uint32_t i = 0; list != NULL && i < m->variant_count; i++) {
-        if (json_array_append_new(list,
-                                  variant_api_json(m, &m->variants[i])) != 0)
+        if (json_array_append_new(list, variant_api_json(m, &m->variants[i])) !=
+            0)
             return json_decref(list), NULL;
     }
     return list;
@@ -181,14 +179,14 @@ static json_t *variants_api_json(const media_t *m)
 
 json_t *media_to_json(const media_t *m, bool show_private)
 {
-    json_t *root = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:I, s:o}", "id", m->id,
-        "kind", format_kind_name((kadr_kind_t)m->kind), "format",
-        format_name((kadr_format_t)m->format), "status",
-        media_status_name(m->status), "access", media_access_name(m->access),
-        "size", (json_int_t)m->size, "width", (int)m->width, "height",
-        (int)m->height, "created", (json_int_t)m->created, "variants",
-        variants_api_json(m));
+    json_t *root =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:I, s:o}", "id",
+                  m->id, "kind", format_kind_name((kadr_kind_t)m->kind),
+                  "format", format_name((kadr_format_t)m->format), "status",
+                  media_status_name(m->status), "access",
+                  media_access_name(m->access), "size", (json_int_t)m->size,
+                  "width", (int)m->width, "height", (int)m->height, "created",
+                  (json_int_t)m->created, "variants", variants_api_json(m));
 
     if (root == NULL)
         return NULL;

@@ -18,8 +18,8 @@ static uint64_t load(atomic_uint_fast64_t *counter)
 static void write_counter(FILE *f, const char *name, const char *help,
                           uint64_t value)
 {
-    fprintf(f, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help,
-            name, name, (unsigned long long)value);
+    fprintf(f, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name,
+            name, (unsigned long long)value);
 }
 
 static void write_gauge(FILE *f, const char *name, const char *help,
@@ -43,8 +43,8 @@ static void write_http(FILE *f, metrics_t *m)
     }
     write_counter(f, "kadr_http_received_bytes_total",
                   "Upload body bytes received.", load(&m->bytes_in));
-    write_counter(f, "kadr_http_sent_bytes_total",
-                  "Media body bytes sent.", load(&m->bytes_out));
+    write_counter(f, "kadr_http_sent_bytes_total", "Media body bytes sent.",
+                  load(&m->bytes_out));
 }
 
 static void write_histogram(FILE *f, const char *name, const char *label,
@@ -56,8 +56,8 @@ static void write_histogram(FILE *f, const char *name, const char *label,
     for (unsigned b = 0; b <= bound_count; b++) {
         cumulative += load(&h->buckets[b]);
         if (b < bound_count)
-            fprintf(f, "%s_bucket{%s,le=\"%g\"} %llu\n", name, label,
-                    bounds[b], (unsigned long long)cumulative);
+            fprintf(f, "%s_bucket{%s,le=\"%g\"} %llu\n", name, label, bounds[b],
+                    (unsigned long long)cumulative);
         else
             fprintf(f, "%s_bucket{%s,le=\"+Inf\"} %llu\n", name, label,
                     (unsigned long long)cumulative);
@@ -160,8 +160,7 @@ static void write_uploads(FILE *f, metrics_t *m)
     for (int k = 0; k < 3; k++) {
         fprintf(f, "kadr_uploads_total{kind=\"%s\",result=\"ok\"} %llu\n",
                 kind_names[k], (unsigned long long)load(&m->uploads_ok[k]));
-        fprintf(f,
-                "kadr_uploads_total{kind=\"%s\",result=\"rejected\"} %llu\n",
+        fprintf(f, "kadr_uploads_total{kind=\"%s\",result=\"rejected\"} %llu\n",
                 kind_names[k],
                 (unsigned long long)load(&m->uploads_rejected[k]));
     }
@@ -196,8 +195,9 @@ static void write_jobs(FILE *f, app_t *app)
           "# TYPE kadr_jobs_finished_total counter\n",
           f);
     for (int l = 0; l < 2; l++) {
-        fprintf(f, "kadr_jobs_finished_total{lane=\"%s\",result=\"done\"} "
-                   "%llu\n",
+        fprintf(f,
+                "kadr_jobs_finished_total{lane=\"%s\",result=\"done\"} "
+                "%llu\n",
                 lane_names[l], (unsigned long long)load(&m->jobs_done[l]));
         fprintf(f,
                 "kadr_jobs_finished_total{lane=\"%s\",result=\"failed\"} "
@@ -307,9 +307,8 @@ void route_health(app_t *app, http_request_t *req)
                   ok ? "ok" : "unhealthy", "store", store_ok ? "ok" : "error",
                   "workers", report.workers_ok ? "ok" : "stalled",
                   "worker_heartbeat_age_ms",
-                  (json_int_t)report.heartbeat_age_ms,
-                  "worker_probe_wait_ms", (json_int_t)report.probe_wait_ms,
-                  "jobs_queued",
+                  (json_int_t)report.heartbeat_age_ms, "worker_probe_wait_ms",
+                  (json_int_t)report.probe_wait_ms, "jobs_queued",
                   (json_int_t)(counts.queued[0] + counts.queued[1]),
                   "jobs_running",
                   (json_int_t)(counts.running[0] + counts.running[1])));

@@ -90,7 +90,7 @@ const char *metrics_route_name(enum metrics_route route);
 atomic_uint_fast64_t *metrics_register(metrics_t *m, const char *name,
                                        const char *help, bool gauge);
 
-#define metrics_add(field, n)                                                \
+#define metrics_add(field, n)                                                  \
     atomic_fetch_add_explicit(&(field), (n), memory_order_relaxed)
 
 #endif

@@ -5,18 +5,16 @@
 
 /* Request latency: 0.5 ms to 10 s, the range between a cached ranged read
  * and a large upload. */
-const double metrics_latency_bounds[] = {0.0005, 0.001, 0.0025, 0.005,
-                                         0.01,   0.025, 0.05,   0.1,
-                                         0.25,   0.5,   1,      2.5,
-                                         5,      10};
+const double metrics_latency_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                         0.025,  0.05,  0.1,    0.25,  0.5,
+                                         1,      2.5,   5,      10};
 const unsigned metrics_latency_bound_count =
     sizeof(metrics_latency_bounds) / sizeof(metrics_latency_bounds[0]);
 
 /* Job duration: 10 ms (a cached variant) to 30 min (the default
  * video_time_limit_s). */
-const double metrics_job_bounds[] = {0.01, 0.05, 0.1, 0.25, 0.5,
-                                     1,    2.5,  5,   10,   30,
-                                     60,   120,  300, 600,  1800};
+const double metrics_job_bounds[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1,   2.5, 5,
+                                     10,   30,   60,  120,  300, 600, 1800};
 const unsigned metrics_job_bound_count =
     sizeof(metrics_job_bounds) / sizeof(metrics_job_bounds[0]);
 

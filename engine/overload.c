@@ -21,7 +21,7 @@
 #define QUEUED_JOBS_PER_WORKER 32
 
 /* Memory one upload takes while its body streams: two buffers. */
-#define UPLOAD_MEMORY_BYTES                                                  \
+#define UPLOAD_MEMORY_BYTES                                                    \
     (2 * (uint64_t)(UPLOAD_BUFFER_BYTES + UPLOAD_SLACK_BYTES))
 
 static uint64_t default_max_uploads(const app_t *app)

@@ -105,9 +105,8 @@ static int build(reload_t *reload, config_t **cfg_out,
 
     if (cfg == NULL)
         return -ENOMEM;
-    rc = config_parse_args(cfg, reload->argc, reload->argv,
-                           reload->app->cfg, on_fixed_changed, NULL, err,
-                           err_size);
+    rc = config_parse_args(cfg, reload->argc, reload->argv, reload->app->cfg,
+                           on_fixed_changed, NULL, err, err_size);
     if (rc == 0)
         rc = load_ring(cfg, ring_out, err, err_size);
     if (rc != 0) {
@@ -153,8 +152,8 @@ int reload_config(reload_t *reload)
     log_write(LOG_LEVEL_INFO, "config.reloaded",
               "count=%u api_keys=%u token_keys=%zu log_level=%s "
               "access_log=%d",
-             reload->count, cfg->api_key_count, ring->count,
-             cfg->log_level, cfg->access_log);
+              reload->count, cfg->api_key_count, ring->count, cfg->log_level,
+              cfg->access_log);
     return 0;
 }
 

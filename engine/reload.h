@@ -14,9 +14,9 @@ typedef struct reload {
     app_t *app;
     int argc;
     char *const *argv;
-    config_t *first_cfg;           /* main's, never freed here */
-    token_keyring_t *first_ring;   /* main's, wiped only at exit */
-    token_keyring_t *ring;         /* the heap ring in use, or NULL */
+    config_t *first_cfg;            /* main's, never freed here */
+    token_keyring_t *first_ring;    /* main's, wiped only at exit */
+    token_keyring_t *ring;          /* the heap ring in use, or NULL */
     struct retired_config *retired; /* earlier configs, freed at exit */
     unsigned count;
 } reload_t;

@@ -37,14 +37,13 @@ void routes_respond_json(app_t *app, http_request_t *req, int status,
 {
     char block[512];
     /* Nine significant digits print a duration of 44.652 s as 44.652. */
-    char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT |
-                                                   JSON_REAL_PRECISION(9))
-                             : NULL;
+    char *text = doc != NULL
+                     ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(9))
+                     : NULL;
 
     json_decref(doc);
     if (text == NULL) {
-        routes_respond_error(app, req, 500, "internal_error",
-                             "out of memory");
+        routes_respond_error(app, req, 500, "internal_error", "out of memory");
         return;
     }
     snprintf(block, sizeof(block),
@@ -111,8 +110,8 @@ static void route_media(app_t *app, http_request_t *req)
     char id[MEDIA_ID_LEN + 1];
     char variant[MEDIA_MAX_NAME];
     enum http_method m = req->method;
-    int parts = split_media_path(req->path, id, sizeof(id), variant,
-                                 sizeof(variant));
+    int parts =
+        split_media_path(req->path, id, sizeof(id), variant, sizeof(variant));
 
     if (parts < 0) {
         routes_respond_error(app, req, 404, "not_found", "no such media");

@@ -229,8 +229,8 @@ static void send_range(app_t *app, http_request_t *req, char *headers,
     metrics_add(app->metrics.responses[206], 1);
     if (req->method == HTTP_M_GET)
         metrics_add(app->metrics.bytes_out, len);
-    http_respond_file_shared(req, 206, headers, fd,
-                             loc->blob.offset + r->first, len);
+    http_respond_file_shared(req, 206, headers, fd, loc->blob.offset + r->first,
+                             len);
 }
 
 /* Writes the head of part i of a multipart/byteranges body: the
@@ -276,9 +276,9 @@ static void send_multipart(app_t *app, http_request_t *req, char *headers,
             respond_lookup_error(app, req, KADR_E_TOO_LARGE);
             return;
         }
-        parts[i] = (http_body_part_t){text[i], (size_t)n,
-                                      loc->blob.offset + r->first,
-                                      r->last - r->first + 1};
+        parts[i] =
+            (http_body_part_t){text[i], (size_t)n, loc->blob.offset + r->first,
+                               r->last - r->first + 1};
         bytes += parts[i].file_len;
     }
     snprintf(text[i], sizeof(text[i]), "\r\n--%s--\r\n", boundary);
@@ -289,8 +289,7 @@ static void send_multipart(app_t *app, http_request_t *req, char *headers,
     if (type_end != NULL)
         memmove(type_line, type_end + 2, strlen(type_end + 2) + 1);
     snprintf(headers + strlen(headers), size - strlen(headers),
-             "Content-Type: multipart/byteranges; boundary=%s\r\n",
-             boundary);
+             "Content-Type: multipart/byteranges; boundary=%s\r\n", boundary);
     metrics_add(app->metrics.responses[206], 1);
     if (req->method == HTTP_M_GET)
         metrics_add(app->metrics.bytes_out, bytes);

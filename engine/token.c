@@ -10,8 +10,8 @@
 #include <string.h>
 
 /* Largest MAC input: the context, five fields and five LF bytes. */
-#define TOKEN_MAC_INPUT_MAX                                                  \
-    (sizeof(TOKEN_MAC_CONTEXT) + 4 * TOKEN_MAX_FIELD +                       \
+#define TOKEN_MAC_INPUT_MAX                                                    \
+    (sizeof(TOKEN_MAC_CONTEXT) + 4 * TOKEN_MAX_FIELD +                         \
      TOKEN_MAX_EXPIRY_DIGITS + 8)
 /* Maximum length of one entry of a keys value or file, in bytes. */
 #define TOKEN_KEY_LINE_MAX 512
@@ -19,12 +19,18 @@
 const char *token_verdict_name(enum token_verdict verdict)
 {
     switch (verdict) {
-    case TOKEN_VALID: return "valid";
-    case TOKEN_MALFORMED: return "malformed";
-    case TOKEN_UNKNOWN_KEY: return "unknown_key";
-    case TOKEN_BAD_MAC: return "bad_mac";
-    case TOKEN_EXPIRED: return "expired";
-    case TOKEN_WRONG_VARIANT: return "wrong_variant";
+    case TOKEN_VALID:
+        return "valid";
+    case TOKEN_MALFORMED:
+        return "malformed";
+    case TOKEN_UNKNOWN_KEY:
+        return "unknown_key";
+    case TOKEN_BAD_MAC:
+        return "bad_mac";
+    case TOKEN_EXPIRED:
+        return "expired";
+    case TOKEN_WRONG_VARIANT:
+        return "wrong_variant";
     }
     return "unknown";
 }
@@ -243,8 +249,8 @@ int token_keyring_add(token_keyring_t *ring, const char *text, char sep,
     return 0;
 }
 
-int token_keyring_load_file(token_keyring_t *ring, const char *path,
-                            char *err, size_t err_size)
+int token_keyring_load_file(token_keyring_t *ring, const char *path, char *err,
+                            size_t err_size)
 {
     char text[TOKEN_MAX_KEYS * TOKEN_KEY_LINE_MAX];
     FILE *f = fopen(path, "r");
@@ -259,8 +265,8 @@ int token_keyring_load_file(token_keyring_t *ring, const char *path,
     n = fread(text, 1, sizeof(text) - 1, f);
     fclose(f);
     if (n == sizeof(text) - 1) {
-        snprintf(err, err_size, "token keys file '%s' is over %zu bytes",
-                 path, sizeof(text) - 1);
+        snprintf(err, err_size, "token keys file '%s' is over %zu bytes", path,
+                 sizeof(text) - 1);
         return KADR_E_CONFIG;
     }
     text[n] = '\0';
@@ -421,10 +427,9 @@ int token_mint(const token_keyring_t *ring, const char *key_id,
     return 0;
 }
 
-enum token_verdict token_verify(const token_keyring_t *ring,
-                                const char *text, size_t len,
-                                const char *media_id, const char *variant,
-                                int64_t now, token_t *out)
+enum token_verdict token_verify(const token_keyring_t *ring, const char *text,
+                                size_t len, const char *media_id,
+                                const char *variant, int64_t now, token_t *out)
 {
     unsigned char want[TOKEN_MAC_BYTES];
     const token_key_t *key;

@@ -37,16 +37,15 @@
 #define TOKEN_SEPARATOR '~'
 #define TOKEN_MAC_CONTEXT "kadr-token-v1"
 #define TOKEN_MAX_KEYS 16
-#define TOKEN_MAX_FIELD 64        /* bytes of a key id, variant or viewer */
+#define TOKEN_MAX_FIELD 64 /* bytes of a key id, variant or viewer */
 #define TOKEN_MAX_EXPIRY_DIGITS 12
 #define TOKEN_MAC_BYTES 32        /* HMAC-SHA256 */
 #define TOKEN_MAC_TEXT_LEN 43     /* base64url of 32 bytes, no padding */
 #define TOKEN_MIN_SECRET_BYTES 16 /* shorter secrets are rejected */
 #define TOKEN_MAX_SECRET_BYTES 128
 /* Maximum length of a token text, without the NUL. */
-#define TOKEN_MAX_LEN                                                        \
-    (2 + 5 + 3 * TOKEN_MAX_FIELD + TOKEN_MAX_EXPIRY_DIGITS +                 \
-     TOKEN_MAC_TEXT_LEN)
+#define TOKEN_MAX_LEN                                                          \
+    (2 + 5 + 3 * TOKEN_MAX_FIELD + TOKEN_MAX_EXPIRY_DIGITS + TOKEN_MAC_TEXT_LEN)
 
 typedef struct token_key {
     char id[TOKEN_MAX_FIELD + 1];
@@ -97,9 +96,9 @@ KADR_MUST_CHECK int token_keyring_load_file(token_keyring_t *ring,
 
 /* Fills an empty ring from a config value list ("kid:base64,...", may be
  * NULL or "") and then from a file path (may be NULL or ""). */
-KADR_MUST_CHECK int token_keyring_load(token_keyring_t *ring,
-                                       const char *list, const char *path,
-                                       char *err, size_t err_size);
+KADR_MUST_CHECK int token_keyring_load(token_keyring_t *ring, const char *list,
+                                       const char *path, char *err,
+                                       size_t err_size);
 
 /* Wipes every secret. */
 void token_keyring_clear(token_keyring_t *ring);
@@ -122,18 +121,16 @@ int token_mac_input(const token_t *tok, const char *media_id, char *out,
  * (TOKEN_MAX_LEN + 1 bytes suffice). Returns 0, KADR_E_NOT_FOUND for an
  * unknown key, KADR_E_BAD_INPUT for a field outside its character set or
  * length, or KADR_E_CODEC if OpenSSL fails. */
-KADR_MUST_CHECK int token_mint(const token_keyring_t *ring,
-                               const char *key_id, const char *media_id,
-                               int64_t expiry, const char *variant,
-                               const char *viewer, char *out,
-                               size_t out_size);
+KADR_MUST_CHECK int token_mint(const token_keyring_t *ring, const char *key_id,
+                               const char *media_id, int64_t expiry,
+                               const char *variant, const char *viewer,
+                               char *out, size_t out_size);
 
 /* Checks token text (len bytes) for a request of variant of media_id at
  * time now. The MAC is compared in constant time. Fills out (may be NULL)
  * with the parsed fields when the text parses. */
-enum token_verdict token_verify(const token_keyring_t *ring,
-                                const char *text, size_t len,
-                                const char *media_id, const char *variant,
-                                int64_t now, token_t *out);
+enum token_verdict token_verify(const token_keyring_t *ring, const char *text,
+                                size_t len, const char *media_id,
+                                const char *variant, int64_t now, token_t *out);
 
 #endif

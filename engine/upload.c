@@ -13,8 +13,7 @@
 #include "overload.h"
 #include "webhook.h"
 
-static void upload_on_body(http_request_t *req, const char *data,
-                           size_t len);
+static void upload_on_body(http_request_t *req, const char *data, size_t len);
 static void upload_on_complete(http_request_t *req);
 static void upload_on_abort(http_request_t *req);
 
@@ -134,16 +133,15 @@ void upload_fail_code(upload_t *up, int code, const char *detail)
 
     if (status >= 500 && status != 507)
         log_error("upload.failed", "media=%s error=\"%s\"",
-                  up->media.id[0] ? up->media.id : "-",
-                  kadr_strerror(code));
+                  up->media.id[0] ? up->media.id : "-", kadr_strerror(code));
     upload_fail(up, status, error, detail ? detail : kadr_strerror(code));
 }
 
 int upload_stage_original(upload_t *up, store_staged_t *out)
 {
     media_t *m = &up->media;
-    int rc = store_blob_stage(up->app->store, up->fd, up->received,
-                              &up->hash, (uint8_t)up->format, out);
+    int rc = store_blob_stage(up->app->store, up->fd, up->received, &up->hash,
+                              (uint8_t)up->format, out);
 
     if (rc != 0)
         return rc;
@@ -188,7 +186,7 @@ static void on_write(uv_fs_t *fs)
     up->pending--;
     if (result < 0 || (size_t)result != expected) {
         upload_fail_code(up, result == UV_ENOSPC ? -ENOSPC : -EIO,
-                       "writing the upload failed");
+                         "writing the upload failed");
         return;
     }
     up->written += (uint64_t)result;
@@ -222,8 +220,7 @@ static void start_write(upload_t *up)
     up->cur ^= 1;
 }
 
-static void upload_on_body(http_request_t *req, const char *data,
-                           size_t len)
+static void upload_on_body(http_request_t *req, const char *data, size_t len)
 {
     upload_t *up = req->user;
     size_t *fill = &up->fill[up->cur];
@@ -304,8 +301,7 @@ static void upload_on_abort(http_request_t *req)
     upload_t *up = req->user;
 
     log_info("upload.aborted", "req=%llu bytes=%llu",
-             (unsigned long long)req->id,
-             (unsigned long long)up->received);
+             (unsigned long long)req->id, (unsigned long long)up->received);
     upload_detach(up);
 }
 
@@ -416,8 +412,7 @@ static bool check_upload_headers(app_t *app, http_request_t *req)
         return false;
     }
     if (!disk_has_room(app)) {
-        log_error("upload.disk_full", "req=%llu",
-                  (unsigned long long)req->id);
+        log_error("upload.disk_full", "req=%llu", (unsigned long long)req->id);
         routes_respond_error(app, req, 507, "insufficient_storage",
                              "free disk space is under the reserve");
         return false;

@@ -59,8 +59,8 @@ typedef struct upload {
     kadr_hash_t hash;
     media_t media;
     atomic_bool client_gone; /* set on the loop thread, read by workers */
-    int result;            /* 0, or the code that rejected the upload */
-    char detail[160];      /* the reason, for the client */
+    int result;              /* 0, or the code that rejected the upload */
+    char detail[160];        /* the reason, for the client */
     bool deduped;
     pool_work_t work;      /* image ingest on the media pool */
     uv_work_t io_work;     /* video probe and commit on libuv's pool */
@@ -86,8 +86,7 @@ void upload_fail_code(upload_t *up, int code, const char *detail);
 /* Stages the original in the store and starts the media record with a
  * new id and the fields every upload has. KADR_E_CANCELLED if the client
  * left meanwhile. */
-KADR_MUST_CHECK int upload_stage_original(upload_t *up,
-                                          store_staged_t *out);
+KADR_MUST_CHECK int upload_stage_original(upload_t *up, store_staged_t *out);
 
 /* Maps a codec or store code to an HTTP status and error name. */
 int upload_status_for(int code, const char **error);

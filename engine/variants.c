@@ -98,8 +98,7 @@ int variants_stage_image(store_t *store, const image_blob_t *blob,
     out->height = blob->height;
     out->cached = false;
     return store_blob_stage_mem(store, blob->data, blob->len, &out->hash,
-                                (uint8_t)codec_format(out->name),
-                                &out->staged);
+                                (uint8_t)codec_format(out->name), &out->staged);
 }
 
 int variants_commit(store_txn_t *txn, const kadr_hash_t *source,
@@ -156,8 +155,7 @@ static int copy_range(int in_fd, uint64_t offset, uint64_t len, int out_fd)
     loff_t out_off = 0;
 
     while (len > 0) {
-        ssize_t n = copy_file_range(in_fd, &in_off, out_fd, &out_off,
-                                    len, 0);
+        ssize_t n = copy_file_range(in_fd, &in_off, out_fd, &out_off, len, 0);
 
         if (n < 0)
             return -errno;

@@ -32,7 +32,7 @@ typedef struct variant_out {
     uint64_t size;
     uint32_t width;
     uint32_t height;
-    bool cached;            /* from the derivation cache: nothing staged */
+    bool cached;           /* from the derivation cache: nothing staged */
     store_staged_t staged; /* valid when !cached */
 } variant_out_t;
 
@@ -40,8 +40,7 @@ typedef struct variant_out {
 void variants_hash_mem(const void *data, size_t len, kadr_hash_t *out);
 
 /* Hashes len bytes of fd from offset 0 in bounded chunks. */
-KADR_MUST_CHECK int variants_hash_fd(int fd, uint64_t *len,
-                                     kadr_hash_t *out);
+KADR_MUST_CHECK int variants_hash_fd(int fd, uint64_t *len, kadr_hash_t *out);
 
 /* Looks up (source, name) in the derivation cache; a hit whose blob is
  * gone counts as a miss. On a hit fills out and sets out->cached. */
@@ -57,8 +56,7 @@ KADR_MUST_CHECK int variants_stage_image(store_t *store,
 /* Inside a write transaction: references or indexes the variant's blob,
  * records it in the derivation cache under source, and adds it to
  * media. *deduped tells whether the blob already existed. */
-KADR_MUST_CHECK int variants_commit(store_txn_t *txn,
-                                    const kadr_hash_t *source,
+KADR_MUST_CHECK int variants_commit(store_txn_t *txn, const kadr_hash_t *source,
                                     const variant_out_t *v, media_t *media,
                                     bool *deduped);
 

@@ -25,11 +25,8 @@ enum video_output {
 };
 
 static const char *const output_names[OUT_COUNT] = {
-    VARIANT_VIDEO,
-    VARIANT_POSTER_JPEG,
-    VARIANT_POSTER_WEBP,
-    VARIANT_PREVIEW,
-    VIDEO_JOB_TEASER,
+    VARIANT_VIDEO,   VARIANT_POSTER_JPEG, VARIANT_POSTER_WEBP,
+    VARIANT_PREVIEW, VIDEO_JOB_TEASER,
 };
 
 typedef struct video_job {
@@ -46,7 +43,7 @@ typedef struct video_job {
 
 struct video_outputs {
     variant_out_t outs[OUT_COUNT];
-    int count; /* OUT_COUNT with a teaser, else OUT_TEASER */
+    int count;      /* OUT_COUNT with a teaser, else OUT_TEASER */
     uint32_t width; /* of 720.mp4 */
     uint32_t height;
 };
@@ -54,8 +51,8 @@ struct video_outputs {
 int video_job_encode(const char *media_id, uint32_t tries, char *out,
                      size_t size)
 {
-    int n = snprintf(out, size, "{\"media\":\"%s\",\"tries\":%u}", media_id,
-                     tries);
+    int n =
+        snprintf(out, size, "{\"media\":\"%s\",\"tries\":%u}", media_id, tries);
 
     return n > 0 && (size_t)n < size ? 0 : KADR_E_TOO_LARGE;
 }
@@ -161,25 +158,21 @@ static int transcode(video_job_t *job, const char *src,
     if (job->running != NULL)
         cancel = &job->running->cancel;
     variants_fd_path(fd, path, sizeof(path));
-    rc = video_transcode_file(src, path, &params,
-                              which == OUT_MP4 && job->running != NULL
-                                  ? report_progress
-                                  : NULL,
-                              job->running, cancel);
+    rc = video_transcode_file(
+        src, path, &params,
+        which == OUT_MP4 && job->running != NULL ? report_progress : NULL,
+        job->running, cancel);
     if (rc == 0)
         rc = stage_mp4(app, fd, vo, which);
     close(fd);
     return rc;
 }
 
-static int render_posters(app_t *app, const char *src,
-                          struct video_outputs *vo)
+static int render_posters(app_t *app, const char *src, struct video_outputs *vo)
 {
     image_preset_t presets[] = {
-        {VARIANT_POSTER_JPEG, IMAGE_FIT_WIDTH, vo->width, IMAGE_CODEC_JPEG,
-         82},
-        {VARIANT_POSTER_WEBP, IMAGE_FIT_WIDTH, vo->width, IMAGE_CODEC_WEBP,
-         80},
+        {VARIANT_POSTER_JPEG, IMAGE_FIT_WIDTH, vo->width, IMAGE_CODEC_JPEG, 82},
+        {VARIANT_POSTER_WEBP, IMAGE_FIT_WIDTH, vo->width, IMAGE_CODEC_WEBP, 80},
         {VARIANT_PREVIEW, IMAGE_FIT_PREVIEW, 32, IMAGE_CODEC_JPEG, 60},
     };
     image_pixels_t pixels = {0};
@@ -297,8 +290,7 @@ static int record_failure(video_job_t *job, bool final)
     if (rc != 0)
         return rc;
     if (!final) {
-        rc = video_job_encode(job->media_id, job->tries, value,
-                              sizeof(value));
+        rc = video_job_encode(job->media_id, job->tries, value, sizeof(value));
         if (rc == 0)
             rc = store_job_del(txn, job->id);
         if (rc == 0)
@@ -361,8 +353,8 @@ static void job_run(pool_work_t *work)
      * makes a decoder crash runs again at every start without end; count
      * the try in the stored job before the run to bound that. */
     job->tries++;
-    final = is_permanent(job->result) ||
-            job->tries >= job->app->cfg->job_max_tries;
+    final =
+        is_permanent(job->result) || job->tries >= job->app->cfg->job_max_tries;
     if (record_failure(job, final) == 0)
         job->retry = !final;
 }
@@ -430,8 +422,7 @@ struct resume_ctx {
     int count;
 };
 
-static int resume_one(void *user, uint64_t id, const void *value,
-                      size_t len)
+static int resume_one(void *user, uint64_t id, const void *value, size_t len)
 {
     struct resume_ctx *ctx = user;
     char media_id[MEDIA_ID_LEN + 1];

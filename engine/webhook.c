@@ -215,9 +215,8 @@ static void fail_attempt(webhook_t *webhook, const char *error, int status)
     ev->tries++;
     if (ev->tries >= webhook->max_tries) {
         metrics_add(webhook->metrics->webhook_dropped, 1);
-        log_error("webhook.dropped",
-                  "media=%s tries=%u status=%d error=\"%s\"", ev->media_id,
-                  ev->tries, status, error);
+        log_error("webhook.dropped", "media=%s tries=%u status=%d error=\"%s\"",
+                  ev->media_id, ev->tries, status, error);
         pop_event(webhook);
         next_event(webhook);
         return;
@@ -226,8 +225,7 @@ static void fail_attempt(webhook_t *webhook, const char *error, int status)
     metrics_add(webhook->metrics->webhook_retries, 1);
     log_warn("webhook.retry",
              "media=%s try=%u status=%d error=\"%s\" wait_ms=%llu",
-             ev->media_id, ev->tries, status, error,
-             (unsigned long long)wait);
+             ev->media_id, ev->tries, status, error, (unsigned long long)wait);
     webhook->waiting = true;
     uv_timer_start(&webhook->timer, on_backoff, wait, 0);
 }
@@ -337,8 +335,7 @@ static void on_connected(uv_connect_t *req, int status)
         fail_attempt(a->webhook, uv_err_name(rc), 0);
 }
 
-static void on_resolved(uv_getaddrinfo_t *req, int status,
-                        struct addrinfo *res)
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
     struct attempt *a = req->data;
     int rc;
@@ -359,8 +356,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status,
         a->tcp_inited = true;
         a->tcp.data = a;
         a->connect.data = a;
-        rc = uv_tcp_connect(&a->connect, &a->tcp, res->ai_addr,
-                            on_connected);
+        rc = uv_tcp_connect(&a->connect, &a->tcp, res->ai_addr, on_connected);
     }
     uv_freeaddrinfo(res);
     if (rc != 0)
@@ -398,8 +394,8 @@ static void start_attempt(webhook_t *webhook)
     struct attempt *a = calloc(1, sizeof(*a));
     int rc;
 
-    if (a == NULL || (a->request = format_request(webhook,
-                                                  webhook->head)) == NULL) {
+    if (a == NULL ||
+        (a->request = format_request(webhook, webhook->head)) == NULL) {
         free(a);
         fail_attempt(webhook, "out_of_memory", 0);
         return;
@@ -465,14 +461,13 @@ int webhook_configure(webhook_t *webhook, const config_t *cfg, char *err,
     }
     webhook->url = url;
     webhook->enabled = true;
-    webhook->max_tries = cfg->webhook_max_tries > 0 ? cfg->webhook_max_tries
-                                                    : 1;
+    webhook->max_tries =
+        cfg->webhook_max_tries > 0 ? cfg->webhook_max_tries : 1;
     webhook->backoff_ms = cfg->webhook_backoff_ms;
-    webhook->timeout_ms = cfg->webhook_timeout_ms > 0
-                              ? cfg->webhook_timeout_ms
-                              : 1;
-    webhook->queue_max = cfg->webhook_queue_max > 0 ? cfg->webhook_queue_max
-                                                    : 1;
+    webhook->timeout_ms =
+        cfg->webhook_timeout_ms > 0 ? cfg->webhook_timeout_ms : 1;
+    webhook->queue_max =
+        cfg->webhook_queue_max > 0 ? cfg->webhook_queue_max : 1;
     return 0;
 }
 
@@ -509,8 +504,7 @@ static void make_room(webhook_t *webhook)
     if (victim == NULL)
         return;
     metrics_add(webhook->metrics->webhook_dropped, 1);
-    log_error("webhook.dropped", "media=%s error=queue_full",
-              victim->media_id);
+    log_error("webhook.dropped", "media=%s error=queue_full", victim->media_id);
     if (!busy) {
         pop_event(webhook);
         return;
@@ -535,8 +529,7 @@ void webhook_notify(webhook_t *webhook, const char *media_id,
         (ev->body = format_event(media_id, status, kind, error)) == NULL) {
         free(ev);
         metrics_add(webhook->metrics->webhook_dropped, 1);
-        log_error("webhook.dropped", "media=%s error=out_of_memory",
-                  media_id);
+        log_error("webhook.dropped", "media=%s error=out_of_memory", media_id);
         return;
     }
     snprintf(ev->media_id, sizeof(ev->media_id), "%s", media_id);

@@ -45,9 +45,8 @@ KADR_MUST_CHECK int webhook_create(uv_loop_t *loop, metrics_t *metrics,
 /* Applies webhook_url and the webhook_* limits from cfg; an empty URL
  * turns the webhook off and drops queued events. Returns KADR_E_CONFIG
  * with a message in err for a bad URL. */
-KADR_MUST_CHECK int webhook_configure(webhook_t *webhook,
-                                      const config_t *cfg, char *err,
-                                      size_t err_size);
+KADR_MUST_CHECK int webhook_configure(webhook_t *webhook, const config_t *cfg,
+                                      char *err, size_t err_size);
 
 /* Queues one event; error may be NULL or "". Does nothing when webhook is
  * NULL or has no URL. */

@@ -242,9 +242,8 @@ static int del_marker(store_txn_t *txn, void *ctx)
 static const struct entry *find_copy(const struct entry_list *copied,
                                      size_t *pos, const struct entry *now)
 {
-    while (*pos < copied->count &&
-           memcmp(copied->items[*pos].hash.bytes, now->hash.bytes,
-                  KADR_HASH_SIZE) < 0)
+    while (*pos < copied->count && memcmp(copied->items[*pos].hash.bytes,
+                                          now->hash.bytes, KADR_HASH_SIZE) < 0)
         (*pos)++;
     if (*pos == copied->count)
         return NULL;
@@ -379,8 +378,8 @@ static int read_entries(store_t *store, struct entry_list *list)
 static int run_switch(store_t *store, struct entry_list *copied,
                       store_compact_result_t *result)
 {
-    struct switch_ctx sc = {store, copied, {.volume_id = copied->volume_id},
-                            result};
+    struct switch_ctx sc = {
+        store, copied, {.volume_id = copied->volume_id}, result};
     int rc = with_write_txn(store, switch_index, &sc);
 
     /* A failed commit leaves the index on the old volume. */

@@ -45,8 +45,7 @@ static int prepare_dbs(store_t *store)
 {
     bool reader = store->opts.read_only;
     store_txn_t txn = {.store = store};
-    int rc = mdb_txn_begin(store->env, NULL, reader ? MDB_RDONLY : 0,
-                           &txn.mdb);
+    int rc = mdb_txn_begin(store->env, NULL, reader ? MDB_RDONLY : 0, &txn.mdb);
 
     if (rc != MDB_SUCCESS)
         return store__index_error(rc);
@@ -156,8 +155,7 @@ int index_blob_del(store_txn_t *txn, const kadr_hash_t *hash)
 {
     MDB_val key = store__val(hash->bytes, KADR_HASH_SIZE);
 
-    return store__index_error(
-        mdb_del(txn->mdb, txn->store->blobs, &key, NULL));
+    return store__index_error(mdb_del(txn->mdb, txn->store->blobs, &key, NULL));
 }
 
 static int walk_blobs(MDB_cursor *cursor, const kadr_hash_t *from,
@@ -193,8 +191,8 @@ static int walk_blobs(MDB_cursor *cursor, const kadr_hash_t *from,
     return store__index_error(rc);
 }
 
-int index_blob_each(store_txn_t *txn, const kadr_hash_t *from,
-                    index_blob_fn fn, void *ctx)
+int index_blob_each(store_txn_t *txn, const kadr_hash_t *from, index_blob_fn fn,
+                    void *ctx)
 {
     MDB_cursor *cursor;
     int rc = mdb_cursor_open(txn->mdb, txn->store->blobs, &cursor);

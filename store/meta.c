@@ -236,8 +236,7 @@ static void volume_dead_key(uint32_t id, uint8_t out[KEY_VOLUME_DEAD_LEN + 4])
     store__put_be32(out + KEY_VOLUME_DEAD_LEN, id);
 }
 
-static int volume_dead_get(store_txn_t *txn, const uint8_t *key,
-                           uint64_t *out)
+static int volume_dead_get(store_txn_t *txn, const uint8_t *key, uint64_t *out)
 {
     MDB_val val;
     int rc = get_raw(txn, key, KEY_VOLUME_DEAD_LEN + 4, &val);

@@ -165,7 +165,7 @@ struct verify_states {
 };
 
 static int hash_payload(source_t *src, uint64_t length,
-                     const struct verify_states *st)
+                        const struct verify_states *st)
 {
     uint64_t done = 0;
 
@@ -198,8 +198,7 @@ static int scan_with_state(int fd, uint64_t needle_off, needle_header_t *out,
     rc = source_init_fd(&src, fd, payload_off);
     if (rc != 0)
         return rc;
-    rc = hash_payload(&src, out->length,
-                   &(struct verify_states){state, NULL});
+    rc = hash_payload(&src, out->length, &(struct verify_states){state, NULL});
     source_free(&src);
     if (rc != 0)
         return rc;
@@ -250,8 +249,8 @@ int needle_read(int fd, uint64_t needle_off, uint64_t expected_len,
     return rc;
 }
 
-static int verify_with_states(int fd, uint64_t needle_off,
-                              needle_header_t *out, kadr_hash_t *content,
+static int verify_with_states(int fd, uint64_t needle_off, needle_header_t *out,
+                              kadr_hash_t *content,
                               const struct verify_states *st)
 {
     uint64_t payload_off = needle_off + NEEDLE_HEADER_SIZE;

@@ -103,8 +103,7 @@ static int absorb_staged(store_txn_t *txn, const store_staged_t *staged,
     /* A needle in a compacted volume goes away with its file. */
     if (volume_is_retired(&txn->store->volumes, staged->blob.volume_id))
         return 0;
-    rc = count(txn, staged->blob.volume_id, 0, 0,
-               (int64_t)staged->blob.length);
+    rc = count(txn, staged->blob.volume_id, 0, 0, (int64_t)staged->blob.length);
     if (rc == 0)
         rc = meta_volume_end_raise(txn, staged->blob.volume_id,
                                    needle_end(&staged->blob));

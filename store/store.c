@@ -95,8 +95,7 @@ static int open_volumes(store_t *store, const char *dir)
     if (rc != MDB_SUCCESS)
         return store__index_error(rc);
     rc = volume_table_open(&store->volumes, dir, store->opts.volume_max_bytes,
-                           store->opts.read_only,
-                           indexed_end, &txn);
+                           store->opts.read_only, indexed_end, &txn);
     if (rc == 0) {
         rc = meta_volume_each(&txn, check_volume_exists, store);
         if (rc != 0)
@@ -189,8 +188,7 @@ int store_open(const char *data_dir, const store_options_t *opts, store_t **out)
     rc = pthread_mutex_init(&store->compact_lock, NULL);
     if (rc != 0)
         rc = -rc;
-    else if (index_dir == NULL || volumes_dir == NULL ||
-             store->tmp_dir == NULL)
+    else if (index_dir == NULL || volumes_dir == NULL || store->tmp_dir == NULL)
         rc = -ENOMEM;
     else
         rc = open_parts(store, index_dir, volumes_dir);

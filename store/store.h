@@ -131,8 +131,7 @@ KADR_MUST_CHECK int store_blob_commit(store_txn_t *txn,
 KADR_MUST_CHECK int store_blob_ref(store_txn_t *txn, const kadr_hash_t *hash);
 
 /* Drops one reference; at zero the blob is dead and counted as such. */
-KADR_MUST_CHECK int store_blob_unref(store_txn_t *txn,
-                                     const kadr_hash_t *hash);
+KADR_MUST_CHECK int store_blob_unref(store_txn_t *txn, const kadr_hash_t *hash);
 
 /* Calls fn for each indexed blob, live or dead, in hash order until fn
  * returns nonzero, which is then returned. */
@@ -216,8 +215,7 @@ typedef struct store_volume_info {
 /* Lists the volumes in id order, retired ones left out. *out is malloc'd
  * and freed by the caller. A reader beside a running kadrd sees files
  * that may grow while it walks: dead_bytes is then an upper bound. */
-KADR_MUST_CHECK int store_volume_list(store_t *store,
-                                      store_volume_info_t **out,
+KADR_MUST_CHECK int store_volume_list(store_t *store, store_volume_info_t **out,
                                       size_t *count);
 
 /* Returns dead_bytes over the bytes past the volume header, 0 to 1. */
@@ -289,7 +287,7 @@ typedef int (*store_verify_fn)(void *ctx, const kadr_hash_t *hash,
  * it was read is checked again at its new place. */
 KADR_MUST_CHECK int store_verify_step(store_t *store,
                                       store_verify_cursor_t *cursor,
-                                      uint64_t max_bytes,
-                                      store_verify_fn fn, void *ctx);
+                                      uint64_t max_bytes, store_verify_fn fn,
+                                      void *ctx);
 
 #endif

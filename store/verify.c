@@ -67,8 +67,8 @@ static int check_needle(store_t *store, const kadr_hash_t *hash,
     fd = volume_fd(&store->volumes, blob->volume_id);
     if (fd < 0)
         return fd;
-    rc = needle_verify(fd, blob->offset - NEEDLE_HEADER_SIZE, &header,
-                       &content);
+    rc =
+        needle_verify(fd, blob->offset - NEEDLE_HEADER_SIZE, &header, &content);
     if (rc != 0)
         return rc;
     if (memcmp(header.hash.bytes, hash->bytes, KADR_HASH_SIZE) != 0 ||

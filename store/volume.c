@@ -408,8 +408,8 @@ static int init_locks(volume_table_t *table)
 }
 
 int volume_table_open(volume_table_t *table, const char *dir,
-                      uint64_t max_bytes, bool read_only,
-                      volume_end_fn end_of, void *ctx)
+                      uint64_t max_bytes, bool read_only, volume_end_fn end_of,
+                      void *ctx)
 {
     int rc;
 

@@ -58,8 +58,7 @@ static int list_files(store_t *store, struct volume_walk *w)
     int rc = 0;
 
     pthread_rwlock_rdlock(&table->lock);
-    w->items = calloc(table->count > 0 ? table->count : 1,
-                      sizeof(*w->items));
+    w->items = calloc(table->count > 0 ? table->count : 1, sizeof(*w->items));
     if (w->items == NULL)
         rc = -ENOMEM;
     for (size_t i = 0; rc == 0 && i < table->count; i++) {
@@ -85,8 +84,8 @@ static int list_files(store_t *store, struct volume_walk *w)
 static int read_ends(store_txn_t *txn, struct volume_walk *w)
 {
     for (size_t i = 0; i < w->count; i++) {
-        int rc = meta_volume_end_get(txn, w->items[i].id,
-                                     &w->items[i].indexed_end);
+        int rc =
+            meta_volume_end_get(txn, w->items[i].id, &w->items[i].indexed_end);
 
         if (rc == KADR_E_NOT_FOUND)
             w->items[i].indexed_end = 0;
@@ -104,8 +103,8 @@ static void finish_counts(struct volume_walk *w)
                             ? info->file_bytes - VOLUME_HEADER_SIZE
                             : 0;
 
-        info->dead_bytes = body > info->live_bytes ? body - info->live_bytes
-                                                   : 0;
+        info->dead_bytes =
+            body > info->live_bytes ? body - info->live_bytes : 0;
     }
 }
 
@@ -113,8 +112,7 @@ static void finish_counts(struct volume_walk *w)
  * and blobs in volumes created after that are not counted. The walk reads
  * every blob record, so its cost grows with the index: kadrd runs it once
  * per compact_interval_s. */
-int store_volume_list(store_t *store, store_volume_info_t **out,
-                      size_t *count)
+int store_volume_list(store_t *store, store_volume_info_t **out, size_t *count)
 {
     struct volume_walk w = {NULL, 0};
     store_txn_t txn = {.store = store};

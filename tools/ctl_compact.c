@@ -23,13 +23,13 @@ static void on_compacted(void *ctx, const store_compact_result_t *r)
 {
     struct compact_report *report = ctx;
 
-    json_array_append_new(
-        report->volumes,
-        json_pack("{s:I,s:I,s:I,s:I,s:I}", "volume", (json_int_t)r->volume_id,
-                  "bytes_before", (json_int_t)r->bytes_before,
-                  "bytes_copied", (json_int_t)r->bytes_copied, "blobs_moved",
-                  (json_int_t)r->blobs_moved, "blobs_dropped",
-                  (json_int_t)r->blobs_dropped));
+    json_array_append_new(report->volumes,
+                          json_pack("{s:I,s:I,s:I,s:I,s:I}", "volume",
+                                    (json_int_t)r->volume_id, "bytes_before",
+                                    (json_int_t)r->bytes_before, "bytes_copied",
+                                    (json_int_t)r->bytes_copied, "blobs_moved",
+                                    (json_int_t)r->blobs_moved, "blobs_dropped",
+                                    (json_int_t)r->blobs_dropped));
     if (!report->ctl->json)
         printf("volume %u: %llu bytes, %llu copied (%llu blobs moved, "
                "%llu dead blobs dropped)\n",
@@ -47,8 +47,10 @@ static int parse_volume_id(const char *text, uint32_t *out)
     errno = 0;
     v = strtoul(text, &end, 10);
     if (errno != 0 || *end != '\0' || v == 0 || v > UINT32_MAX) {
-        fprintf(stderr, "kadrctl: invalid volume id '%s' (expected a "
-                        "number from kadrctl volumes)\n", text);
+        fprintf(stderr,
+                "kadrctl: invalid volume id '%s' (expected a "
+                "number from kadrctl volumes)\n",
+                text);
         return KADR_E_BAD_INPUT;
     }
     *out = (uint32_t)v;
@@ -97,8 +99,8 @@ int ctl_cmd_compact(struct ctl *ctl, const char *volume)
     if (volume != NULL) {
         rc = compact_one(&report, volume);
     } else {
-        rc = store_compact(ctl->store, CTL_COMPACT_MIN_DEAD_RATIO,
-                           on_compacted, &report);
+        rc = store_compact(ctl->store, CTL_COMPACT_MIN_DEAD_RATIO, on_compacted,
+                           &report);
         rc = rc > 0 ? 0 : rc;
     }
     return finish(&report, rc, NULL);
@@ -133,6 +135,5 @@ int ctl_cmd_gc(struct ctl *ctl)
         rc = prune_derived(ctl, &pruned);
     if (rc == 0 && !ctl->json)
         printf("%d derivation cache entries pruned\n", pruned);
-    return finish(&report, rc,
-                  json_pack("{s:i}", "derived_pruned", pruned));
+    return finish(&report, rc, json_pack("{s:i}", "derived_pruned", pruned));
 }

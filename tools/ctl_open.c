@@ -16,8 +16,8 @@
 
 bool ctl_opens_store(const char *cmd)
 {
-    static const char *const own[] = {"rm",      "verify", "repair", "gc",
-                                      "compact", "volumes"};
+    static const char *const own[] = {"rm", "verify",  "repair",
+                                      "gc", "compact", "volumes"};
 
     for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
         if (strcmp(cmd, own[i]) == 0)

@@ -44,7 +44,6 @@ int ctl_cmd_rm(struct ctl *ctl, const char *id)
                                       (json_int_t)(1 + m.variant_count)));
         return 0;
     }
-    printf("removed %s (%u references dropped)\n", m.id,
-           1 + m.variant_count);
+    printf("removed %s (%u references dropped)\n", m.id, 1 + m.variant_count);
     return 0;
 }

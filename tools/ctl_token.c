@@ -88,8 +88,10 @@ static int parse_args(int argc, char **argv, struct token_args *a)
             a->keys_file = val;
         } else if (strcmp(opt, "--ttl") == 0) {
             if (parse_ttl(val, &a->ttl_s) != 0) {
-                fprintf(stderr, "kadrctl token: invalid --ttl '%s' "
-                        "(expected seconds, 1 to 100 years)\n", val);
+                fprintf(stderr,
+                        "kadrctl token: invalid --ttl '%s' "
+                        "(expected seconds, 1 to 100 years)\n",
+                        val);
                 return -1;
             }
         } else {
@@ -105,7 +107,7 @@ static int check_args(const struct token_args *a)
 {
     if (a->key_id == NULL || a->media == NULL || a->ttl_s == 0) {
         fprintf(stderr, "kadrctl token: --key-id, --media and --ttl are "
-                "required (see --help)\n");
+                        "required (see --help)\n");
         return -1;
     }
     if (!media_id_valid(a->media, strlen(a->media))) {
@@ -114,7 +116,7 @@ static int check_args(const struct token_args *a)
     }
     if (a->config == NULL && a->keys == NULL && a->keys_file == NULL) {
         fprintf(stderr, "kadrctl token: give --config, --token-keys or "
-                "--token-keys-file\n");
+                        "--token-keys-file\n");
         return -1;
     }
     return 0;
@@ -131,8 +133,8 @@ static int load_keys(const struct token_args *a, token_keyring_t *ring)
     if (a->config != NULL)
         rc = config_load_file(&cfg, a->config, err, sizeof(err));
     if (rc == 0)
-        rc = token_keyring_load(ring, cfg.token_keys, cfg.token_keys_file,
-                                err, sizeof(err));
+        rc = token_keyring_load(ring, cfg.token_keys, cfg.token_keys_file, err,
+                                sizeof(err));
     if (rc == 0 && a->keys != NULL)
         rc = token_keyring_add(ring, a->keys, ',', err, sizeof(err));
     if (rc == 0 && a->keys_file != NULL)
@@ -156,7 +158,8 @@ static int mint(const struct token_args *a, const token_keyring_t *ring)
         return 1;
     }
     if (rc == KADR_E_BAD_INPUT) {
-        fprintf(stderr, "kadrctl token: invalid --key-id, --variant or "
+        fprintf(stderr,
+                "kadrctl token: invalid --key-id, --variant or "
                 "--viewer (expected up to %d of A-Z a-z 0-9 . _ -)\n",
                 TOKEN_MAX_FIELD);
         return 1;

@@ -83,8 +83,8 @@ static int check_needles(struct verify *v)
     return rc;
 }
 
-static int add_ref(struct verify *v, const kadr_hash_t *hash,
-                   const char *media, const char *variant)
+static int add_ref(struct verify *v, const kadr_hash_t *hash, const char *media,
+                   const char *variant)
 {
     struct ref *r;
 
@@ -160,9 +160,8 @@ static json_t *media_list(const struct ref *refs, size_t n)
     json_t *list = json_array();
 
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(list, json_pack("{s:s,s:s}", "id",
-                                              refs[i].media, "variant",
-                                              refs[i].variant));
+        json_array_append_new(list, json_pack("{s:s,s:s}", "id", refs[i].media,
+                                              "variant", refs[i].variant));
     return list;
 }
 
@@ -178,13 +177,11 @@ static void add_ref_error(struct verify *v, const kadr_hash_t *hash,
     if (json_array_size(v->ref_errors) >= VERIFY_MAX_LISTED)
         return;
     kadr_hash_to_hex(hash, hex);
-    json_array_append_new(v->ref_errors,
-                          json_pack("{s:s,s:s,s:I,s:I,s:o,s:b}", "blob", hex,
-                                    "error", error, "refcount",
-                                    (json_int_t)refcount, "references",
-                                    (json_int_t)n, "media",
-                                    media_list(refs, n), "repaired",
-                                    repaired));
+    json_array_append_new(
+        v->ref_errors,
+        json_pack("{s:s,s:s,s:I,s:I,s:o,s:b}", "blob", hex, "error", error,
+                  "refcount", (json_int_t)refcount, "references", (json_int_t)n,
+                  "media", media_list(refs, n), "repaired", repaired));
 }
 
 static int add_fix(struct verify *v, const kadr_hash_t *hash, size_t n)
@@ -225,8 +222,8 @@ static int check_refcount(void *ctx, const kadr_hash_t *hash,
 
     if (blob->refcount == n)
         return 0;
-    add_ref_error(v, hash, "refcount differs from references",
-                  blob->refcount, refs, n, true);
+    add_ref_error(v, hash, "refcount differs from references", blob->refcount,
+                  refs, n, true);
     return v->repair ? add_fix(v, hash, n) : 0;
 }
 
@@ -240,8 +237,8 @@ static int check_missing(struct verify *v, store_txn_t *txn)
         int rc = store_blob_get(txn, &v->refs[i].hash, &blob);
 
         if (rc == KADR_E_NOT_FOUND)
-            add_ref_error(v, &v->refs[i].hash, "referenced blob not indexed",
-                          0, refs, n, false);
+            add_ref_error(v, &v->refs[i].hash, "referenced blob not indexed", 0,
+                          refs, n, false);
         else if (rc != 0)
             return rc;
         i += n;
@@ -298,9 +295,8 @@ static json_t *report_json(const struct verify *v)
     return json_pack("{s:I,s:I,s:I,s:I,s:I,s:o,s:O,s:b}", "blobs_checked",
                      (json_int_t)v->cursor.blobs, "bytes_checked",
                      (json_int_t)v->cursor.bytes, "media_checked",
-                     (json_int_t)v->media, "problems",
-                     (json_int_t)v->problems, "repaired",
-                     (json_int_t)v->repaired, "bad_needles", bad,
+                     (json_int_t)v->media, "problems", (json_int_t)v->problems,
+                     "repaired", (json_int_t)v->repaired, "bad_needles", bad,
                      "reference_errors", v->ref_errors, "ok",
                      v->problems == v->repaired);
 }
@@ -315,7 +311,8 @@ static void print_media(json_t *media)
         return;
     }
     fputs("; used by", stdout);
-    json_array_foreach(media, i, m) {
+    json_array_foreach(media, i, m)
+    {
         printf("%s %s (%s)", i == 0 ? "" : ",",
                json_string_value(json_object_get(m, "id")),
                json_string_value(json_object_get(m, "variant")));
@@ -333,7 +330,8 @@ static void print_human(json_t *doc)
            json_integer_value(json_object_get(doc, "blobs_checked")),
            json_integer_value(json_object_get(doc, "bytes_checked")),
            json_integer_value(json_object_get(doc, "media_checked")));
-    json_array_foreach(json_object_get(doc, "bad_needles"), i, e) {
+    json_array_foreach(json_object_get(doc, "bad_needles"), i, e)
+    {
         printf("bad needle: blob %s in volume %" JSON_INTEGER_FORMAT
                " at offset %" JSON_INTEGER_FORMAT ": %s",
                json_string_value(json_object_get(e, "blob")),
@@ -342,7 +340,8 @@ static void print_human(json_t *doc)
                json_string_value(json_object_get(e, "error")));
         print_media(json_object_get(e, "media"));
     }
-    json_array_foreach(json_object_get(doc, "reference_errors"), i, e) {
+    json_array_foreach(json_object_get(doc, "reference_errors"), i, e)
+    {
         printf("reference error: blob %s: %s (refcount %" JSON_INTEGER_FORMAT
                ", %" JSON_INTEGER_FORMAT " references%s)",
                json_string_value(json_object_get(e, "blob")),
@@ -361,8 +360,8 @@ static void print_human(json_t *doc)
 
 static int run_verify(struct ctl *ctl, bool repair)
 {
-    struct verify v = {.ctl = ctl, .repair = repair,
-                       .ref_errors = json_array()};
+    struct verify v = {
+        .ctl = ctl, .repair = repair, .ref_errors = json_array()};
     json_t *doc;
     int rc = check_needles(&v);
 

@@ -52,8 +52,7 @@ static int cmd_stat(struct ctl *ctl)
         printf("{\"blobs\":%llu,\"media\":%llu,\"jobs\":%llu,"
                "\"live_bytes\":%llu,\"dead_bytes\":%llu,\"volumes\":%u}\n",
                (unsigned long long)st.blobs, (unsigned long long)st.media,
-               (unsigned long long)st.jobs,
-               (unsigned long long)st.live_bytes,
+               (unsigned long long)st.jobs, (unsigned long long)st.live_bytes,
                (unsigned long long)st.dead_bytes, st.volumes);
         return 0;
     }

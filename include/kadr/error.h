@@ -37,25 +37,44 @@ enum kadr_error {
 static inline const char *kadr_strerror(int code)
 {
     switch (code) {
-    case 0: return "success";
-    case KADR_E_UNSUPPORTED: return "unsupported format";
-    case KADR_E_CORRUPT: return "corrupt or truncated media";
-    case KADR_E_TOO_LARGE: return "over a configured limit";
-    case KADR_E_NOT_FOUND: return "not found";
-    case KADR_E_EXISTS: return "already exists";
-    case KADR_E_CHECKSUM: return "checksum mismatch";
-    case KADR_E_INDEX: return "index error";
-    case KADR_E_INDEX_FULL: return "index map full";
-    case KADR_E_NO_VIDEO: return "no video stream";
-    case KADR_E_TIMEOUT: return "timed out";
-    case KADR_E_CANCELLED: return "cancelled";
-    case KADR_E_DISK_FULL: return "disk space under the reserve";
-    case KADR_E_COLLISION: return "hash collision with different bytes";
-    case KADR_E_FORMAT: return "unknown on-disk format version";
-    case KADR_E_CONFIG: return "invalid configuration";
-    case KADR_E_CODEC: return "codec failure";
-    case KADR_E_BAD_INPUT: return "invalid input";
-    default: break;
+    case 0:
+        return "success";
+    case KADR_E_UNSUPPORTED:
+        return "unsupported format";
+    case KADR_E_CORRUPT:
+        return "corrupt or truncated media";
+    case KADR_E_TOO_LARGE:
+        return "over a configured limit";
+    case KADR_E_NOT_FOUND:
+        return "not found";
+    case KADR_E_EXISTS:
+        return "already exists";
+    case KADR_E_CHECKSUM:
+        return "checksum mismatch";
+    case KADR_E_INDEX:
+        return "index error";
+    case KADR_E_INDEX_FULL:
+        return "index map full";
+    case KADR_E_NO_VIDEO:
+        return "no video stream";
+    case KADR_E_TIMEOUT:
+        return "timed out";
+    case KADR_E_CANCELLED:
+        return "cancelled";
+    case KADR_E_DISK_FULL:
+        return "disk space under the reserve";
+    case KADR_E_COLLISION:
+        return "hash collision with different bytes";
+    case KADR_E_FORMAT:
+        return "unknown on-disk format version";
+    case KADR_E_CONFIG:
+        return "invalid configuration";
+    case KADR_E_CODEC:
+        return "codec failure";
+    case KADR_E_BAD_INPUT:
+        return "invalid input";
+    default:
+        break;
     }
     if (code < 0 && code > -4096)
         return strerror(-code);

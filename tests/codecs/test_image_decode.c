@@ -485,9 +485,8 @@ static void decode_scan_bomb_jpeg(void **state)
 
     (void)state;
     memset(rgb, 0x80, sizeof(rgb));
-    assert_int_equal(tjCompress2(tj, rgb, 64, 0, 64, TJPF_RGB, &jpeg,
-                                 &jpeg_len, TJSAMP_420, 80,
-                                 TJFLAG_PROGRESSIVE),
+    assert_int_equal(tjCompress2(tj, rgb, 64, 0, 64, TJPF_RGB, &jpeg, &jpeg_len,
+                                 TJSAMP_420, 80, TJFLAG_PROGRESSIVE),
                      0);
     tjDestroy(tj);
 

@@ -50,9 +50,9 @@ static void probe_rotated_mov(void **state)
     assert_string_equal(info.audio_codec, "aac");
     assert_float_equal(info.duration_s, 4.0, 0.05);
     assert_float_equal(info.fps, 30.0, 0.01);
-    assert_int_equal(info.file_bytes,
-                     file_size(corpus_path(
-                         "video/phone-rotated-moov-at-end.mov")));
+    assert_int_equal(
+        info.file_bytes,
+        file_size(corpus_path("video/phone-rotated-moov-at-end.mov")));
 }
 
 static void probe_music_clip_webm(void **state)

@@ -40,9 +40,9 @@ static void config_bool_forms(void **state)
     static const struct {
         const char *text;
         bool value;
-    } cases[] = {{"on", true},   {"off", false}, {"true", true},
-                 {"FALSE", false}, {"yes", true}, {"no", false},
-                 {"1", true},    {"0", false}};
+    } cases[] = {{"on", true},     {"off", false}, {"true", true},
+                 {"FALSE", false}, {"yes", true},  {"no", false},
+                 {"1", true},      {"0", false}};
     config_t cfg;
     char err[256];
 
@@ -51,12 +51,10 @@ static void config_bool_forms(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         print_message("case %s\n", cases[i].text);
         assert_int_equal(
-            config_set(&cfg, "access-log", cases[i].text, err, sizeof(err)),
-            0);
+            config_set(&cfg, "access-log", cases[i].text, err, sizeof(err)), 0);
         assert_int_equal(cfg.access_log, cases[i].value);
     }
-    assert_int_equal(config_set(&cfg, "access_log", "maybe", err,
-                                sizeof(err)),
+    assert_int_equal(config_set(&cfg, "access_log", "maybe", err, sizeof(err)),
                      KADR_E_CONFIG);
     assert_non_null(strstr(err, "'access_log'"));
     assert_non_null(strstr(err, "'maybe'"));
@@ -74,9 +72,8 @@ static void config_secret_value_hidden(void **state)
     assert_non_null(key);
     assert_true(key->secret);
     config_init(&cfg);
-    assert_int_equal(config_set(&cfg, "api_keys", "hunter2-key", err,
-                                sizeof(err)),
-                     0);
+    assert_int_equal(
+        config_set(&cfg, "api_keys", "hunter2-key", err, sizeof(err)), 0);
     config_format_value(&cfg, key, value, sizeof(value));
     assert_string_equal(value, "(hidden)");
     config_free(&cfg);
@@ -84,17 +81,16 @@ static void config_secret_value_hidden(void **state)
 
 static void config_flags_override_file(void **state)
 {
-    char *argv[] = {"kadrd",     "--workers=3", "--config",
-                    ini_path,    "--log-level", "debug",
-                    NULL};
+    char *argv[] = {"kadrd",       "--workers=3", "--config", ini_path,
+                    "--log-level", "debug",       NULL};
     config_t cfg;
     char err[256];
 
     (void)state;
     write_ini("workers = 9\nlog_level = error\naccess_log = off\n");
-    assert_int_equal(config_parse_args(&cfg, 6, argv, NULL, NULL, NULL, err,
-                                       sizeof(err)),
-                     0);
+    assert_int_equal(
+        config_parse_args(&cfg, 6, argv, NULL, NULL, NULL, err, sizeof(err)),
+        0);
     assert_int_equal(cfg.workers, 3);
     assert_string_equal(cfg.log_level, "debug");
     assert_false(cfg.access_log);
@@ -110,9 +106,9 @@ static void config_bad_flag_named(void **state)
     char err[256];
 
     (void)state;
-    assert_int_equal(config_parse_args(&cfg, 3, argv, NULL, NULL, NULL, err,
-                                       sizeof(err)),
-                     KADR_E_CONFIG);
+    assert_int_equal(
+        config_parse_args(&cfg, 3, argv, NULL, NULL, NULL, err, sizeof(err)),
+        KADR_E_CONFIG);
     assert_non_null(strstr(err, "'max_upload_bytes'"));
     assert_non_null(strstr(err, "'lots'"));
     config_free(&cfg);
@@ -128,22 +124,21 @@ static void note_changed(const char *name, void *ctx)
 
 static void config_reload_keeps_fixed(void **state)
 {
-    char *argv_live[] = {"kadrd", "--listen", "127.0.0.1:9000",
-                         "--log-level", "info", NULL};
-    char *argv_new[] = {"kadrd", "--listen", "127.0.0.1:9001",
-                        "--log-level", "warn", NULL};
+    char *argv_live[] = {"kadrd",       "--listen", "127.0.0.1:9000",
+                         "--log-level", "info",     NULL};
+    char *argv_new[] = {"kadrd",       "--listen", "127.0.0.1:9001",
+                        "--log-level", "warn",     NULL};
     char changed[256] = "";
     config_t live;
     config_t fresh;
     char err[256];
 
     (void)state;
-    assert_int_equal(config_parse_args(&live, 5, argv_live, NULL, NULL,
-                                       NULL, err, sizeof(err)),
+    assert_int_equal(config_parse_args(&live, 5, argv_live, NULL, NULL, NULL,
+                                       err, sizeof(err)),
                      0);
-    assert_int_equal(config_parse_args(&fresh, 5, argv_new, &live,
-                                       note_changed, changed, err,
-                                       sizeof(err)),
+    assert_int_equal(config_parse_args(&fresh, 5, argv_new, &live, note_changed,
+                                       changed, err, sizeof(err)),
                      0);
     assert_string_equal(fresh.listen, "127.0.0.1:9000");
     assert_int_equal(fresh.port, 9000);

@@ -137,11 +137,10 @@ static void respond_shared_file_route(http_request_t *req)
 {
     shared_fd = fcntl(test_file_fd, F_DUPFD_CLOEXEC, 0);
     assert_true(shared_fd >= 0);
-    assert_int_equal(http_respond_file_shared(req, 200, NULL, shared_fd, 7,
-                                              SHARED_FILE_LEN),
-                     0);
-    assert_int_equal(uv_timer_init(uv_default_loop(), &shared_close_timer),
-                     0);
+    assert_int_equal(
+        http_respond_file_shared(req, 200, NULL, shared_fd, 7, SHARED_FILE_LEN),
+        0);
+    assert_int_equal(uv_timer_init(uv_default_loop(), &shared_close_timer), 0);
     assert_int_equal(
         uv_timer_start(&shared_close_timer, on_shared_close, 20, 0), 0);
 }
@@ -156,8 +155,7 @@ static void respond_parts_route(http_request_t *req)
         {"<end>", 5, 0, 0},
     };
 
-    assert_int_equal(http_respond_parts(req, 206, NULL, test_file_fd, parts,
-                                        4),
+    assert_int_equal(http_respond_parts(req, 206, NULL, test_file_fd, parts, 4),
                      0);
 }
 
@@ -670,10 +668,8 @@ static void server_bad_chunk_size_400(void **state)
 
 static void server_unknown_version_505(void **state)
 {
-    expect_rejected(state, "GET /hello HTTP/9.9\r\nHost: test\r\n\r\n",
-                    505);
-    expect_rejected(state, "GET /hello HTTP/2.0\r\nHost: test\r\n\r\n",
-                    505);
+    expect_rejected(state, "GET /hello HTTP/9.9\r\nHost: test\r\n\r\n", 505);
+    expect_rejected(state, "GET /hello HTTP/2.0\r\nHost: test\r\n\r\n", 505);
 }
 
 static void server_header_too_large_431(void **state)

@@ -72,8 +72,7 @@ static void metrics_register_full(void **state)
         snprintf(names[i], sizeof(names[i]), "kadr_test_%d", i);
     for (int i = 0; i < METRICS_MAX_REGISTERED; i++)
         assert_non_null(metrics_register(&m, names[i], "x", true));
-    assert_null(metrics_register(&m, names[METRICS_MAX_REGISTERED], "x",
-                                 true));
+    assert_null(metrics_register(&m, names[METRICS_MAX_REGISTERED], "x", true));
 }
 
 int main(void)

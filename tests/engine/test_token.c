@@ -17,12 +17,12 @@
 #define EXAMPLE_KEYS "k1:a2Fkci1leGFtcGxlLXNlY3JldC0wMTIzNDU2Nzg5YWI="
 #define EXAMPLE_MEDIA "Qm3x0nS2rTq8vLpW"
 #define EXAMPLE_EXPIRY 1767225600
-#define EXAMPLE_TOKEN                                                        \
-    "v1~k1~1767225600~w1080.jpg~u42~"                                        \
+#define EXAMPLE_TOKEN                                                          \
+    "v1~k1~1767225600~w1080.jpg~u42~"                                          \
     "7wCZf0OX5nm4Ovg00Z6qo-SZyM7fI_UdsChpqcIlz8U"
-#define EXAMPLE_TOKEN_ALL                                                    \
+#define EXAMPLE_TOKEN_ALL                                                      \
     "v1~k1~1767225600~~~-VJsla1Yg4B12KqB-RLBzh6ZQ_yWKwjIkB8J59FRiqc"
-#define EXAMPLE_MAC_INPUT                                                    \
+#define EXAMPLE_MAC_INPUT                                                      \
     "kadr-token-v1\nk1\nQm3x0nS2rTq8vLpW\n1767225600\nw1080.jpg\nu42"
 #define BEFORE (EXAMPLE_EXPIRY - 10)
 
@@ -36,9 +36,9 @@ static void load_ring(token_keyring_t *ring, const char *keys)
     assert_int_equal(rc, 0);
 }
 
-static enum token_verdict verify(const token_keyring_t *ring,
-                                 const char *text, const char *media,
-                                 const char *variant, int64_t now)
+static enum token_verdict verify(const token_keyring_t *ring, const char *text,
+                                 const char *media, const char *variant,
+                                 int64_t now)
 {
     return token_verify(ring, text, strlen(text), media, variant, now, NULL);
 }
@@ -56,8 +56,7 @@ static void token_worked_example(void **state)
                      0);
     assert_string_equal(text, EXAMPLE_TOKEN);
     assert_int_equal(token_parse(text, strlen(text), &tok), 0);
-    assert_int_equal(token_mac_input(&tok, EXAMPLE_MEDIA, input,
-                                     sizeof(input)),
+    assert_int_equal(token_mac_input(&tok, EXAMPLE_MEDIA, input, sizeof(input)),
                      (int)strlen(EXAMPLE_MAC_INPUT));
     assert_string_equal(input, EXAMPLE_MAC_INPUT);
     assert_int_equal(token_mint(&ring, "k1", EXAMPLE_MEDIA, EXAMPLE_EXPIRY,
@@ -73,17 +72,16 @@ static void token_verify_valid(void **state)
     token_t tok;
 
     load_ring(&ring, EXAMPLE_KEYS);
-    assert_int_equal(token_verify(&ring, EXAMPLE_TOKEN,
-                                  strlen(EXAMPLE_TOKEN), EXAMPLE_MEDIA,
-                                  "w1080.jpg", BEFORE, &tok),
+    assert_int_equal(token_verify(&ring, EXAMPLE_TOKEN, strlen(EXAMPLE_TOKEN),
+                                  EXAMPLE_MEDIA, "w1080.jpg", BEFORE, &tok),
                      TOKEN_VALID);
     assert_string_equal(tok.key_id, "k1");
     assert_string_equal(tok.variant, "w1080.jpg");
     assert_string_equal(tok.viewer, "u42");
     assert_int_equal(tok.expiry, EXAMPLE_EXPIRY);
-    assert_int_equal(verify(&ring, EXAMPLE_TOKEN_ALL, EXAMPLE_MEDIA,
-                            "w320.webp", BEFORE),
-                     TOKEN_VALID);
+    assert_int_equal(
+        verify(&ring, EXAMPLE_TOKEN_ALL, EXAMPLE_MEDIA, "w320.webp", BEFORE),
+        TOKEN_VALID);
 }
 
 static void token_rejections(void **state)
@@ -95,17 +93,17 @@ static void token_rejections(void **state)
     assert_int_equal(verify(&ring, EXAMPLE_TOKEN, EXAMPLE_MEDIA, "w1080.jpg",
                             EXAMPLE_EXPIRY),
                      TOKEN_EXPIRED);
-    assert_int_equal(verify(&ring, EXAMPLE_TOKEN, "Qm3x0nS2rTq8vLpX",
-                            "w1080.jpg", BEFORE),
-                     TOKEN_BAD_MAC);
-    assert_int_equal(verify(&ring, EXAMPLE_TOKEN, EXAMPLE_MEDIA, "w320.webp",
-                            BEFORE),
-                     TOKEN_WRONG_VARIANT);
+    assert_int_equal(
+        verify(&ring, EXAMPLE_TOKEN, "Qm3x0nS2rTq8vLpX", "w1080.jpg", BEFORE),
+        TOKEN_BAD_MAC);
+    assert_int_equal(
+        verify(&ring, EXAMPLE_TOKEN, EXAMPLE_MEDIA, "w320.webp", BEFORE),
+        TOKEN_WRONG_VARIANT);
     /* Change the viewer: the MAC no longer matches. */
     tampered[strlen("v1~k1~1767225600~w1080.jpg~u4")] = '3';
-    assert_int_equal(verify(&ring, tampered, EXAMPLE_MEDIA, "w1080.jpg",
-                            BEFORE),
-                     TOKEN_BAD_MAC);
+    assert_int_equal(
+        verify(&ring, tampered, EXAMPLE_MEDIA, "w1080.jpg", BEFORE),
+        TOKEN_BAD_MAC);
     assert_int_equal(verify(&ring,
                             "v1~k9~1767225600~w1080.jpg~u42~"
                             "7wCZf0OX5nm4Ovg00Z6qo-SZyM7fI_UdsChpqcIlz8U",
@@ -147,9 +145,9 @@ static void token_malformed_texts(void **state)
         print_message("case %zu: %s\n", i, texts[i]);
         assert_int_equal(token_parse(texts[i], strlen(texts[i]), &tok),
                          KADR_E_BAD_INPUT);
-        assert_int_equal(verify(&ring, texts[i], EXAMPLE_MEDIA, "w1080.jpg",
-                                BEFORE),
-                         TOKEN_MALFORMED);
+        assert_int_equal(
+            verify(&ring, texts[i], EXAMPLE_MEDIA, "w1080.jpg", BEFORE),
+            TOKEN_MALFORMED);
     }
 }
 
@@ -160,33 +158,34 @@ static void token_key_rotation(void **state)
     char text[TOKEN_MAX_LEN + 1];
 
     load_ring(&old_ring, EXAMPLE_KEYS);
-    load_ring(&both, " k2:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY , "
-                     EXAMPLE_KEYS);
+    load_ring(
+        &both,
+        " k2:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY , " EXAMPLE_KEYS);
     assert_int_equal(both.count, 2);
-    assert_int_equal(verify(&both, EXAMPLE_TOKEN, EXAMPLE_MEDIA, "w1080.jpg",
-                            BEFORE),
-                     TOKEN_VALID);
-    assert_int_equal(token_mint(&both, "k2", EXAMPLE_MEDIA, EXAMPLE_EXPIRY,
-                                "", "", text, sizeof(text)),
+    assert_int_equal(
+        verify(&both, EXAMPLE_TOKEN, EXAMPLE_MEDIA, "w1080.jpg", BEFORE),
+        TOKEN_VALID);
+    assert_int_equal(token_mint(&both, "k2", EXAMPLE_MEDIA, EXAMPLE_EXPIRY, "",
+                                "", text, sizeof(text)),
                      0);
     assert_int_equal(verify(&both, text, EXAMPLE_MEDIA, "w1080.jpg", BEFORE),
                      TOKEN_VALID);
-    assert_int_equal(verify(&old_ring, text, EXAMPLE_MEDIA, "w1080.jpg",
-                            BEFORE),
-                     TOKEN_UNKNOWN_KEY);
-    assert_int_equal(token_mint(&both, "k3", EXAMPLE_MEDIA, EXAMPLE_EXPIRY,
-                                "", "", text, sizeof(text)),
+    assert_int_equal(
+        verify(&old_ring, text, EXAMPLE_MEDIA, "w1080.jpg", BEFORE),
+        TOKEN_UNKNOWN_KEY);
+    assert_int_equal(token_mint(&both, "k3", EXAMPLE_MEDIA, EXAMPLE_EXPIRY, "",
+                                "", text, sizeof(text)),
                      KADR_E_NOT_FOUND);
 }
 
 static void keyring_rejects_bad_entries(void **state)
 {
     static const char *const lists[] = {
-        "k1",                               /* no secret */
-        "k1:c2hvcnQ=",                      /* 5 bytes: too short */
+        "k1",          /* no secret */
+        "k1:c2hvcnQ=", /* 5 bytes: too short */
         "k 1:a2Fkci1leGFtcGxlLXNlY3JldC0wMTIzNDU2Nzg5YWI=", /* bad id */
-        "k1:!!!!",                          /* not base64 */
-        EXAMPLE_KEYS "," EXAMPLE_KEYS,      /* the same id twice */
+        "k1:!!!!",                                          /* not base64 */
+        EXAMPLE_KEYS "," EXAMPLE_KEYS, /* the same id twice */
     };
 
     for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
@@ -194,9 +193,9 @@ static void keyring_rejects_bad_entries(void **state)
         char err[256] = "";
 
         print_message("case %zu\n", i);
-        assert_int_equal(token_keyring_load(&ring, lists[i], NULL, err,
-                                            sizeof(err)),
-                         KADR_E_CONFIG);
+        assert_int_equal(
+            token_keyring_load(&ring, lists[i], NULL, err, sizeof(err)),
+            KADR_E_CONFIG);
         assert_true(err[0] != '\0');
         assert_null(strstr(err, "a2Fkci1leGFtcGxl"));
     }
@@ -216,15 +215,14 @@ static void keyring_reads_file(void **state)
     assert_int_equal(write(fd, text, sizeof(text) - 1),
                      (ssize_t)(sizeof(text) - 1));
     close(fd);
-    assert_int_equal(token_keyring_load(&ring, "", path, err, sizeof(err)),
-                     0);
+    assert_int_equal(token_keyring_load(&ring, "", path, err, sizeof(err)), 0);
     unlink(path);
     assert_int_equal(ring.count, 2);
     assert_non_null(token_keyring_find(&ring, "k1"));
     assert_non_null(token_keyring_find(&ring, "k2"));
-    assert_int_equal(verify(&ring, EXAMPLE_TOKEN, EXAMPLE_MEDIA, "w1080.jpg",
-                            BEFORE),
-                     TOKEN_VALID);
+    assert_int_equal(
+        verify(&ring, EXAMPLE_TOKEN, EXAMPLE_MEDIA, "w1080.jpg", BEFORE),
+        TOKEN_VALID);
 }
 
 static void mint_rejects_bad_fields(void **state)
@@ -236,14 +234,14 @@ static void mint_rejects_bad_fields(void **state)
     assert_int_equal(token_mint(&ring, "k1", EXAMPLE_MEDIA, EXAMPLE_EXPIRY,
                                 "a~b", "", text, sizeof(text)),
                      KADR_E_BAD_INPUT);
-    assert_int_equal(token_mint(&ring, "k1", EXAMPLE_MEDIA, EXAMPLE_EXPIRY,
-                                "", "user@example", text, sizeof(text)),
+    assert_int_equal(token_mint(&ring, "k1", EXAMPLE_MEDIA, EXAMPLE_EXPIRY, "",
+                                "user@example", text, sizeof(text)),
                      KADR_E_BAD_INPUT);
-    assert_int_equal(token_mint(&ring, "k1", EXAMPLE_MEDIA, 0, "", "", text,
-                                sizeof(text)),
-                     KADR_E_BAD_INPUT);
-    assert_int_equal(token_mint(&ring, "k1", EXAMPLE_MEDIA, EXAMPLE_EXPIRY,
-                                "", "", text, 10),
+    assert_int_equal(
+        token_mint(&ring, "k1", EXAMPLE_MEDIA, 0, "", "", text, sizeof(text)),
+        KADR_E_BAD_INPUT);
+    assert_int_equal(token_mint(&ring, "k1", EXAMPLE_MEDIA, EXAMPLE_EXPIRY, "",
+                                "", text, 10),
                      KADR_E_TOO_LARGE);
 }
 

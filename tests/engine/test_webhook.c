@@ -42,9 +42,18 @@ static void webhook_url_forms(void **state)
 static void webhook_url_rejected(void **state)
 {
     static const char *const bad[] = {
-        "https://127.0.0.1/hook", "ftp://h/", "http://", "http:///x",
-        "http://h:/x", "http://h:0/", "http://h:65536/", "http://h:80x/",
-        "http://[::1/x", "http://[::1]x/", "http://h/a b", "http://h/#f",
+        "https://127.0.0.1/hook",
+        "ftp://h/",
+        "http://",
+        "http:///x",
+        "http://h:/x",
+        "http://h:0/",
+        "http://h:65536/",
+        "http://h:80x/",
+        "http://[::1/x",
+        "http://[::1]x/",
+        "http://h/a b",
+        "http://h/#f",
         "127.0.0.1:80",
     };
 

@@ -45,8 +45,7 @@ static void respond_ranges(http_request_t *req)
         http_range_parse(http_request_header(req, "range"), FILE_BYTES, &set);
 
     if (kind == HTTP_RANGE_UNSATISFIABLE) {
-        (void)http_respond(req, 416, "Content-Range: bytes */4096\r\n", "",
-                           0);
+        (void)http_respond(req, 416, "Content-Range: bytes */4096\r\n", "", 0);
         return;
     }
     if (kind == HTTP_RANGE_NONE) {
@@ -54,10 +53,9 @@ static void respond_ranges(http_request_t *req)
         return;
     }
     for (size_t i = 0; i < set.count; i++) {
-        parts[i] = (http_body_part_t){head, sizeof(head) - 1,
-                                      set.ranges[i].first,
-                                      set.ranges[i].last -
-                                          set.ranges[i].first + 1};
+        parts[i] =
+            (http_body_part_t){head, sizeof(head) - 1, set.ranges[i].first,
+                               set.ranges[i].last - set.ranges[i].first + 1};
     }
     (void)http_respond_parts(req, 206,
                              "Content-Type: multipart/byteranges; "
@@ -92,8 +90,7 @@ static void respond(http_request_t *req)
             (void)http_respond(req, 500, NULL, "", 0);
         break;
     default:
-        (void)http_respond(req, 200, "Content-Type: text/plain\r\n", "ok",
-                           2);
+        (void)http_respond(req, 200, "Content-Type: text/plain\r\n", "ok", 2);
         break;
     }
 }
@@ -224,8 +221,10 @@ static void run_client(int client, const uint8_t *data, size_t size)
     }
     close(client);
     if (server->conns != NULL) {
-        fprintf(stderr, "connection still open %d ms after the client "
-                "closed\n", CLOSE_DEADLINE_MS);
+        fprintf(stderr,
+                "connection still open %d ms after the client "
+                "closed\n",
+                CLOSE_DEADLINE_MS);
         abort();
     }
 }

@@ -33,8 +33,8 @@ static void check_pixels(const image_pixels_t *pixels)
     if ((uint64_t)pixels->width * pixels->height > fuzz_limits.max_pixels)
         abort();
     /* Touch the last byte, so a short allocation shows up in ASan. */
-    if (pixels->data[(size_t)pixels->width * pixels->height *
-                     pixels->channels - 1] == 0xA5)
+    if (pixels->data[(size_t)pixels->width * pixels->height * pixels->channels -
+                     1] == 0xA5)
         pixels->data[0] ^= 1;
 }
 
@@ -48,8 +48,7 @@ static void fuzz_image_file(const char *path, kadr_format_t format,
         return;
     if (image_check_limits(&info, &fuzz_limits) != 0)
         return;
-    if (image_decode_file(path, format, &fuzz_limits, min_width, &pixels) !=
-        0)
+    if (image_decode_file(path, format, &fuzz_limits, min_width, &pixels) != 0)
         return;
     check_pixels(&pixels);
     image_pixels_free(&pixels);

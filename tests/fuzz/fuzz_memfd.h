@@ -11,8 +11,8 @@
 
 /* Writes data to a new memfd and its /proc path to path. Returns the fd,
  * or -1 when the file cannot be made; the caller closes it. */
-static inline int fuzz_memfd_open(const uint8_t *data, size_t size,
-                                  char *path, size_t path_size)
+static inline int fuzz_memfd_open(const uint8_t *data, size_t size, char *path,
+                                  size_t path_size)
 {
     int fd = memfd_create("kadr-fuzz", MFD_CLOEXEC);
     size_t done = 0;

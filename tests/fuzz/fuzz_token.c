@@ -14,8 +14,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MEDIA_ID "Qm3x0nS2rTq8vLpW"
 /* 32 bytes of secret each, base64. */
-#define KEYS                                                                 \
-    "k1:a2Fkci1leGFtcGxlLXNlY3JldC0wMTIzNDU2Nzg5YWI=,"                        \
+#define KEYS                                                                   \
+    "k1:a2Fkci1leGFtcGxlLXNlY3JldC0wMTIzNDU2Nzg5YWI=,"                         \
     "k2:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY"
 
 static token_keyring_t ring;
@@ -47,8 +47,8 @@ static void check_round_trip(const uint8_t *data, size_t size,
 {
     char again[TOKEN_MAX_LEN + 1];
     token_t parsed;
-    int rc = token_mint(&ring, tok->key_id, MEDIA_ID, tok->expiry,
-                        tok->variant, tok->viewer, again, sizeof(again));
+    int rc = token_mint(&ring, tok->key_id, MEDIA_ID, tok->expiry, tok->variant,
+                        tok->viewer, again, sizeof(again));
 
     if (rc == KADR_E_NOT_FOUND)
         return;

@@ -284,9 +284,8 @@ static void check_consistent(store_t *store)
     int bad = 0;
 
     while (!cursor.done)
-        assert_int_equal(store_verify_step(store, &cursor, 1 << 20,
-                                           count_bad, &bad),
-                         0);
+        assert_int_equal(
+            store_verify_step(store, &cursor, 1 << 20, count_bad, &bad), 0);
     assert_int_equal(bad, 0);
     assert_int_equal(store_volume_list(store, &list, &count), 0);
     for (size_t i = 0; i < count; i++) {
@@ -399,19 +398,17 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(compact_survives_reopen, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(compact_old_location_still_reads,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(compact_old_location_still_reads, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(compact_then_commit_staged, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(compact_then_commit_revived_dead,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(compact_by_ratio, setup, teardown),
-        cmocka_unit_test_setup_teardown(compact_needs_writer, setup,
+        cmocka_unit_test_setup_teardown(compact_then_commit_revived_dead, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(compact_by_ratio, setup, teardown),
+        cmocka_unit_test_setup_teardown(compact_needs_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(compact_crash_at_each_step, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(compact_while_reading, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(compact_while_reading, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

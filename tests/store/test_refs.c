@@ -197,8 +197,7 @@ static void refs_set_refcount(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(refs_shared_original, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(refs_shared_original, setup, teardown),
         cmocka_unit_test_setup_teardown(refs_shared_variant, setup, teardown),
         cmocka_unit_test_setup_teardown(refs_dead_blob_compacted, setup,
                                         teardown),

@@ -57,9 +57,9 @@ static void open_reader_beside_writer(void **state)
     /* A needle staged and not yet committed, as during an upload. */
     test_fill(data, sizeof(data), 8);
     kadr_hash_t hash = test_hash(data, sizeof(data));
-    assert_int_equal(store_blob_stage_mem(writer, data, sizeof(data), &hash,
-                                          1, &pending),
-                     0);
+    assert_int_equal(
+        store_blob_stage_mem(writer, data, sizeof(data), &hash, 1, &pending),
+        0);
     uint64_t size = test_volume_size(dir, 1);
 
     assert_int_equal(store_open(dir, &reader_opts, &reader), 0);
@@ -68,9 +68,9 @@ static void open_reader_beside_writer(void **state)
     assert_int_equal(store_blob_get(txn, &staged.hash, &blob), 0);
     assert_int_equal(blob.length, sizeof(data));
     store_txn_abort(txn);
-    assert_int_equal(store_blob_stage_mem(reader, data, sizeof(data), &hash,
-                                          1, &pending),
-                     KADR_E_BAD_INPUT);
+    assert_int_equal(
+        store_blob_stage_mem(reader, data, sizeof(data), &hash, 1, &pending),
+        KADR_E_BAD_INPUT);
     store_close(reader);
     store_close(writer);
 }

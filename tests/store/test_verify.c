@@ -61,8 +61,8 @@ static int teardown(void **state)
     return 0;
 }
 
-static int on_bad(void *ctx, const kadr_hash_t *hash,
-                  const store_blob_t *blob, int code)
+static int on_bad(void *ctx, const kadr_hash_t *hash, const store_blob_t *blob,
+                  int code)
 {
     struct found *f = ctx;
 
@@ -204,10 +204,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(verify_flipped_header_hash, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(verify_flipped_footer, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(verify_flipped_magic, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(verify_flipped_footer, setup, teardown),
+        cmocka_unit_test_setup_teardown(verify_flipped_magic, setup, teardown),
         cmocka_unit_test_setup_teardown(verify_reader_sees_new_volume, setup,
                                         teardown),
     };
