@@ -166,8 +166,11 @@ class HealthTest(unittest.TestCase):
 
     def test_stalled_workers_reported(self):
         # One worker thread, busy with a transcode: the heartbeat probe
-        # waits behind it for longer than health_stall_ms.
+        # waits behind it for longer than health_stall_ms. The slowest
+        # x264 preset keeps the transcode running for several seconds
+        # even on an idle machine, well past the 1 s probe interval.
         with Daemon("--workers", "1", "--video-workers", "1",
+                    "--video-preset", "placebo",
                     "--health-stall-ms", "300") as d:
             media_id = d.upload_file(VIDEO).json()["id"]
             stalled = None
