@@ -80,7 +80,7 @@ static void on_wait_timer_closed(uv_handle_t *handle)
     upload_step_done(handle->data);
 }
 
-/* Answers a waiting upload with its record as stored now. */
+/* Sends a waiting upload its response, with the record as stored now. */
 static void finish_wait(upload_t *up)
 {
     store_txn_t *txn;

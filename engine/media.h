@@ -1,4 +1,4 @@
-/* The media record: what kadr knows about one upload, stored as compact
+/* The media record: kadr's data on one upload, stored as compact
  * JSON under its id in the store's media database. */
 #ifndef KADR_ENGINE_MEDIA_H
 #define KADR_ENGINE_MEDIA_H
@@ -74,7 +74,7 @@ KADR_MUST_CHECK int media_decode(const void *data, size_t len, media_t *out);
 
 /* Builds the API's JSON view of a record. The owner tag and the
  * original's blob hash are included only when show_private is set (the
- * caller holds a front-end key). Returns a new reference, NULL on no
+ * caller has a front-end key). Returns a new reference, NULL on no
  * memory. */
 json_t *media_to_json(const media_t *media, bool show_private);
 

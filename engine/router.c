@@ -21,7 +21,7 @@ bool routes_has_api_key(const app_t *app, const http_request_t *req)
     if (key == NULL)
         return false;
     len = strlen(key);
-    /* Every configured key is compared, so timing tells nothing about
+    /* Every configured key is compared, so the timing reveals nothing about
      * which one (if any) matched. */
     for (uint32_t i = 0; i < app->cfg->api_key_count; i++) {
         const char *want = app->cfg->api_key_list[i];

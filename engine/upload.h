@@ -2,8 +2,8 @@
  *
  * The body streams to an unnamed temporary file through two bounded
  * buffers while it is hashed with XXH3-128 and sniffed. Then the image
- * or video ingest takes over. The upload is freed once it has been
- * answered (or its client is gone) and no asynchronous step is pending. */
+ * or video ingest takes over. The upload is freed once its response is
+ * sent (or its client is gone) and no asynchronous step is pending. */
 #ifndef KADR_ENGINE_UPLOAD_H
 #define KADR_ENGINE_UPLOAD_H
 
@@ -28,7 +28,7 @@
 typedef struct upload {
     const body_ops_t *ops; /* first: the router dispatches through it */
     app_t *app;
-    http_request_t *req; /* NULL once answered or aborted */
+    http_request_t *req; /* NULL once responded to or aborted */
     unsigned pending;    /* asynchronous steps in flight */
     uint64_t started_ns;
 
@@ -48,7 +48,7 @@ typedef struct upload {
     int cur;
     uv_fs_t write_req;
 
-    /* What the request asked for. */
+    /* Query parameters of the request. */
     enum media_access access;
     char owner[MEDIA_MAX_OWNER + 1];
     bool wait;
@@ -77,7 +77,7 @@ void upload_fail(upload_t *up, int status, const char *error,
 void upload_reply_created(upload_t *up);
 
 /* Marks an asynchronous step done and frees the upload if nothing else
- * holds it. */
+ * references it. */
 void upload_step_done(upload_t *up);
 
 /* Ends the upload with the reply that fits code (415, 422, 507...). */
@@ -96,7 +96,7 @@ void ingest_image_start(upload_t *up);
 void ingest_video_start(upload_t *up);
 
 /* Called on the loop thread when a video job has finished (ready or
- * failed) so that uploads waiting with ?wait=1 are answered. */
+ * failed) so that uploads waiting with ?wait=1 get their response. */
 void ingest_video_notify(app_t *app, const char *media_id);
 
 /* Answers every waiting upload with its current record, at shutdown. */
