@@ -8,7 +8,7 @@
 
 #include "image.h"
 
-/* Largest encoded image file read into memory, in bytes. */
+/* Largest encoded image file mapped for a decode, in bytes. */
 #define IMAGE_MAX_FILE_BYTES ((size_t)256 << 20)
 
 /* Largest decode in pixels whatever the caller's limits allow, so that
@@ -16,8 +16,16 @@
 #define IMAGE_MAX_DECODE_PIXELS ((uint64_t)1 << 28)
 
 /* image.c: files and pixel buffers. */
-KADR_MUST_CHECK int image__read_file(const char *path, uint8_t **data,
-                                     size_t *len);
+
+/* Maps a whole image file read-only into *data (*len bytes) for a decoder
+ * to read in place. Release it with image__unmap_file(). Returns
+ * KADR_E_CORRUPT for an empty file and KADR_E_TOO_LARGE past
+ * IMAGE_MAX_FILE_BYTES. The caller must keep the file from being
+ * truncated while it is mapped (a read past the new end raises SIGBUS):
+ * kadrd maps only the unnamed temporary files that it writes itself. */
+KADR_MUST_CHECK int image__map_file(const char *path, const uint8_t **data,
+                                    size_t *len);
+void image__unmap_file(const uint8_t *data, size_t len);
 KADR_MUST_CHECK int image__pixels_alloc(image_pixels_t *pixels, uint32_t width,
                                         uint32_t height, uint32_t channels);
 KADR_MUST_CHECK int image__check_decode(const image_info_t *info,

@@ -246,17 +246,15 @@ int image__jpeg_decode(const char *path, const image_info_t *info,
                        uint32_t min_width, image_pixels_t *out)
 {
     jpeg_source_t src;
-    uint8_t *data;
 
     memset(&src, 0, sizeof(src));
 
-    int rc = image__read_file(path, &data, &src.len);
+    int rc = image__map_file(path, &src.buf, &src.len);
 
     if (rc != 0)
         return rc;
-    src.buf = data;
     rc = decode_buffer(&src, info, min_width, out);
     free(src.icc);
-    free(data);
+    image__unmap_file(src.buf, src.len);
     return rc;
 }

@@ -154,13 +154,13 @@ static int decode_buffer(const uint8_t *data, size_t len,
 int image__webp_decode(const char *path, const image_info_t *info,
                        image_pixels_t *out)
 {
-    uint8_t *data;
+    const uint8_t *data;
     size_t len;
-    int rc = image__read_file(path, &data, &len);
+    int rc = image__map_file(path, &data, &len);
 
     if (rc != 0)
         return rc;
     rc = decode_buffer(data, len, info, out);
-    free(data);
+    image__unmap_file(data, len);
     return rc;
 }
