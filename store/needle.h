@@ -26,6 +26,10 @@
 #define NEEDLE_ALIGN 8
 #define NEEDLE_VERSION 1
 
+/* Bytes written between two writeback starts (sync_file_range) while a
+ * needle is copied into a volume: 1 MiB. */
+#define NEEDLE_WRITEBACK_BYTES (UINT64_C(1) << 20)
+
 /* Maximum payload a needle may declare, in bytes (1 TiB): keeps offset
  * arithmetic far from overflow when a header is corrupt. */
 #define NEEDLE_MAX_PAYLOAD_BYTES (UINT64_C(1) << 40)

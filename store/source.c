@@ -1,8 +1,11 @@
 #include "source.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "io.h"
 
@@ -11,9 +14,36 @@ int source_init_fd(source_t *src, int fd, uint64_t base)
     src->fd = fd;
     src->base = base;
     src->mem = NULL;
+    src->map = NULL;
+    src->map_len = 0;
     src->buf = malloc(STORE_CHUNK_BYTES);
     if (src->buf == NULL)
         return -ENOMEM;
+    return 0;
+}
+
+/* Maps len bytes of fd, pages populated up front, or returns NULL. */
+static void *map_file(int fd, uint64_t len)
+{
+    struct stat st;
+    void *map;
+
+    if (len == 0 || len > SIZE_MAX || fstat(fd, &st) != 0 ||
+        (uint64_t)st.st_size < len)
+        return NULL;
+    map = mmap(NULL, (size_t)len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    return map == MAP_FAILED ? NULL : map;
+}
+
+int source_init_file(source_t *src, int fd, uint64_t len)
+{
+    void *map = map_file(fd, len);
+
+    if (map == NULL)
+        return source_init_fd(src, fd, 0);
+    source_init_mem(src, map);
+    src->map = map;
+    src->map_len = (size_t)len;
     return 0;
 }
 
@@ -23,12 +53,18 @@ void source_init_mem(source_t *src, const void *mem)
     src->base = 0;
     src->mem = mem;
     src->buf = NULL;
+    src->map = NULL;
+    src->map_len = 0;
 }
 
 void source_free(source_t *src)
 {
     free(src->buf);
     src->buf = NULL;
+    if (src->map != NULL)
+        munmap(src->map, src->map_len);
+    src->map = NULL;
+    src->mem = NULL;
 }
 
 int source_read(source_t *src, uint64_t off, size_t len, const uint8_t **out)

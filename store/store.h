@@ -109,7 +109,9 @@ KADR_MUST_CHECK int store_blob_get(store_txn_t *txn, const kadr_hash_t *hash,
 /* Prepares len bytes of fd (read from offset 0) for commit, outside any
  * write transaction. If the hash is indexed, compares the bytes with the
  * stored blob (KADR_E_COLLISION if they differ) and writes nothing.
- * Otherwise appends a needle to the active volume and syncs it. */
+ * Otherwise appends a needle to the active volume and syncs it. fd is
+ * mapped while staging runs, so the file must not be truncated
+ * meanwhile. A file shorter than len fails with KADR_E_CORRUPT. */
 KADR_MUST_CHECK int store_blob_stage(store_t *store, int fd, uint64_t len,
                                      const kadr_hash_t *hash, uint8_t format,
                                      store_staged_t *out);
