@@ -27,7 +27,9 @@ typedef struct bench_stats {
     uint64_t connect_errors;
     uint64_t io_errors;
     uint64_t timeouts;
-    uint64_t body_bytes;
+    uint64_t body_bytes;    /* response bodies */
+    uint64_t request_bytes; /* request bodies of requests with a response */
+    uint64_t total_us;      /* sum of latencies, for the mean */
 } bench_stats_t;
 
 /* Adds one response with its status and latency. */

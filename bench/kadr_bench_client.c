@@ -118,6 +118,7 @@ static void finish_response(struct conn *c)
     c->in_flight = false;
     uv_timer_stop(&c->timer);
     bench_stats_add(c->opts->stats, c->status, us, c->body_bytes);
+    c->opts->stats->request_bytes += c->request.body_len;
     if (c->opts->on_response != NULL)
         c->opts->on_response(c->opts->ctx, c->status,
                              c->body != NULL ? c->body : "", c->body_bytes);

@@ -38,6 +38,7 @@ void bench_stats_add(bench_stats_t *stats, int status, uint64_t latency_us,
     if (status >= 0 && status < BENCH_MAX_STATUS)
         stats->status[status]++;
     stats->body_bytes += body_bytes;
+    stats->total_us += latency_us;
 }
 
 uint64_t bench_stats_quantile(const bench_stats_t *stats, double q)
@@ -85,17 +86,23 @@ void bench_stats_print(const bench_stats_t *stats, const char *title,
 {
     double rate = seconds > 0 ? (double)stats->count / seconds : 0;
     double mbps = seconds > 0 ? (double)stats->body_bytes / seconds / 1e6 : 0;
+    double sent =
+        seconds > 0 ? (double)stats->request_bytes / seconds / 1e6 : 0;
+    uint64_t mean_us = stats->count > 0 ? stats->total_us / stats->count : 0;
 
-    fprintf(out, "%s: %llu requests in %.2f s\n", title,
-            (unsigned long long)stats->count, seconds);
+    fprintf(out, "%s: %llu requests in %.3f s, %llu bytes of request bodies\n",
+            title, (unsigned long long)stats->count, seconds,
+            (unsigned long long)stats->request_bytes);
     fprintf(out,
-            "  throughput  %.1f requests/s, %.2f MB/s of response bodies\n",
-            rate, mbps);
+            "  throughput  %.1f requests/s, %.2f MB/s of request bodies, "
+            "%.2f MB/s of response bodies\n",
+            rate, sent, mbps);
     fputs("  latency    ", out);
     print_ms(out, "p50", bench_stats_quantile(stats, 0.50));
     print_ms(out, "p90", bench_stats_quantile(stats, 0.90));
     print_ms(out, "p99", bench_stats_quantile(stats, 0.99));
     print_ms(out, "max", stats->max_us);
+    print_ms(out, "mean", mean_us);
     fputs("\n  status     ", out);
     for (int code = 0; code < BENCH_MAX_STATUS; code++) {
         if (stats->status[code] > 0)

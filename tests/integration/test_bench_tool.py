@@ -55,6 +55,14 @@ class BenchToolTest(unittest.TestCase):
         self.assert_summary(out, 6)
         self.assertEqual(statuses(out.stdout), {201: 6})
         self.assertIn("errors      0", out.stdout)
+        # Six uploads cycle over the two photos three times each.
+        sent = 3 * sum(os.path.getsize(os.path.join(self.dir, name))
+                       for name in os.listdir(self.dir))
+        self.assertIn("6 requests in", out.stdout)
+        self.assertRegex(out.stdout, r"requests in [\d.]+ s, %d bytes of "
+                                     r"request bodies" % sent)
+        self.assertRegex(out.stdout, r"[\d.]+ MB/s of request bodies")
+        self.assertRegex(out.stdout, r"max [\d.]+ ms mean [\d.]+ ms")
 
     def test_read_mode_with_ranges(self):
         out = run_bench("read", "--url", self.url, "--dir", self.dir,
