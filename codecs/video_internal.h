@@ -19,6 +19,7 @@
 #include <libswscale/swscale.h>
 
 #include "video.h"
+#include "video_queue.h"
 
 /* Output audio: AAC, 48 kHz, stereo, planar float. */
 #define VIDEO_AUDIO_RATE 48000
@@ -91,6 +92,25 @@ typedef struct video_control {
     void *progress_ctx;
     int last_percent;
 } video_control_t;
+
+/* The decoding side of a transcode: a thread that demuxes in, decodes
+ * its video and queues the frames, and the packets of audio_index, for
+ * the thread that encodes. The caller fills the fields up to cut_us and
+ * keeps in, decoder and control alive until video__reader_stop(). */
+typedef struct video_reader {
+    video_input_t *in;
+    AVCodecContext *decoder;
+    const video_control_t *control;
+    int audio_index; /* -1: no audio packets are queued */
+    int64_t cut_us;  /* frames from this input time on are dropped; 0: none */
+    int64_t end_us;  /* how far packets reach; read after the thread ends */
+    bool cut_reached;
+    video_queue_t queue;
+    AVPacket *packet;
+    AVFrame *decoded;
+    pthread_t thread;
+    bool running;
+} video_reader_t;
 
 /* A file whose packets stop more than VIDEO_TRUNCATION_SLACK_S seconds
  * before VIDEO_MIN_COVERED_SHARE of its declared duration is treated as
@@ -232,6 +252,25 @@ KADR_MUST_CHECK int video__audio_write(video_audio_t *audio,
                                        AVFormatContext *mux,
                                        const AVPacket *packet);
 void video__audio_close(video_audio_t *audio);
+
+/* Starts the decoding thread. On failure no thread runs, and the reader
+ * still goes to video__reader_free(). */
+KADR_MUST_CHECK int video__reader_start(video_reader_t *reader);
+
+/* Waits for the next decoded frame or audio packet and moves it into
+ * frame or packet (both empty). Returns VIDEO_QUEUE_FRAME,
+ * VIDEO_QUEUE_PACKET, VIDEO_QUEUE_END after the last one, or the
+ * negative code the decoding thread ended with (KADR_E_CORRUPT for a
+ * file with too many damaged frames, for example). */
+KADR_MUST_CHECK int video__reader_next(video_reader_t *reader, AVFrame *frame,
+                                       AVPacket *packet);
+
+/* Stops the decoding thread, if it runs, and waits for it to end. */
+void video__reader_stop(video_reader_t *reader);
+
+/* Stops the thread and releases the queue and the reader's buffers. A
+ * zeroed reader is freed safely. */
+void video__reader_free(video_reader_t *reader);
 
 /* Starts the clock for params->time_limit_s (0: no limit). */
 void video__control_init(video_control_t *control, const video_params_t *params,

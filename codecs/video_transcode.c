@@ -1,4 +1,10 @@
-/* The 720.mp4 rendition: decode, turn upright, scale, H.264 + AAC, MP4. */
+/* The 720.mp4 rendition: decode, turn upright, scale, H.264 + AAC, MP4.
+ *
+ * Two threads share the work. The reader thread (video_reader.c) demuxes
+ * and decodes the video into a bounded queue, with the audio packets in
+ * between. The calling thread tone-maps, scales and turns each frame,
+ * encodes video and audio and muxes. Each side polls the cancel flag and
+ * the time limit, and the reader is joined on every path. */
 #include <errno.h>
 #include <string.h>
 
@@ -28,10 +34,9 @@ typedef struct transcode {
     int64_t start_pts;
     int64_t last_pts;
     int64_t pts_step;
-    int64_t end_us;
     int64_t frames;
     int64_t cut_us; /* stop at this input time; 0 for no cut */
-    bool cut_reached;
+    video_reader_t reader;
 } transcode_t;
 
 static int open_source(transcode_t *t, const char *src)
@@ -184,23 +189,10 @@ static int64_t next_pts(transcode_t *t, const AVFrame *frame)
     return pts;
 }
 
-/* Returns whether frame starts at or past the teaser cut. */
-static bool past_cut(const transcode_t *t, const AVFrame *frame)
-{
-    int64_t pts = frame->best_effort_timestamp;
-
-    if (t->cut_us <= 0 || pts == AV_NOPTS_VALUE)
-        return false;
-    return av_rescale_q(pts, t->video_in->time_base, AV_TIME_BASE_Q) >=
-           t->cut_us;
-}
-
 static int encode_frame(transcode_t *t, const AVFrame *frame)
 {
     int rc;
 
-    if (past_cut(t, frame))
-        return 0;
     if (t->in.hdr) {
         rc = video__tonemap_run(&t->tonemap, frame, t->video_in->time_base);
         if (rc < 0)
@@ -211,10 +203,6 @@ static int encode_frame(transcode_t *t, const AVFrame *frame)
     rc = av_frame_make_writable(t->scaled);
     if (rc < 0)
         return video__map_error(rc);
-    /* TODO: scaling and the quarter turn run on this thread between the
-     * threaded decoder and encoder. bench/video.sh measured kadr's wall
-     * time 6 to 45 % over the ffmpeg command (which slices its transpose
-     * filter over threads) on a loaded 2-core machine, at less CPU. */
     rc = video__scaler_run(&t->scaler, frame, t->scaled);
     if (rc < 0)
         return rc;
@@ -232,86 +220,49 @@ static int encode_frame(transcode_t *t, const AVFrame *frame)
     return 0;
 }
 
-/* Decodes packet (NULL to drain the decoder) and encodes what comes out. */
-static int decode_video(transcode_t *t, const AVPacket *packet)
-{
-    int rc = avcodec_send_packet(t->decoder, packet);
-    int damaged = 0;
-
-    /* A damaged packet is dropped and decoding goes on. A file with no
-     * decodable frame at all fails in finish(). */
-    if (packet && video__is_damaged_packet(rc))
-        return 0;
-    if (rc < 0)
-        return video__map_error(rc);
-
-    for (;;) {
-        rc = avcodec_receive_frame(t->decoder, t->decoded);
-        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
-            return 0;
-        if (video__is_damaged_packet(rc)) {
-            if (++damaged >= VIDEO_MAX_DAMAGED_FRAMES)
-                return KADR_E_CORRUPT;
-            continue;
-        }
-        if (rc < 0)
-            return video__map_error(rc);
-
-        rc = encode_frame(t, t->decoded);
-        av_frame_unref(t->decoded);
-        if (rc < 0)
-            return rc;
-    }
-}
-
-/* Returns whether packet starts at or past the teaser cut. Packets are
- * read in decode order, so video packets past the cut still go to the
- * decoder, which may hold earlier frames, and past_cut() drops the rest. */
-static bool packet_past_cut(const transcode_t *t, const AVPacket *packet)
-{
-    const AVStream *st = t->in.fmt->streams[packet->stream_index];
-    int64_t ts = packet->dts != AV_NOPTS_VALUE ? packet->dts : packet->pts;
-
-    if (t->cut_us <= 0 || ts == AV_NOPTS_VALUE)
-        return false;
-    return av_rescale_q(ts, st->time_base, AV_TIME_BASE_Q) >= t->cut_us;
-}
-
-static int route_packet(transcode_t *t, const AVPacket *packet)
-{
-    bool past = packet_past_cut(t, packet);
-
-    if (packet->stream_index == t->in.video_index) {
-        if (past)
-            t->cut_reached = true;
-        return decode_video(t, packet);
-    }
-    if (t->has_audio && packet->stream_index == t->in.audio_index && !past)
-        return video__audio_write(&t->audio, t->mux, packet);
-    return 0;
-}
-
-static int run(transcode_t *t)
+/* Encodes the frames and audio packets the reader queues until it has
+ * read everything, or until the first error on either thread. */
+static int consume(transcode_t *t)
 {
     for (;;) {
         int rc = video__control_check(&t->control);
 
         if (rc < 0)
             return rc;
-        rc = av_read_frame(t->in.fmt, t->packet);
-        if (rc == AVERROR_EOF)
-            return 0;
-        if (rc < 0)
-            return video__map_error(rc);
-
-        video__track_end(t->in.fmt, t->packet, &t->end_us);
-        rc = route_packet(t, t->packet);
-        av_packet_unref(t->packet);
+        rc = video__reader_next(&t->reader, t->decoded, t->packet);
+        if (rc <= 0)
+            return rc;
+        if (rc == VIDEO_QUEUE_FRAME) {
+            rc = encode_frame(t, t->decoded);
+            av_frame_unref(t->decoded);
+        } else {
+            rc = t->has_audio ? video__audio_write(&t->audio, t->mux, t->packet)
+                              : 0;
+            av_packet_unref(t->packet);
+        }
         if (rc < 0)
             return rc;
-        if (t->cut_reached)
-            return 0;
     }
+}
+
+/* Runs the reader thread beside consume() on this thread, and joins it
+ * on every path. */
+static int run(transcode_t *t)
+{
+    video_reader_t *reader = &t->reader;
+    int rc;
+
+    reader->in = &t->in;
+    reader->decoder = t->decoder;
+    reader->control = &t->control;
+    reader->audio_index = t->has_audio ? t->in.audio_index : -1;
+    reader->cut_us = t->cut_us;
+    rc = video__reader_start(reader);
+    if (rc < 0)
+        return rc;
+    rc = consume(t);
+    video__reader_stop(reader);
+    return rc;
 }
 
 /* Rejects output without a frame, and a whole-file transcode whose
@@ -322,17 +273,13 @@ static int check_complete(const transcode_t *t)
         return KADR_E_CORRUPT;
     if (t->cut_us > 0)
         return 0;
-    return video__check_coverage(t->in.fmt, t->start_us, t->end_us);
+    return video__check_coverage(t->in.fmt, t->start_us, t->reader.end_us);
 }
 
 static int finish(transcode_t *t)
 {
-    int rc = decode_video(t, NULL);
-
-    if (rc < 0)
-        return rc;
-    rc = video__mux_encode(t->mux, t->video_out, t->encoder, NULL,
-                           t->out_packet);
+    int rc = video__mux_encode(t->mux, t->video_out, t->encoder, NULL,
+                               t->out_packet);
     if (rc < 0)
         return rc;
     if (t->has_audio) {
@@ -353,6 +300,7 @@ static int finish(transcode_t *t)
 
 static void release(transcode_t *t)
 {
+    video__reader_free(&t->reader);
     av_frame_free(&t->scaled);
     av_frame_free(&t->decoded);
     av_packet_free(&t->out_packet);
