@@ -18,13 +18,16 @@
 /* What the container header says; file_bytes is the input's size. width and
  * height are as displayed, after the display matrix rotation. rotation is 0,
  * 90, 180 or 270: the counterclockwise angle by which stored frames are turned
- * for display, the value ffprobe and av_display_rotation_get() report. fps is
- * the average frame rate, else the stream's r_frame_rate, which for WebM can be
- * the 1000 Hz timestamp rate. */
+ * for display, the value ffprobe and av_display_rotation_get() report. When
+ * the matrix mirrors (mirrored), frames are flipped left to right first and
+ * rotation is the turn that follows, which can differ from ffprobe's value.
+ * fps is the average frame rate, else the stream's r_frame_rate, which for
+ * WebM can be the 1000 Hz timestamp rate. */
 typedef struct video_info {
     uint32_t width;
     uint32_t height;
     uint32_t rotation;
+    bool mirrored;
     double duration_s;
     double fps;
     bool has_audio;

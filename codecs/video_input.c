@@ -1,4 +1,5 @@
-/* Opening a video input: container, stream choice, decoders, rotation. */
+/* Opening a video input: container, stream choice, decoders, display
+ * matrix. */
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -109,7 +110,8 @@ int video__open_input(const char *path, const AVIOInterruptCB *interrupt,
     }
 
     in->audio_index = find_audio_stream(in->fmt, in->video_index);
-    in->rotation = video__stream_rotation(in->fmt->streams[in->video_index]);
+    video__stream_orientation(in->fmt->streams[in->video_index], &in->rotation,
+                              &in->mirror);
     in->hdr = video__is_hdr(par);
     return 0;
 
@@ -154,27 +156,64 @@ fail_free:
     return video__map_error(rc);
 }
 
-uint32_t video__stream_rotation(const AVStream *stream)
+/* Returns the quarter turn nearest to degrees, as 0, 90, 180 or 270. */
+static uint32_t quarter_turn(double degrees)
+{
+    long quarter_turns = lround(degrees / 90.0) % 4;
+
+    if (quarter_turns < 0)
+        quarter_turns += 4;
+    return (uint32_t)quarter_turns * 90;
+}
+
+/* Returns -value without overflow. */
+static int32_t negated(int32_t value)
+{
+    return value == INT32_MIN ? INT32_MAX : -value;
+}
+
+void video__matrix_orientation(const int32_t matrix[9], uint32_t *rotation,
+                               bool *mirror)
+{
+    int32_t turn[9];
+    double determinant =
+        (double)matrix[0] * matrix[4] - (double)matrix[1] * matrix[3];
+    double degrees;
+
+    *rotation = 0;
+    *mirror = false;
+    if (determinant == 0)
+        return;
+
+    /* libavutil applies the matrix to row vectors (x, y, 1). A negative
+     * determinant means it contains a mirror. Taking that mirror as the
+     * first step, flipping x of the stored frame, leaves a pure rotation:
+     * the matrix with its first row negated. */
+    memcpy(turn, matrix, sizeof(turn));
+    if (determinant < 0) {
+        turn[0] = negated(matrix[0]);
+        turn[1] = negated(matrix[1]);
+        turn[2] = negated(matrix[2]);
+    }
+    degrees = av_display_rotation_get(turn);
+    if (isnan(degrees))
+        return;
+    *rotation = quarter_turn(degrees);
+    *mirror = determinant < 0;
+}
+
+void video__stream_orientation(const AVStream *stream, uint32_t *rotation,
+                               bool *mirror)
 {
     size_t size = 0;
     const uint8_t *matrix =
         av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, &size);
-    double degrees;
-    long quarter_turns;
 
+    *rotation = 0;
+    *mirror = false;
     if (!matrix || size < 9 * sizeof(int32_t))
-        return 0;
-
-    /* TODO: a mirrored display matrix (a flip) is read as its rotation
-     * only, so a mirrored selfie video stays mirrored. */
-    degrees = av_display_rotation_get((const int32_t *)matrix);
-    if (isnan(degrees))
-        return 0;
-
-    quarter_turns = lround(degrees / 90.0) % 4;
-    if (quarter_turns < 0)
-        quarter_turns += 4;
-    return (uint32_t)quarter_turns * 90;
+        return;
+    video__matrix_orientation((const int32_t *)matrix, rotation, mirror);
 }
 
 void video__display_size(const video_input_t *in, uint32_t *width,

@@ -4,7 +4,9 @@
  * Rotation everywhere here is the counterclockwise angle in degrees (0, 90,
  * 180 or 270) by which decoded frames must be turned to look upright. It is
  * the value av_display_rotation_get() and ffprobe report for the stream's
- * display matrix. */
+ * display matrix. A mirrored matrix (negative determinant, as in
+ * some front-camera recordings) sets mirror: frames are flipped left to right
+ * first and then turned by the rotation read from the rest of the matrix. */
 #ifndef KADR_CODECS_VIDEO_INTERNAL_H
 #define KADR_CODECS_VIDEO_INTERNAL_H
 
@@ -36,6 +38,7 @@ typedef struct video_input {
     int video_index;
     int audio_index;
     uint32_t rotation;
+    bool mirror;
     bool hdr;
 } video_input_t;
 
@@ -53,7 +56,8 @@ typedef struct video_tonemap {
 } video_tonemap_t;
 
 /* Converts frames of any size and pixel format to fmt at a fixed display
- * size, turning them upright on the way. */
+ * size, mirroring and turning them upright on the way. coded holds the
+ * scaled frame before the turn, and is NULL when nothing is turned. */
 typedef struct video_scaler {
     struct SwsContext *sws;
     AVFrame *coded;
@@ -64,6 +68,7 @@ typedef struct video_scaler {
     uint32_t width;
     uint32_t height;
     uint32_t rotation;
+    bool mirror;
 } video_scaler_t;
 
 /* Audio path of a transcode: decode, resample, queue, AAC encode. */
@@ -159,15 +164,23 @@ bool video__is_hdr(const AVCodecParameters *par);
 KADR_MUST_CHECK int video__open_decoder(const AVStream *stream, int threads,
                                         AVCodecContext **out);
 
-/* Returns the stream's display matrix rotation, 0 without one. */
-uint32_t video__stream_rotation(const AVStream *stream);
+/* Reads a display matrix (nine 32-bit values as libavutil stores them)
+ * as a mirror flag and a rotation. A singular matrix reads as neither. */
+void video__matrix_orientation(const int32_t matrix[9], uint32_t *rotation,
+                               bool *mirror);
+
+/* Reads the stream's display matrix as video__matrix_orientation() does;
+ * 0 and false without one. */
+void video__stream_orientation(const AVStream *stream, uint32_t *rotation,
+                               bool *mirror);
 
 /* Copies a width x height plane of bytes_per_pixel-byte pixels to dst,
- * turned counterclockwise by rotation degrees. dst must hold the turned
- * size (height x width for 90 and 270). */
+ * flipped left to right when mirror is set and then turned
+ * counterclockwise by rotation degrees. dst must hold the turned size
+ * (height x width for 90 and 270). */
 void video__rotate_plane(const uint8_t *src, int src_stride, int width,
                          int height, int bytes_per_pixel, uint8_t *dst,
-                         int dst_stride, uint32_t rotation);
+                         int dst_stride, uint32_t rotation, bool mirror);
 
 /* Computes the largest even size with the aspect of width x height that
  * fits max_long x max_short in the source's own orientation and is not
@@ -180,7 +193,8 @@ void video__fit_size(uint32_t width, uint32_t height, uint32_t max_long,
  * pixel format fmt. Release with video__scaler_free(). */
 KADR_MUST_CHECK int video__scaler_init(video_scaler_t *scaler,
                                        enum AVPixelFormat fmt, uint32_t width,
-                                       uint32_t height, uint32_t rotation);
+                                       uint32_t height, uint32_t rotation,
+                                       bool mirror);
 
 /* Scales and turns in into out, which must be a writable frame of the
  * scaler's format and size. fmt is AV_PIX_FMT_YUV420P (even sizes only) or

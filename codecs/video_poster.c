@@ -208,8 +208,9 @@ static int convert_best(const poster_search_t *s, image_pixels_t *out)
     if (rc < 0)
         goto fail_frame;
 
-    rc = video__scaler_init(&scaler, AV_PIX_FMT_RGB24, (uint32_t)rgb->width,
-                            (uint32_t)rgb->height, s->in.rotation);
+    rc =
+        video__scaler_init(&scaler, AV_PIX_FMT_RGB24, (uint32_t)rgb->width,
+                           (uint32_t)rgb->height, s->in.rotation, s->in.mirror);
     if (rc < 0)
         goto fail_frame;
     rc = video__scaler_run(&scaler, best, rgb);

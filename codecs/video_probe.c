@@ -43,6 +43,7 @@ static void fill_info(const video_input_t *in, video_info_t *out)
     memset(out, 0, sizeof(*out));
     video__display_size(in, &out->width, &out->height);
     out->rotation = in->rotation;
+    out->mirrored = in->mirror;
     out->duration_s = input_duration(in->fmt, video);
     out->fps = stream_fps(video);
     if (in->fmt->pb) {

@@ -26,8 +26,8 @@ static bool video_remuxable(const video_input_t *in,
     if (par->codec_id != AV_CODEC_ID_H264 ||
         par->profile != FF_PROFILE_H264_HIGH ||
         par->format != AV_PIX_FMT_YUV420P ||
-        par->color_range == AVCOL_RANGE_JPEG || in->rotation != 0 || in->hdr ||
-        !square_pixels(par->sample_aspect_ratio))
+        par->color_range == AVCOL_RANGE_JPEG || in->rotation != 0 ||
+        in->mirror || in->hdr || !square_pixels(par->sample_aspect_ratio))
         return false;
 
     video__fit_size((uint32_t)par->width, (uint32_t)par->height,

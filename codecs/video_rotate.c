@@ -1,14 +1,19 @@
-/* Turning decoded planes upright by quarter turns. */
+/* Turning decoded planes upright: an optional horizontal mirror, then a
+ * quarter turn. */
 #include <stddef.h>
 #include <string.h>
 
 #include "video_internal.h"
 
 /* Returns the destination of source pixel (x, y) of a width x height plane
- * turned counterclockwise by rotation degrees. */
+ * turned counterclockwise by rotation degrees, after a horizontal mirror
+ * when mirror is set. */
 static uint8_t *turned_pixel(uint8_t *dst, int dst_stride, int bpp, int x,
-                             int y, int width, int height, uint32_t rotation)
+                             int y, int width, int height, uint32_t rotation,
+                             bool mirror)
 {
+    if (mirror)
+        x = width - 1 - x;
     switch (rotation) {
     case 90:
         return dst + (ptrdiff_t)(width - 1 - x) * dst_stride + y * bpp;
@@ -23,18 +28,26 @@ static uint8_t *turned_pixel(uint8_t *dst, int dst_stride, int bpp, int x,
 }
 
 /* Returns how far the destination moves when x grows by one. */
-static ptrdiff_t turned_step(int dst_stride, int bpp, uint32_t rotation)
+static ptrdiff_t turned_step(int dst_stride, int bpp, uint32_t rotation,
+                             bool mirror)
 {
+    ptrdiff_t step;
+
     switch (rotation) {
     case 90:
-        return -(ptrdiff_t)dst_stride;
+        step = -(ptrdiff_t)dst_stride;
+        break;
     case 180:
-        return -(ptrdiff_t)bpp;
+        step = -(ptrdiff_t)bpp;
+        break;
     case 270:
-        return dst_stride;
+        step = dst_stride;
+        break;
     default:
-        return bpp;
+        step = bpp;
+        break;
     }
+    return mirror ? -step : step;
 }
 
 /* Side of the square tiles a one-byte plane is turned in, in pixels. A
@@ -51,16 +64,16 @@ static int min_int(int a, int b)
 /* Turns the tile of a one-byte plane whose top left is (x0, y0). */
 static void rotate_tile(const uint8_t *src, int src_stride, int width,
                         int height, uint8_t *dst, int dst_stride,
-                        uint32_t rotation, int x0, int y0)
+                        uint32_t rotation, bool mirror, int x0, int y0)
 {
-    ptrdiff_t step = turned_step(dst_stride, 1, rotation);
+    ptrdiff_t step = turned_step(dst_stride, 1, rotation, mirror);
     int x_end = min_int(x0 + VIDEO_ROTATE_TILE, width);
     int y_end = min_int(y0 + VIDEO_ROTATE_TILE, height);
 
     for (int y = y0; y < y_end; y++) {
         const uint8_t *from = src + (ptrdiff_t)y * src_stride;
-        uint8_t *to =
-            turned_pixel(dst, dst_stride, 1, x0, y, width, height, rotation);
+        uint8_t *to = turned_pixel(dst, dst_stride, 1, x0, y, width, height,
+                                   rotation, mirror);
 
         for (int x = x0; x < x_end; x++) {
             *to = from[x];
@@ -73,30 +86,31 @@ static void rotate_tile(const uint8_t *src, int src_stride, int width,
  * transcode) tile by tile, with a byte store per pixel. */
 static void rotate_bytes(const uint8_t *src, int src_stride, int width,
                          int height, uint8_t *dst, int dst_stride,
-                         uint32_t rotation)
+                         uint32_t rotation, bool mirror)
 {
     for (int y0 = 0; y0 < height; y0 += VIDEO_ROTATE_TILE) {
         for (int x0 = 0; x0 < width; x0 += VIDEO_ROTATE_TILE)
             rotate_tile(src, src_stride, width, height, dst, dst_stride,
-                        rotation, x0, y0);
+                        rotation, mirror, x0, y0);
     }
 }
 
 void video__rotate_plane(const uint8_t *src, int src_stride, int width,
                          int height, int bytes_per_pixel, uint8_t *dst,
-                         int dst_stride, uint32_t rotation)
+                         int dst_stride, uint32_t rotation, bool mirror)
 {
-    ptrdiff_t step = turned_step(dst_stride, bytes_per_pixel, rotation);
+    ptrdiff_t step = turned_step(dst_stride, bytes_per_pixel, rotation, mirror);
     size_t bpp = (size_t)bytes_per_pixel;
 
     if (bytes_per_pixel == 1) {
-        rotate_bytes(src, src_stride, width, height, dst, dst_stride, rotation);
+        rotate_bytes(src, src_stride, width, height, dst, dst_stride, rotation,
+                     mirror);
         return;
     }
     for (int y = 0; y < height; y++) {
         const uint8_t *from = src + (ptrdiff_t)y * src_stride;
         uint8_t *first = turned_pixel(dst, dst_stride, bytes_per_pixel, 0, y,
-                                      width, height, rotation);
+                                      width, height, rotation, mirror);
 
         for (int x = 0; x < width; x++)
             memcpy(first + x * step, from + (size_t)x * bpp, bpp);

@@ -1,4 +1,5 @@
-/* Output sizing and frame conversion: swscale, then a quarter turn. */
+/* Output sizing and frame conversion: swscale, then a mirror and a
+ * quarter turn. */
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -51,7 +52,8 @@ static bool is_sideways(uint32_t rotation)
 }
 
 int video__scaler_init(video_scaler_t *scaler, enum AVPixelFormat fmt,
-                       uint32_t width, uint32_t height, uint32_t rotation)
+                       uint32_t width, uint32_t height, uint32_t rotation,
+                       bool mirror)
 {
     AVFrame *coded;
     int rc;
@@ -63,7 +65,8 @@ int video__scaler_init(video_scaler_t *scaler, enum AVPixelFormat fmt,
     scaler->width = width;
     scaler->height = height;
     scaler->rotation = rotation;
-    if (rotation == 0)
+    scaler->mirror = mirror;
+    if (rotation == 0 && !mirror)
         return 0;
 
     coded = av_frame_alloc();
@@ -129,12 +132,13 @@ static int prepare_context(video_scaler_t *scaler, const AVFrame *in,
     return 0;
 }
 
-static void rotate_frame(const AVFrame *src, AVFrame *dst, uint32_t rotation)
+static void rotate_frame(const AVFrame *src, AVFrame *dst, uint32_t rotation,
+                         bool mirror)
 {
     if (src->format == AV_PIX_FMT_RGB24) {
         video__rotate_plane(src->data[0], src->linesize[0], src->width,
                             src->height, 3, dst->data[0], dst->linesize[0],
-                            rotation);
+                            rotation, mirror);
         return;
     }
 
@@ -143,13 +147,14 @@ static void rotate_frame(const AVFrame *src, AVFrame *dst, uint32_t rotation)
 
         video__rotate_plane(src->data[plane], src->linesize[plane],
                             src->width >> shift, src->height >> shift, 1,
-                            dst->data[plane], dst->linesize[plane], rotation);
+                            dst->data[plane], dst->linesize[plane], rotation,
+                            mirror);
     }
 }
 
 int video__scaler_run(video_scaler_t *scaler, const AVFrame *in, AVFrame *out)
 {
-    AVFrame *target = scaler->rotation ? scaler->coded : out;
+    AVFrame *target = scaler->coded ? scaler->coded : out;
     int rc;
 
     if (in->width <= 0 || in->height <= 0)
@@ -163,8 +168,8 @@ int video__scaler_run(video_scaler_t *scaler, const AVFrame *in, AVFrame *out)
     if (rc <= 0)
         return KADR_E_CODEC;
 
-    if (scaler->rotation)
-        rotate_frame(scaler->coded, out, scaler->rotation);
+    if (scaler->coded)
+        rotate_frame(scaler->coded, out, scaler->rotation, scaler->mirror);
     return 0;
 }
 

@@ -163,7 +163,7 @@ static int open_output(transcode_t *t, const char *dst)
         return rc;
 
     rc = video__scaler_init(&t->scaler, AV_PIX_FMT_YUV420P, width, height,
-                            t->in.rotation);
+                            t->in.rotation, t->in.mirror);
     if (rc < 0)
         return rc;
     rc = alloc_frames(t, width, height);

@@ -43,6 +43,7 @@ static void probe_rotated_mov(void **state)
         0);
     /* ffprobe 5.1 reports rotation=90 for this display matrix. */
     assert_int_equal(info.rotation, 90);
+    assert_false(info.mirrored);
     assert_int_equal(info.width, 1080);
     assert_int_equal(info.height, 1920);
     assert_string_equal(info.video_codec, "h264");

@@ -2,10 +2,11 @@
 CLI, uploaded, and its 720.mp4 checked with ffprobe."""
 
 import subprocess
+import tempfile
 import unittest
 
-from kadr_harness import (Daemon, corpus, ffprobe, gray_thumbnail, main,
-                          mean_abs_diff, read_file)
+from kadr_harness import (Daemon, corpus, ffprobe, ffprobe_bytes,
+                          gray_thumbnail, main, mean_abs_diff, read_file)
 from video_clips import (ClipFolder, check_rendition, ffmpeg, sine,
                          streams_by_type, testsrc)
 
@@ -13,6 +14,18 @@ from video_clips import (ClipFolder, check_rendition, ffmpeg, sine,
 # frames show the same picture the same way up. Turned test patterns
 # differ by 40 or more.
 SAME_PICTURE_MAX_DIFF = 16
+
+# The marker clip: a black 320x240 frame with a white bar along the left
+# half of the top edge, which lands on a different edge and corner under
+# each of the eight mirror and quarter-turn combinations.
+MARKER_SOURCE = ("color=c=black:size=320x240:rate=30:duration=1,"
+                 "drawbox=x=0:y=0:w=160:h=24:color=white:t=fill")
+# Gray level (0..255) over which a pixel counts as part of the marker.
+MARKER_LEVEL = 128
+# Pixels the marker's edges may move through scaling and compression.
+MARKER_SLACK = 3
+ONE = 0x10000  # 1.0 in 16.16 fixed point
+W_ONE = 0x40000000  # 1.0 in 2.30 fixed point
 
 X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
 X265 = ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params",
@@ -167,6 +180,39 @@ class VideoInputTest(unittest.TestCase):
             f.write(mp4)
         self.assertGreater(mean_volume_db(out), -40.0)
 
+    def test_mirrored_display_matrix(self):
+        """A mirrored display matrix is applied as players apply it: the
+        marker bar lands where the matrix puts it, in 720.mp4 and in the
+        poster."""
+        plain = self.clips.make("marker.mp4", "-f", "lavfi", "-i",
+                                MARKER_SOURCE, *X264)
+        cases = [
+            # name, matrix (a, b, c, d), output size, marker box
+            ("mirror", (-ONE, 0, 0, ONE), (320, 240), (160, 0, 319, 23)),
+            ("mirror_then_90", (0, ONE, ONE, 0), (240, 320),
+             (0, 0, 23, 159)),
+            ("mirror_then_180", (ONE, 0, 0, -ONE), (320, 240),
+             (0, 216, 159, 239)),
+            ("mirror_then_270", (0, -ONE, -ONE, 0), (240, 320),
+             (216, 160, 239, 319)),
+        ]
+        for name, (a, b, c, d), size, box in cases:
+            with self.subTest(name):
+                path = self.clips.with_matrix(
+                    name + ".mp4", plain, (a, b, 0, c, d, 0, 0, 0, W_ONE))
+                doc, mp4 = self.check_input(path, False, size)
+                self.assertEqual((doc["width"], doc["height"]), size)
+                poster = self.kadr.variant(doc["id"], "poster.jpg")
+                self.assertEqual(poster.status, 200)
+                for variant, data, suffix in (("720.mp4", mp4, ".mp4"),
+                                              ("poster.jpg", poster.body,
+                                               ".jpg")):
+                    width, height, found = marker_box(data, suffix)
+                    self.assertEqual((width, height), size, variant)
+                    for edge, (got, want) in enumerate(zip(found, box)):
+                        self.assertLessEqual(abs(got - want), MARKER_SLACK,
+                                             (variant, edge, found, box))
+
     def test_corpus_videos(self):
         for name, has_audio, size in (
                 ("video/phone-rotated-moov-at-end.mov", True, (720, 1280)),
@@ -174,6 +220,26 @@ class VideoInputTest(unittest.TestCase):
                 ("tiny/webm.webm", False, (8, 8))):
             with self.subTest(name):
                 self.check_input(corpus(name), has_audio, size)
+
+
+def marker_box(data, suffix):
+    """Decodes the first frame of an image or video to gray pixels at its
+    own size and returns (width, height, box) where box is (left, top,
+    right, bottom) of the pixels brighter than MARKER_LEVEL."""
+    probe = ffprobe_bytes(data, suffix)
+    video = streams_by_type(probe)["video"]
+    width, height = video["width"], video["height"]
+    with tempfile.NamedTemporaryFile(suffix=suffix) as f:
+        f.write(data)
+        f.flush()
+        gray = subprocess.run(
+            ["ffmpeg", "-v", "error", "-nostdin", "-i", f.name,
+             "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+            check=True, capture_output=True, timeout=120).stdout
+    bright = [i for i, level in enumerate(gray) if level > MARKER_LEVEL]
+    xs = [i % width for i in bright]
+    ys = [i // width for i in bright]
+    return width, height, (min(xs), min(ys), max(xs), max(ys))
 
 
 def count_frames(path):

@@ -3,6 +3,7 @@ of a 720.mp4 rendition with ffprobe."""
 
 import json
 import os
+import struct
 import subprocess
 import tempfile
 
@@ -49,8 +50,34 @@ class ClipFolder:
         return self.make(name, "-i", source, "-c", "copy",
                          "-metadata:s:v:0", "rotate=%d" % degrees)
 
+    def with_matrix(self, name, source, matrix):
+        """Copies source, an MP4 with one track, and sets the display
+        matrix in its track header. matrix is nine values (a, b, u, c,
+        d, v, x, y, w) as MP4 stores them: a to y in 16.16 and u, v, w in
+        2.30 fixed point. The bytes are patched because the ffmpeg 5.1
+        CLI writes rotations only, never a mirror."""
+        data = bytearray(read_bytes(source))
+        header = data.find(b"tkhd")
+        if header < 4 or data.find(b"tkhd", header + 4) != -1:
+            raise ValueError("expected one tkhd box in " + source)
+        # The matrix follows the type, version and flags, then 20 bytes
+        # of times, track id and duration (32 in version 1), then 16
+        # bytes of reserved, layer, group and volume fields.
+        times = 32 if data[header + 4] == 1 else 20
+        offset = header + 4 + 4 + times + 16
+        data[offset:offset + 36] = struct.pack(">9i", *matrix)
+        path = self.path(name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
     def close(self):
         self.tmp.cleanup()
+
+
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
 
 
 def probe_frames(path, stream, entries):
