@@ -35,8 +35,7 @@ int store__lookup(store_t *store, const kadr_hash_t *hash, store_blob_t *out)
     return rc;
 }
 
-/* Compares the staged bytes with the indexed blob of the same hash. */
-static int stage_existing(store_t *store, source_t *src, uint64_t len,
+int store__stage_existing(store_t *store, source_t *src, uint64_t len,
                           const store_blob_t *found, store_staged_t *out)
 {
     int fd;
@@ -52,12 +51,11 @@ static int stage_existing(store_t *store, source_t *src, uint64_t len,
         return rc;
     out->blob = *found;
     out->existing = true;
+    out->pinned = false;
     return 0;
 }
 
-/* Returns KADR_E_DISK_FULL if appending size bytes would leave less free
- * space than the reserve on the volumes' filesystem. */
-static int check_reserve(store_t *store, uint64_t size)
+int store__check_reserve(store_t *store, uint64_t size)
 {
     struct statvfs vfs;
     uint64_t free_bytes;
@@ -83,7 +81,7 @@ static int stage_append(store_t *store, source_t *src, uint64_t len,
     uint64_t size = needle_size(len);
     volume_t *vol;
     uint64_t offset;
-    int rc = check_reserve(store, size);
+    int rc = store__check_reserve(store, size);
 
     if (rc != 0)
         return rc;
@@ -95,7 +93,7 @@ static int stage_append(store_t *store, source_t *src, uint64_t len,
     if (rc == 0 && fdatasync(vol->wfd) != 0)
         rc = -errno;
     if (rc != 0) {
-        volume_append_cancel(&store->volumes, vol, offset, size);
+        volume_append_cancel(&store->volumes, vol->id, vol->wfd, offset, size);
         return rc;
     }
     out->blob = (store_blob_t){
@@ -106,6 +104,7 @@ static int stage_append(store_t *store, source_t *src, uint64_t len,
         .format = format,
     };
     out->existing = false;
+    out->pinned = true; /* the reservation's pin */
     return 0;
 }
 
@@ -123,7 +122,7 @@ static int stage_source(store_t *store, source_t *src, uint64_t len,
     out->hash = *hash;
     rc = store__lookup(store, hash, &found);
     if (rc == 0)
-        return stage_existing(store, src, len, &found, out);
+        return store__stage_existing(store, src, len, &found, out);
     if (rc != KADR_E_NOT_FOUND)
         return rc;
     return stage_append(store, src, len, format, out);
@@ -138,7 +137,7 @@ int store_blob_stage(store_t *store, int fd, uint64_t len,
 
     if (store == NULL || fd < 0 || hash == NULL || out == NULL)
         return KADR_E_BAD_INPUT;
-    rc = source_init_file(&src, fd, len);
+    rc = source_init_file(&src, fd, 0, len);
     if (rc != 0)
         return rc;
     rc = stage_source(store, &src, len, hash, format, out);
@@ -185,4 +184,13 @@ int store_blob_read(store_t *store, const store_blob_t *blob,
     }
     *data_out = data;
     return 0;
+}
+
+void store_staged_release(store_t *store, store_staged_t *staged)
+{
+    if (store == NULL || staged == NULL || !staged->pinned)
+        return;
+    volume_unpin(&store->volumes, staged->blob.volume_id,
+                 staged->blob.offset - NEEDLE_HEADER_SIZE);
+    staged->pinned = false;
 }

@@ -177,9 +177,12 @@ static int copy_needle(store_t *store, const store_blob_t *blob,
     if (rc == 0)
         rc = copy_range(in, needle_start(blob), vol->wfd, off, size);
     if (rc != 0) {
-        volume_append_cancel(&store->volumes, vol, off, size);
+        volume_append_cancel(&store->volumes, vol->id, vol->wfd, off, size);
         return rc;
     }
+    /* The active volume is retired only by a compaction, and compactions
+     * run one at a time, so the copy releases its pin at once. */
+    volume_unpin(&store->volumes, vol->id, off);
     *copy = *blob;
     copy->volume_id = vol->id;
     copy->offset = off + NEEDLE_HEADER_SIZE;

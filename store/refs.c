@@ -110,24 +110,23 @@ static int absorb_staged(store_txn_t *txn, const store_staged_t *staged,
     return rc;
 }
 
-int store_blob_commit(store_txn_t *txn, const store_staged_t *staged,
-                      bool *deduped)
+static int commit_staged(store_txn_t *txn, const store_staged_t *staged,
+                         bool *deduped)
 {
     store_staged_t relocated;
     store_blob_t indexed;
-    int rc;
+    int rc = index_blob_get(txn, &staged->hash, &indexed);
 
-    if (txn == NULL || staged == NULL || deduped == NULL)
-        return KADR_E_BAD_INPUT;
-    rc = index_blob_get(txn, &staged->hash, &indexed);
+    /* A volume closed by compaction takes the staged bytes with it: its
+     * pin was released, or held longer than VOLUME_PIN_MAX_GRACES. */
+    if (rc == KADR_E_NOT_FOUND &&
+        volume_fd(&txn->store->volumes, staged->blob.volume_id) < 0)
+        return KADR_E_NOT_FOUND;
     if (rc == KADR_E_NOT_FOUND &&
         volume_is_retired(&txn->store->volumes, staged->blob.volume_id)) {
         /* Staged before a compaction of its volume: new, or a dead blob
          * the compaction dropped. Its bytes move to the active volume.
-         * TODO: if the commit comes later than VOLUME_RETIRED_GRACE_S
-         * after the compaction and a second compaction has dropped the
-         * old fd, this fails with KADR_E_NOT_FOUND and the upload gets
-         * 500; staging would need a pin on its volume to avoid it. */
+         * The staged needle's pin kept the retired volume open for it. */
         rc = store__relocate_staged(txn->store, staged, &relocated);
         if (rc != 0)
             return rc;
@@ -150,6 +149,20 @@ int store_blob_commit(store_txn_t *txn, const store_staged_t *staged,
     rc = add_ref(txn, &staged->hash, &indexed);
     if (rc == 0)
         *deduped = true;
+    return rc;
+}
+
+int store_blob_commit(store_txn_t *txn, const store_staged_t *staged,
+                      bool *deduped)
+{
+    int rc;
+
+    if (txn == NULL || staged == NULL || deduped == NULL)
+        return KADR_E_BAD_INPUT;
+    rc = commit_staged(txn, staged, deduped);
+    if (staged->pinned)
+        volume_unpin(&txn->store->volumes, staged->blob.volume_id,
+                     staged->blob.offset - NEEDLE_HEADER_SIZE);
     return rc;
 }
 

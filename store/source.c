@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "io.h"
 
@@ -22,28 +23,40 @@ int source_init_fd(source_t *src, int fd, uint64_t base)
     return 0;
 }
 
-/* Maps len bytes of fd, pages populated up front, or returns NULL. */
-static void *map_file(int fd, uint64_t len)
+/* Maps len bytes of fd from base on, pages populated up front. Sets
+ * *map and *map_len to the whole mapping, which starts at the page that
+ * contains base, and returns the address of byte base, or NULL. */
+static const uint8_t *map_range(int fd, uint64_t base, uint64_t len, void **map,
+                                size_t *map_len)
 {
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    uint64_t start = base / page * page;
     struct stat st;
-    void *map;
+    void *addr;
 
-    if (len == 0 || len > SIZE_MAX || fstat(fd, &st) != 0 ||
-        (uint64_t)st.st_size < len)
+    if (len == 0 || len > SIZE_MAX - page || fstat(fd, &st) != 0 ||
+        (uint64_t)st.st_size < base + len)
         return NULL;
-    map = mmap(NULL, (size_t)len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-    return map == MAP_FAILED ? NULL : map;
+    *map_len = (size_t)(base - start + len);
+    addr = mmap(NULL, *map_len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd,
+                (off_t)start);
+    if (addr == MAP_FAILED)
+        return NULL;
+    *map = addr;
+    return (const uint8_t *)addr + (base - start);
 }
 
-int source_init_file(source_t *src, int fd, uint64_t len)
+int source_init_file(source_t *src, int fd, uint64_t base, uint64_t len)
 {
-    void *map = map_file(fd, len);
+    void *map = NULL;
+    size_t map_len = 0;
+    const uint8_t *mem = map_range(fd, base, len, &map, &map_len);
 
-    if (map == NULL)
-        return source_init_fd(src, fd, 0);
-    source_init_mem(src, map);
+    if (mem == NULL)
+        return source_init_fd(src, fd, base);
+    source_init_mem(src, mem);
     src->map = map;
-    src->map_len = (size_t)len;
+    src->map_len = map_len;
     return 0;
 }
 

@@ -18,19 +18,20 @@ typedef struct source {
     const uint8_t *mem; /* the bytes of a memory source */
     uint8_t *buf;       /* STORE_CHUNK_BYTES for a file source */
     void *map;          /* mapping that mem points into, or NULL */
-    size_t map_len;
+    size_t map_len;     /* bytes of map, from the page that holds base */
 } source_t;
 
 /* Prepares a file source over fd from byte base on. Allocates its chunk
  * buffer: release it with source_free(). */
 KADR_MUST_CHECK int source_init_fd(source_t *src, int fd, uint64_t base);
 
-/* Prepares a source over the first len bytes of the file fd, mapped
- * read-only so that reads copy nothing, or read in chunks as by
- * source_init_fd() when the file cannot be mapped or is shorter than len.
- * The caller must keep the file from being truncated until source_free()
- * (a read past the new end of a mapping raises SIGBUS). */
-KADR_MUST_CHECK int source_init_file(source_t *src, int fd, uint64_t len);
+/* Prepares a source over len bytes of the file fd from byte base on,
+ * mapped read-only so that reads copy nothing, or read in chunks as by
+ * source_init_fd() when the file cannot be mapped or ends before
+ * base + len. The caller must keep the file from being truncated until
+ * source_free() (a read past the new end of a mapping raises SIGBUS). */
+KADR_MUST_CHECK int source_init_file(source_t *src, int fd, uint64_t base,
+                                     uint64_t len);
 
 /* Prepares a memory source that borrows mem and allocates nothing. */
 void source_init_mem(source_t *src, const void *mem);

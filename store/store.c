@@ -96,6 +96,9 @@ static int open_volumes(store_t *store, const char *dir)
         return store__index_error(rc);
     rc = volume_table_open(&store->volumes, dir, store->opts.volume_max_bytes,
                            store->opts.read_only, indexed_end, &txn);
+    if (rc == 0 && store->opts.retired_grace_ms > 0)
+        store->volumes.retired_grace_ns =
+            (uint64_t)store->opts.retired_grace_ms * 1000000u;
     if (rc == 0) {
         rc = meta_volume_each(&txn, check_volume_exists, store);
         if (rc != 0)

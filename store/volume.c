@@ -140,6 +140,7 @@ static int recover_file(const char *dir, uint32_t id, uint64_t end)
 
 static void volume_free(volume_t *vol)
 {
+    free(vol->pins);
     if (vol->rfd >= 0)
         close(vol->rfd);
     if (vol->wfd >= 0)
@@ -162,6 +163,9 @@ static int volume_load(const char *dir, uint32_t id, volume_t **out)
     vol->id = id;
     vol->wfd = -1;
     vol->retired = false;
+    vol->pins = NULL;
+    vol->pin_count = 0;
+    vol->pin_cap = 0;
     vol->rfd = open(path, O_RDONLY | O_CLOEXEC);
     if (vol->rfd < 0) {
         rc = -errno;
@@ -415,6 +419,7 @@ int volume_table_open(volume_table_t *table, const char *dir,
 
     memset(table, 0, sizeof(*table));
     table->next_id = 1;
+    table->retired_grace_ns = (uint64_t)VOLUME_RETIRED_GRACE_S * 1000000000u;
     table->max_bytes = max_bytes;
     table->read_only = read_only;
     table->dir = strdup(dir);
@@ -537,7 +542,54 @@ void volume_retire(volume_table_t *table, uint32_t id, bool retired)
     if (vol != NULL) {
         vol->retired = retired;
         vol->retired_ns = monotonic_ns();
-        if (retired && vol->wfd >= 0) {
+        if (retired && vol->pin_count == 0 && vol->wfd >= 0) {
+            close(vol->wfd);
+            vol->wfd = -1;
+        }
+    }
+    pthread_rwlock_unlock(&table->lock);
+}
+
+/* Adds a pin. The caller holds the table lock for writing. */
+static int pin_add(volume_t *vol, uint64_t offset)
+{
+    if (vol->pin_count == vol->pin_cap) {
+        size_t cap = vol->pin_cap == 0 ? 16 : vol->pin_cap * 2;
+        uint64_t *pins;
+
+        if (cap > VOLUME_MAX_PINS)
+            return KADR_E_TOO_LARGE;
+        pins = realloc(vol->pins, cap * sizeof(*pins));
+        if (pins == NULL)
+            return -ENOMEM;
+        vol->pins = pins;
+        vol->pin_cap = cap;
+    }
+    vol->pins[vol->pin_count++] = offset;
+    return 0;
+}
+
+/* Removes a pin if it is there. The caller holds the table lock for
+ * writing. */
+static void pin_remove(volume_t *vol, uint64_t offset)
+{
+    for (size_t i = 0; i < vol->pin_count; i++) {
+        if (vol->pins[i] == offset) {
+            vol->pins[i] = vol->pins[--vol->pin_count];
+            return;
+        }
+    }
+}
+
+void volume_unpin(volume_table_t *table, uint32_t id, uint64_t offset)
+{
+    volume_t *vol;
+
+    pthread_rwlock_wrlock(&table->lock);
+    vol = table_lookup(table, id);
+    if (vol != NULL) {
+        pin_remove(vol, offset);
+        if (vol->pin_count == 0 && vol->retired && vol->wfd >= 0) {
             close(vol->wfd);
             vol->wfd = -1;
         }
@@ -558,16 +610,25 @@ bool volume_is_retired(volume_table_t *table, uint32_t id)
     return retired;
 }
 
+static bool can_drop(const volume_table_t *table, const volume_t *vol,
+                     uint64_t now)
+{
+    uint64_t age = now - vol->retired_ns;
+
+    if (!vol->retired || age <= table->retired_grace_ns)
+        return false;
+    return vol->pin_count == 0 ||
+           age > table->retired_grace_ns * VOLUME_PIN_MAX_GRACES;
+}
+
 void volume_drop_retired(volume_table_t *table)
 {
-    uint64_t grace_ns = (uint64_t)VOLUME_RETIRED_GRACE_S * 1000000000u;
     uint64_t now = monotonic_ns();
     size_t kept = 0;
 
     pthread_rwlock_wrlock(&table->lock);
     for (size_t i = 0; i < table->count; i++) {
-        if (table->items[i]->retired &&
-            now - table->items[i]->retired_ns > grace_ns)
+        if (can_drop(table, table->items[i], now))
             volume_free(table->items[i]);
         else
             table->items[kept++] = table->items[i];
@@ -621,6 +682,13 @@ int volume_append_reserve(volume_table_t *table, uint64_t size, volume_t **vol,
     if (table->append_end > VOLUME_HEADER_SIZE &&
         table->append_end + size > table->max_bytes)
         rc = roll_active(table);
+    /* Pinned under the table lock that volume_retire() takes, so a
+     * retirement that follows sees the pin. */
+    if (rc == 0) {
+        pthread_rwlock_wrlock(&table->lock);
+        rc = pin_add(table->active, table->append_end);
+        pthread_rwlock_unlock(&table->lock);
+    }
     if (rc == 0) {
         *vol = table->active;
         *offset = table->append_end;
@@ -630,16 +698,26 @@ int volume_append_reserve(volume_table_t *table, uint64_t size, volume_t **vol,
     return rc;
 }
 
-/* TODO: a cancelled reservation that is not the tail, and a needle staged
- * but never committed below a later indexed needle, stay in the volume and
- * are counted in no counter. Compaction must find such bytes by walking
- * the volume, since dead_bytes misses them. */
-void volume_append_cancel(volume_table_t *table, volume_t *vol, uint64_t offset,
-                          uint64_t size)
+/* NOTE: a needle staged but never committed below a later indexed needle
+ * stays as it was written, and a punched gap stays in the file's size.
+ * Neither is in the dead_bytes counter of the meta database. Both are
+ * found by store_volume_list(), which counts every byte of a volume file
+ * that is not a live needle as dead. */
+void volume_append_cancel(volume_table_t *table, uint32_t id, int fd,
+                          uint64_t offset, uint64_t size)
 {
+    bool tail;
+
     pthread_mutex_lock(&table->append_lock);
-    if (vol == table->active && table->append_end == offset + size &&
-        ftruncate(vol->wfd, (off_t)offset) == 0)
+    tail = table->active != NULL && table->active->id == id &&
+           table->append_end == offset + size &&
+           ftruncate(fd, (off_t)offset) == 0;
+    if (tail)
         table->append_end = offset;
     pthread_mutex_unlock(&table->append_lock);
+    /* A failed punch leaves the bytes as they are, which nothing reads. */
+    if (!tail)
+        (void)fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                        (off_t)offset, (off_t)size);
+    volume_unpin(table, id, offset);
 }

@@ -30,6 +30,13 @@ typedef struct volume {
      * open for reads that looked the old location up just before. */
     bool retired;
     uint64_t retired_ns; /* CLOCK_MONOTONIC time of retirement */
+    /* Pins: the needle offsets of reservations and staged needles not
+     * yet indexed in this volume, unordered. While there are any,
+     * retirement keeps wfd open and the volume stays open past the grace
+     * time (up to VOLUME_PIN_MAX_GRACES of it). */
+    uint64_t *pins;
+    size_t pin_count;
+    size_t pin_cap;
 } volume_t;
 
 typedef struct volume_table {
@@ -44,6 +51,9 @@ typedef struct volume_table {
     uint64_t append_end; /* offset where the next needle goes */
     uint32_t next_id;    /* id of the next volume created */
     bool read_only;      /* a reader: no recovery, no active volume */
+    /* Time a retired volume stays open at least, in nanoseconds:
+     * VOLUME_RETIRED_GRACE_S unless the store's options shorten it. */
+    uint64_t retired_grace_ns;
 } volume_table_t;
 
 /* Returns the offset of the end of the last indexed needle of volume id,
@@ -66,10 +76,16 @@ void volume_table_close(volume_table_t *table);
  * dup() of the fd. */
 #define VOLUME_RETIRED_GRACE_S 60
 
+/* A pinned retired volume stays open for this many grace times at most
+ * (an hour by default). A pin that is never released, from a staged
+ * needle whose caller gave up without store_staged_release(), keeps the
+ * unlinked file's disk space for no longer than that. */
+#define VOLUME_PIN_MAX_GRACES 60
+
 /* Returns the read fd of volume id (borrowed, valid until close, or for
- * VOLUME_RETIRED_GRACE_S after a compaction retires it), or
- * KADR_E_NOT_FOUND. A
- * read-only table opens volumes created after it was opened on demand. */
+ * the grace time after a compaction retires it, longer while pinned), or
+ * KADR_E_NOT_FOUND. A read-only table opens volumes created after it was
+ * opened on demand. */
 KADR_MUST_CHECK int volume_fd(volume_table_t *table, uint32_t id);
 
 /* Returns the number of volumes that are not retired. */
@@ -82,13 +98,24 @@ uint32_t volume_active_id(volume_table_t *table);
  * no more appends. */
 KADR_MUST_CHECK int volume_seal(volume_table_t *table, uint32_t id);
 
-/* Marks volume id retired and closes its write fd. Its read fd stays open
+/* Marks volume id retired and closes its write fd, or leaves that to the
+ * last volume_unpin() while the volume is pinned. Its read fd stays open
  * until volume_drop_retired() or close. */
 void volume_retire(volume_table_t *table, uint32_t id, bool retired);
 bool volume_is_retired(volume_table_t *table, uint32_t id);
 
-/* Closes and forgets the volumes retired more than
- * VOLUME_RETIRED_GRACE_S ago. */
+/* Maximum number of pins on one volume: reservations past it fail with
+ * KADR_E_TOO_LARGE. Far above the uploads and variants in flight. */
+#define VOLUME_MAX_PINS (1u << 20)
+
+/* Releases the pin of the needle at offset of volume id, taken by
+ * volume_append_reserve(). A retired volume's write fd closes with its
+ * last pin. Does nothing for a pin released already or a volume that is
+ * gone, so releasing twice is harmless. */
+void volume_unpin(volume_table_t *table, uint32_t id, uint64_t offset);
+
+/* Closes and forgets the volumes retired more than the grace time ago,
+ * except pinned ones younger than VOLUME_PIN_MAX_GRACES grace times. */
 void volume_drop_retired(volume_table_t *table);
 
 /* Writes DIR/<id>.vol into out. */
@@ -97,15 +124,22 @@ KADR_MUST_CHECK int volume_path(const char *dir, uint32_t id,
 
 /* Reserves size bytes at the end of the active volume for one needle,
  * first starting a new volume if the active one has needles and would
- * pass max_bytes. Sets *vol and *offset to where the needle goes. */
+ * pass max_bytes. Sets *vol and *offset to where the needle goes, and
+ * pins the needle: the caller releases the pin with volume_unpin() once
+ * the needle is indexed or given up, or through volume_append_cancel(). */
 KADR_MUST_CHECK int volume_append_reserve(volume_table_t *table, uint64_t size,
                                           volume_t **vol, uint64_t *offset);
 
-/* Gives back a reservation whose write failed. The space returns to the
- * volume only if no later reservation follows it. Otherwise it stays as
- * unused bytes between needles. */
-void volume_append_cancel(volume_table_t *table, volume_t *vol, uint64_t offset,
-                          uint64_t size);
+/* Gives back a reservation of volume id whose needle is not wanted (its
+ * write failed, or its bytes were stored already) and releases its pin.
+ * fd is a write fd of the volume. The space returns to the volume if no
+ * later reservation follows it. Otherwise the bytes stay as a gap
+ * between needles: their disk blocks are freed (FALLOC_FL_PUNCH_HOLE,
+ * where the filesystem supports it) and they read as zeros, and
+ * store_volume_list() counts them as dead bytes, so compaction reclaims
+ * them. */
+void volume_append_cancel(volume_table_t *table, uint32_t id, int fd,
+                          uint64_t offset, uint64_t size);
 
 /* Writes the file name of volume id ("00000001.vol") into out. */
 void volume_file_name(uint32_t id, char out[16]);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -194,6 +195,157 @@ static void refs_set_refcount(void **state)
     check_readable(fx);
 }
 
+/* Grace time of the retired volumes in the pin tests, in milliseconds:
+ * a pinned volume stays open for up to 60 times as long. */
+#define GRACE_MS 20
+
+static void reopen_with_grace(fixture_t *fx)
+{
+    store_options_t opts = {.retired_grace_ms = GRACE_MS};
+
+    store_close(fx->store);
+    assert_int_equal(store_open(fx->dir, &opts, &fx->store), 0);
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/* Stages fx->data in the active volume, then compacts that volume (its
+ * committed blob moves, the staged needle stays behind) and, past the
+ * grace time, the next volume, which drops every retired volume that is
+ * not pinned. */
+static store_staged_t stage_then_compact_twice(fixture_t *fx, unsigned wait_ms)
+{
+    uint8_t first[100];
+    store_staged_t staged;
+    bool deduped;
+
+    test_fill(first, sizeof(first), 43);
+    (void)test_put_mem(fx->store, first, sizeof(first), &deduped);
+    assert_int_equal(store_blob_stage_mem(fx->store, fx->data, BLOB_BYTES,
+                                          &fx->hash, 1, &staged),
+                     0);
+    assert_int_equal(staged.blob.volume_id, 1);
+    assert_true(staged.pinned);
+    assert_int_equal(store_compact_volume(fx->store, 1, NULL), 0);
+    sleep_ms(wait_ms);
+    assert_int_equal(store_compact_volume(fx->store, 2, NULL), 0);
+    return staged;
+}
+
+/* A staged needle committed after two compactions, the second past the
+ * grace time: its pin kept the retired volume open for the copy. */
+static void refs_late_commit_after_two_compactions(void **state)
+{
+    fixture_t *fx = *state;
+    store_staged_t staged;
+    store_blob_t blob;
+    store_txn_t *txn;
+    bool deduped = true;
+
+    reopen_with_grace(fx);
+    staged = stage_then_compact_twice(fx, 2 * GRACE_MS);
+    assert_true(store_volume_fd(fx->store, 1) >= 0);
+    assert_int_equal(store_txn_begin(fx->store, true, &txn), 0);
+    assert_int_equal(store_blob_commit(txn, &staged, &deduped), 0);
+    assert_int_equal(store_txn_commit(txn), 0);
+    assert_false(deduped);
+    blob = get_blob(fx->store, &fx->hash);
+    assert_int_equal(blob.volume_id, 3);
+    assert_int_equal(blob.refcount, 1);
+    check_readable(fx);
+    /* The commit released the pin: the next compaction closes volume 1. */
+    sleep_ms(2 * GRACE_MS);
+    assert_int_equal(store_compact_volume(fx->store, 3, NULL), 0);
+    assert_int_equal(store_volume_fd(fx->store, 1), KADR_E_NOT_FOUND);
+    check_readable(fx);
+}
+
+/* A released staged needle no longer holds its volume open. */
+static void refs_released_stage_unpins(void **state)
+{
+    fixture_t *fx = *state;
+    uint8_t first[100];
+    store_staged_t staged;
+    bool deduped;
+
+    reopen_with_grace(fx);
+    test_fill(first, sizeof(first), 44);
+    (void)test_put_mem(fx->store, first, sizeof(first), &deduped);
+    assert_int_equal(store_blob_stage_mem(fx->store, fx->data, BLOB_BYTES,
+                                          &fx->hash, 1, &staged),
+                     0);
+    store_staged_release(fx->store, &staged);
+    assert_false(staged.pinned);
+    store_staged_release(fx->store, &staged);
+    assert_int_equal(store_compact_volume(fx->store, 1, NULL), 0);
+    sleep_ms(2 * GRACE_MS);
+    assert_int_equal(store_compact_volume(fx->store, 2, NULL), 0);
+    assert_int_equal(store_volume_fd(fx->store, 1), KADR_E_NOT_FOUND);
+}
+
+/* Releasing a needle that its commit released already leaves the pin of
+ * another needle of the same volume in place. */
+static void refs_release_after_commit_is_noop(void **state)
+{
+    fixture_t *fx = *state;
+    uint8_t other[BLOB_BYTES];
+    kadr_hash_t other_hash;
+    store_staged_t committed;
+    store_staged_t waiting;
+    store_txn_t *txn;
+    bool deduped;
+
+    reopen_with_grace(fx);
+    test_fill(other, sizeof(other), 45);
+    other_hash = test_hash(other, sizeof(other));
+    assert_int_equal(store_blob_stage_mem(fx->store, other, sizeof(other),
+                                          &other_hash, 1, &committed),
+                     0);
+    assert_int_equal(store_blob_stage_mem(fx->store, fx->data, BLOB_BYTES,
+                                          &fx->hash, 1, &waiting),
+                     0);
+    assert_int_equal(store_txn_begin(fx->store, true, &txn), 0);
+    assert_int_equal(store_blob_commit(txn, &committed, &deduped), 0);
+    assert_int_equal(store_txn_commit(txn), 0);
+    store_staged_release(fx->store, &committed);
+    store_staged_release(fx->store, &committed);
+    assert_int_equal(store_compact_volume(fx->store, 1, NULL), 0);
+    sleep_ms(2 * GRACE_MS);
+    assert_int_equal(store_compact_volume(fx->store, 2, NULL), 0);
+    assert_true(store_volume_fd(fx->store, 1) >= 0);
+    assert_int_equal(store_txn_begin(fx->store, true, &txn), 0);
+    assert_int_equal(store_blob_commit(txn, &waiting, &deduped), 0);
+    assert_int_equal(store_txn_commit(txn), 0);
+    check_readable(fx);
+}
+
+/* A pin never released holds a retired volume for 60 grace times at
+ * most. A commit after that fails and indexes nothing. */
+static void refs_forgotten_pin_expires(void **state)
+{
+    fixture_t *fx = *state;
+    store_staged_t staged;
+    store_blob_t blob;
+    store_txn_t *txn;
+    bool deduped;
+
+    reopen_with_grace(fx);
+    staged = stage_then_compact_twice(fx, 61 * GRACE_MS);
+    assert_int_equal(store_volume_fd(fx->store, 1), KADR_E_NOT_FOUND);
+    assert_int_equal(store_txn_begin(fx->store, true, &txn), 0);
+    assert_int_equal(store_blob_commit(txn, &staged, &deduped),
+                     KADR_E_NOT_FOUND);
+    store_txn_abort(txn);
+    assert_int_equal(test_lookup(fx->store, &fx->hash, &blob),
+                     KADR_E_NOT_FOUND);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -204,6 +356,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(refs_reserve_rejects_append, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(refs_set_refcount, setup, teardown),
+        cmocka_unit_test_setup_teardown(refs_late_commit_after_two_compactions,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(refs_released_stage_unpins, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(refs_release_after_commit_is_noop,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(refs_forgotten_pin_expires, setup,
+                                        teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

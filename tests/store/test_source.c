@@ -75,7 +75,7 @@ static void source_file_is_mapped(void **state)
     fixture_t *fx = *state;
     source_t src;
 
-    assert_int_equal(source_init_file(&src, fx->fd, FILE_BYTES), 0);
+    assert_int_equal(source_init_file(&src, fx->fd, 0, FILE_BYTES), 0);
     assert_non_null(src.map);
     assert_int_equal(src.map_len, FILE_BYTES);
     assert_int_equal(src.fd, -1);
@@ -91,10 +91,42 @@ static void source_file_prefix(void **state)
     fixture_t *fx = *state;
     source_t src;
 
-    assert_int_equal(source_init_file(&src, fx->fd, 1000), 0);
+    assert_int_equal(source_init_file(&src, fx->fd, 0, 1000), 0);
     assert_non_null(src.map);
     assert_int_equal(src.map_len, 1000);
     assert_source_bytes(&src, fx->data, 1000);
+    source_free(&src);
+}
+
+/* A range that starts inside a page maps from that page on. */
+static void source_file_range(void **state)
+{
+    fixture_t *fx = *state;
+    uint64_t base = 3 * 4096 + 123;
+    uint64_t len = 2 * STORE_CHUNK_BYTES + 5;
+    source_t src;
+
+    assert_int_equal(source_init_file(&src, fx->fd, base, len), 0);
+    assert_non_null(src.map);
+    assert_int_equal(src.map_len, len + 123);
+    assert_ptr_equal(src.mem, (uint8_t *)src.map + 123);
+    assert_source_bytes(&src, fx->data + base, len);
+    source_free(&src);
+}
+
+/* A range past the end of the file is read in chunks. */
+static void source_file_range_past_end(void **state)
+{
+    fixture_t *fx = *state;
+    source_t src;
+    const uint8_t *chunk;
+
+    assert_int_equal(source_init_file(&src, fx->fd, FILE_BYTES - 10, 20), 0);
+    assert_null(src.map);
+    assert_int_equal(src.base, FILE_BYTES - 10);
+    assert_int_equal(source_read(&src, 0, 10, &chunk), 0);
+    assert_memory_equal(chunk, fx->data + FILE_BYTES - 10, 10);
+    assert_int_equal(source_read(&src, 0, 20, &chunk), KADR_E_CORRUPT);
     source_free(&src);
 }
 
@@ -106,7 +138,7 @@ static void source_file_short_reads_chunks(void **state)
     source_t src;
     const uint8_t *chunk;
 
-    assert_int_equal(source_init_file(&src, fx->fd, FILE_BYTES + 1), 0);
+    assert_int_equal(source_init_file(&src, fx->fd, 0, FILE_BYTES + 1), 0);
     assert_null(src.map);
     assert_int_equal(src.fd, fx->fd);
     assert_non_null(src.buf);
@@ -121,7 +153,7 @@ static void source_file_empty(void **state)
     fixture_t *fx = *state;
     source_t src;
 
-    assert_int_equal(source_init_file(&src, fx->fd, 0), 0);
+    assert_int_equal(source_init_file(&src, fx->fd, 0, 0), 0);
     assert_null(src.map);
     assert_int_equal(src.fd, fx->fd);
     source_free(&src);
@@ -140,7 +172,7 @@ static void source_file_write_only(void **state)
     snprintf(path, sizeof(path), "%s/body", fx->dir);
     fd = open(path, O_WRONLY | O_CLOEXEC);
     assert_true(fd >= 0);
-    assert_int_equal(source_init_file(&src, fd, FILE_BYTES), 0);
+    assert_int_equal(source_init_file(&src, fd, 0, FILE_BYTES), 0);
     assert_null(src.map);
     assert_int_equal(source_read(&src, 0, 100, &chunk), -EBADF);
     source_free(&src);
@@ -152,7 +184,7 @@ static void source_compare_mapped_with_file(void **state)
     fixture_t *fx = *state;
     source_t src;
 
-    assert_int_equal(source_init_file(&src, fx->fd, FILE_BYTES), 0);
+    assert_int_equal(source_init_file(&src, fx->fd, 0, FILE_BYTES), 0);
     assert_int_equal(source_compare_fd(&src, fx->fd, 0, FILE_BYTES), 0);
     assert_int_equal(source_compare_fd(&src, fx->fd, 1, FILE_BYTES - 1),
                      KADR_E_COLLISION);
@@ -164,6 +196,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(source_file_is_mapped, setup, teardown),
         cmocka_unit_test_setup_teardown(source_file_prefix, setup, teardown),
+        cmocka_unit_test_setup_teardown(source_file_range, setup, teardown),
+        cmocka_unit_test_setup_teardown(source_file_range_past_end, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(source_file_short_reads_chunks, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(source_file_empty, setup, teardown),
