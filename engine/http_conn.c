@@ -224,11 +224,17 @@ void http__conn_fail(struct http_conn *conn)
 }
 
 /* Makes the loop run the state machine on its next iteration, so that a
- * handler calling into the server is never re-entered. */
+ * handler calling into the server is never re-entered. A kick from a
+ * handler the state machine called, the usual case of a response made at
+ * once, only asks the running step to go round again. */
 void http__conn_kick(struct http_conn *conn)
 {
     if (conn->phase == HTTP_PHASE_CLOSING)
         return;
+    if (conn->stepping) {
+        conn->kicked = true;
+        return;
+    }
     if (uv_timer_start(&conn->timer, on_timer, 0, 0) != 0) {
         http__conn_fail(conn);
         return;
@@ -602,14 +608,24 @@ static int update_poll(struct http_conn *conn)
     return uv_poll_start(&conn->poll, events, on_poll);
 }
 
+/* Runs advance() until it makes no more progress. A kick that came while
+ * it ran means a handler changed the state: one more round follows. */
+static void run_steps(struct http_conn *conn)
+{
+    conn->stepping = true;
+    do {
+        conn->kicked = false;
+        while (advance(conn) && conn->phase != HTTP_PHASE_CLOSING) {
+        }
+    } while (conn->kicked && conn->phase != HTTP_PHASE_CLOSING);
+    conn->stepping = false;
+}
+
 void http__conn_step(struct http_conn *conn)
 {
     if (conn->busy > 0 || conn->phase == HTTP_PHASE_CLOSING)
         return;
-    while (advance(conn)) {
-        if (conn->phase == HTTP_PHASE_CLOSING)
-            return;
-    }
+    run_steps(conn);
     if (conn->phase == HTTP_PHASE_CLOSING)
         return;
     if (update_poll(conn) < 0 || update_timer(conn) < 0)

@@ -71,6 +71,8 @@ struct http_conn {
     int open_handles;
     enum http_conn_phase phase;
     unsigned busy;    /* depth of handler and parser calls on the stack */
+    bool stepping;    /* http__conn_step() is running for this connection */
+    bool kicked;      /* a kick came while stepping: step once more */
     int timer_kind;   /* enum http_timer_kind in http_conn.c */
     bool io_progress; /* bytes moved since the timer was last armed */
     uint64_t request_count;

@@ -1,6 +1,7 @@
 /* Responses: the status line and head the server adds to the handler's
  * header block, copied bodies, file bodies and JSON errors. */
 #include "http_internal.h"
+#include "http_text.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -132,34 +133,28 @@ static bool status_has_body(int status)
 static int write_head(struct http_conn *conn, char *out, size_t room,
                       int status, const char *headers, uint64_t content_length)
 {
-    const char *date = http__server_date(conn->server);
-    const char *connection = conn->keep_alive ? "keep-alive" : "close";
-    size_t headers_len = headers == NULL ? 0 : strlen(headers);
-    int n;
-    int m;
+    http_text_t t;
 
-    n = snprintf(out, room, "HTTP/1.1 %d %s\r\n", status,
-                 http_status_text(status));
-    if (n < 0 || (size_t)n + headers_len >= room)
-        return -ENOBUFS;
-    if (headers_len > 0)
-        memcpy(out + n, headers, headers_len);
-    n += (int)headers_len;
-    if (status_has_body(status))
-        m = snprintf(out + n, room - (size_t)n,
-                     "Date: %s\r\nContent-Length: %" PRIu64 "\r\n", date,
-                     content_length);
+    http_text_init(&t, out, room);
+    http_text_put(&t, "HTTP/1.1 ", 9);
+    http_text_put_u64(&t, (uint64_t)status);
+    http_text_put(&t, " ", 1);
+    http_text_puts(&t, http_status_text(status));
+    http_text_put(&t, "\r\n", 2);
+    if (headers != NULL)
+        http_text_puts(&t, headers);
+    http_text_put(&t, "Date: ", 6);
+    http_text_puts(&t, http__server_date(conn->server));
+    if (status_has_body(status)) {
+        http_text_put(&t, "\r\nContent-Length: ", 18);
+        http_text_put_u64(&t, content_length);
+    }
+    if (conn->keep_alive)
+        http_text_puts(&t, "\r\nConnection: keep-alive");
     else
-        m = snprintf(out + n, room - (size_t)n, "Date: %s\r\n", date);
-    if (m < 0 || (size_t)m >= room - (size_t)n)
-        return -ENOBUFS;
-    n += m;
-    m = snprintf(out + n, room - (size_t)n,
-                 "Connection: %s\r\nX-Content-Type-Options: nosniff\r\n\r\n",
-                 connection);
-    if (m < 0 || (size_t)m >= room - (size_t)n)
-        return -ENOBUFS;
-    return n + m;
+        http_text_puts(&t, "\r\nConnection: close");
+    http_text_puts(&t, "\r\nX-Content-Type-Options: nosniff\r\n\r\n");
+    return t.full ? -ENOBUFS : (int)(t.pos - out);
 }
 
 /* Builds a server-made error body into out. Returns its length. */

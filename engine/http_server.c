@@ -1,5 +1,6 @@
 /* The listening socket: start, accept, connection accounting and stop. */
 #include "http_internal.h"
+#include "http_text.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -331,27 +332,14 @@ void http__server_finish_stop(http_server_t *server)
         finish_stop(server);
 }
 
-/* Returns the IMF-fixdate of the current second for the Date header.
- * Day and month names are spelled here because strftime(3) follows the
- * locale. */
+/* Returns the IMF-fixdate of the current second for the Date header. */
 const char *http__server_date(http_server_t *server)
 {
-    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed",
-                                    "Thu", "Fri", "Sat"};
-    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr",
-                                       "May", "Jun", "Jul", "Aug",
-                                       "Sep", "Oct", "Nov", "Dec"};
     time_t now = time(NULL);
-    struct tm tm;
 
     if (now == server->date_time && server->date_text[0] != '\0')
         return server->date_text;
-    if (gmtime_r(&now, &tm) == NULL)
-        return server->date_text;
-    snprintf(server->date_text, sizeof(server->date_text),
-             "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday],
-             tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour,
-             tm.tm_min, tm.tm_sec);
-    server->date_time = now;
+    if (http_format_date(now, server->date_text))
+        server->date_time = now;
     return server->date_text;
 }
