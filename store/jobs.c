@@ -3,12 +3,10 @@
 #include "store_internal.h"
 
 #include "byte_order.h"
+#include "meta.h"
 
-/* Returns the id after the largest one stored, or 1 if there is none.
- * TODO: deleting the job with the largest id and adding another reuses
- * that id, which misleads any record that still names the deleted job. A
- * counter in meta would make ids unique for the life of the store. */
-static int next_id(store_txn_t *txn, uint64_t *out)
+/* Returns the id after the largest one stored, or 1 if there is none. */
+static int after_last_id(store_txn_t *txn, uint64_t *out)
 {
     MDB_cursor *cursor;
     MDB_val key;
@@ -33,6 +31,26 @@ static int next_id(store_txn_t *txn, uint64_t *out)
     return 0;
 }
 
+/* Takes the next id from the counter in meta and moves the counter on,
+ * so that an id stays unique after its job is deleted. An index written
+ * before the counter existed starts it after the largest stored id; so
+ * does a counter that is behind the stored ids. */
+static int take_id(store_txn_t *txn, uint64_t *out)
+{
+    uint64_t counter = 0;
+    uint64_t after_last = 1;
+    int rc = meta_next_job_id_get(txn, &counter);
+
+    if (rc == 0)
+        rc = after_last_id(txn, &after_last);
+    if (rc != 0)
+        return rc;
+    *out = counter > after_last ? counter : after_last;
+    if (*out == UINT64_MAX)
+        return KADR_E_TOO_LARGE;
+    return meta_next_job_id_put(txn, *out + 1);
+}
+
 int store_job_add(store_txn_t *txn, const void *value, size_t len,
                   uint64_t *id_out)
 {
@@ -44,7 +62,7 @@ int store_job_add(store_txn_t *txn, const void *value, size_t len,
 
     if (txn == NULL || (value == NULL && len > 0) || id_out == NULL)
         return KADR_E_BAD_INPUT;
-    rc = next_id(txn, &id);
+    rc = take_id(txn, &id);
     if (rc != 0)
         return rc;
     store__put_be64(id_bytes, id);

@@ -8,6 +8,7 @@
 #define KEY_BLOBS "blob_count"
 #define KEY_LIVE "live_bytes"
 #define KEY_DEAD "dead_bytes"
+#define KEY_NEXT_JOB_ID "next_job_id"
 /* u32 volume id and u8 state: see meta_compaction_t. */
 #define KEY_COMPACTION "compaction"
 /* Followed by the big-endian u32 volume id. */
@@ -74,6 +75,16 @@ int meta_schema_check(store_txn_t *txn)
     if (val.mv_size != 4 || store__get_le32(val.mv_data) != META_SCHEMA_VERSION)
         return KADR_E_FORMAT;
     return 0;
+}
+
+int meta_next_job_id_get(store_txn_t *txn, uint64_t *out)
+{
+    return get_u64(txn, KEY_NEXT_JOB_ID, out);
+}
+
+int meta_next_job_id_put(store_txn_t *txn, uint64_t id)
+{
+    return put_u64(txn, KEY_NEXT_JOB_ID, id);
 }
 
 int meta_counters_get(store_txn_t *txn, meta_counters_t *out)

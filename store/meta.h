@@ -21,6 +21,11 @@ typedef struct meta_counters {
  * KADR_E_FORMAT if this code cannot read it. Needs a write transaction. */
 KADR_MUST_CHECK int meta_schema_check(store_txn_t *txn);
 
+/* The id the next job gets: never reused for the life of the store. A
+ * missing counter (an index written before it existed) reads as zero. */
+KADR_MUST_CHECK int meta_next_job_id_get(store_txn_t *txn, uint64_t *out);
+KADR_MUST_CHECK int meta_next_job_id_put(store_txn_t *txn, uint64_t id);
+
 /* Missing counters read as zero. */
 KADR_MUST_CHECK int meta_counters_get(store_txn_t *txn, meta_counters_t *out);
 KADR_MUST_CHECK int meta_counters_put(store_txn_t *txn,

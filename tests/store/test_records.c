@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "meta.h"
 #include "support.h"
 
 typedef struct fixture {
@@ -235,6 +236,67 @@ static void job_each_in_id_order(void **state)
         assert_int_equal(list.ids[i], i + 1);
 }
 
+/* Deleting the newest job does not free its id for the next one. */
+static void job_id_not_reused(void **state)
+{
+    fixture_t *fx = *state;
+    job_list_t list = {0};
+
+    add_job(fx->txn, 1);
+    add_job(fx->txn, 2);
+    add_job(fx->txn, 3);
+    assert_int_equal(store_job_del(fx->txn, 3), 0);
+    assert_int_equal(store_job_del(fx->txn, 2), 0);
+    add_job(fx->txn, 4);
+    assert_int_equal(store_job_each(fx->txn, collect_job, &list), 0);
+    assert_int_equal(list.count, 2);
+    assert_int_equal(list.ids[0], 1);
+    assert_int_equal(list.ids[1], 4);
+}
+
+/* With every job deleted and the store reopened, ids go on. */
+static void job_id_unique_across_reopen(void **state)
+{
+    fixture_t *fx = *state;
+    uint64_t next;
+
+    add_job(fx->txn, 1);
+    add_job(fx->txn, 2);
+    assert_int_equal(store_job_del(fx->txn, 1), 0);
+    assert_int_equal(store_job_del(fx->txn, 2), 0);
+    assert_int_equal(store_txn_commit(fx->txn), 0);
+    fx->txn = NULL;
+    store_close(fx->store);
+    fx->store = NULL;
+
+    assert_int_equal(store_open(fx->dir, NULL, &fx->store), 0);
+    assert_int_equal(store_txn_begin(fx->store, true, &fx->txn), 0);
+    assert_int_equal(meta_next_job_id_get(fx->txn, &next), 0);
+    assert_int_equal(next, 3);
+    add_job(fx->txn, 3);
+}
+
+/* An index without the counter, or with one behind the stored ids,
+ * continues after the largest stored id. */
+static void job_counter_behind_stored_ids(void **state)
+{
+    fixture_t *fx = *state;
+    uint64_t next;
+
+    add_job(fx->txn, 1);
+    add_job(fx->txn, 2);
+    add_job(fx->txn, 3);
+    assert_int_equal(meta_next_job_id_put(fx->txn, 0), 0);
+    add_job(fx->txn, 4);
+    assert_int_equal(meta_next_job_id_put(fx->txn, 2), 0);
+    add_job(fx->txn, 5);
+    assert_int_equal(meta_next_job_id_get(fx->txn, &next), 0);
+    assert_int_equal(next, 6);
+    assert_int_equal(store_job_del(fx->txn, 5), 0);
+    assert_int_equal(meta_next_job_id_put(fx->txn, 9), 0);
+    add_job(fx->txn, 9);
+}
+
 static void job_survives_reopen(void **state)
 {
     fixture_t *fx = *state;
@@ -273,6 +335,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(job_ids_increase, setup, teardown),
         cmocka_unit_test_setup_teardown(job_each_in_id_order, setup, teardown),
         cmocka_unit_test_setup_teardown(job_survives_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(job_id_not_reused, setup, teardown),
+        cmocka_unit_test_setup_teardown(job_id_unique_across_reopen, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(job_counter_behind_stored_ids, setup,
+                                        teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
