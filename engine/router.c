@@ -145,6 +145,10 @@ static void on_headers(http_request_t *req, void *ctx)
     if (strcmp(p, MEDIA_PREFIX) == 0 ||
         strncmp(p, MEDIA_PREFIX "/", strlen(MEDIA_PREFIX) + 1) == 0)
         route_media(app, req);
+    else if (strcmp(p, "/v1/admin/compact") == 0 && req->method != HTTP_M_POST)
+        method_not_allowed(app, req, "POST");
+    else if (strcmp(p, "/v1/admin/compact") == 0)
+        route_admin_compact(app, req);
     else if (strcmp(p, "/healthz") != 0 && strcmp(p, "/metrics") != 0)
         routes_respond_error(app, req, 404, "not_found", "no such route");
     else if (req->method != HTTP_M_GET && req->method != HTTP_M_HEAD)

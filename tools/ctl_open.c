@@ -46,8 +46,9 @@ int ctl_open(struct ctl *ctl, enum ctl_access access)
     rc = store_open(ctl->data_dir, &opts, &ctl->store);
     if (rc == -EBUSY && access == CTL_WRITER) {
         fprintf(stderr,
-                "kadrctl: kadrd is running on %s: stop it, or let its "
-                "background compaction run (compact_dead_percent)\n",
+                "kadrctl: kadrd is running on %s: stop it, or ask it to "
+                "compact with POST /v1/admin/compact and its X-Api-Key "
+                "(see docs/API.md)\n",
                 ctl->data_dir);
         return CTL_FOUND_PROBLEMS;
     }
