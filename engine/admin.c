@@ -8,6 +8,7 @@
 #include "log.h"
 #include "routes.h"
 #include "variants.h"
+#include "video_job.h"
 #include "video_running.h"
 
 #define PATCH_MAX_BODY_BYTES 4096
@@ -21,6 +22,8 @@ struct admin_op {
     enum media_access access;
     media_t media;
     int result;
+    bool job_added; /* a teaser job for media made paid */
+    uint64_t job_id;
     uv_work_t work;
     size_t body_len;
     char body[PATCH_MAX_BODY_BYTES + 1];
@@ -40,6 +43,10 @@ static int apply_change(struct admin_op *op)
         op->media.access = op->access;
         if (rc == 0)
             rc = media_save(txn, &op->media);
+        if (rc == 0)
+            rc = video_job_add_teaser(op->app, txn, &op->media, &op->job_id);
+        op->job_added = rc == 1;
+        rc = rc == 1 ? 0 : rc;
     }
     if (rc != 0) {
         store_txn_abort(txn);
@@ -80,6 +87,15 @@ static void admin_reply(struct admin_op *op)
     }
 }
 
+static void submit_teaser_job(const struct admin_op *op)
+{
+    int rc = video_job_submit(op->app, op->job_id, op->id, 0);
+
+    if (rc != 0)
+        log_error("job.submit_failed", "media=%s error=\"%s\"", op->id,
+                  kadr_strerror(rc));
+}
+
 static void admin_work_done(uv_work_t *work, int status)
 {
     struct admin_op *op = work->data;
@@ -89,6 +105,8 @@ static void admin_work_done(uv_work_t *work, int status)
     /* A transcode of the deleted media stops, and its job is dropped. */
     if (op->is_delete && op->result == 0)
         video_running_cancel_deleted(op->id);
+    if (op->job_added && op->result == 0)
+        submit_teaser_job(op);
     if (op->req != NULL)
         admin_reply(op);
     free(op);

@@ -6,28 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "log.h"
 #include "media.h"
 #include "upload.h"
-#include "variants.h"
+#include "video_outputs.h"
 #include "video_running.h"
 #include "webhook.h"
-
-enum video_output {
-    OUT_MP4 = 0,
-    OUT_POSTER_JPEG,
-    OUT_POSTER_WEBP,
-    OUT_PREVIEW,
-    OUT_TEASER, /* paid media only */
-    OUT_COUNT,
-};
-
-static const char *const output_names[OUT_COUNT] = {
-    VARIANT_VIDEO,   VARIANT_POSTER_JPEG, VARIANT_POSTER_WEBP,
-    VARIANT_PREVIEW, VIDEO_JOB_TEASER,
-};
 
 typedef struct video_job {
     pool_work_t work; /* first: the pool hands this pointer back */
@@ -37,16 +22,10 @@ typedef struct video_job {
     char media_id[MEDIA_ID_LEN + 1];
     int result;
     bool retry;
+    bool again; /* ready, but made paid meanwhile: run again for the teaser */
     uint64_t started_ns;
     video_running_t *running; /* NULL when the table was full */
 } video_job_t;
-
-struct video_outputs {
-    variant_out_t outs[OUT_COUNT];
-    int count;      /* OUT_COUNT with a teaser, else OUT_TEASER */
-    uint32_t width; /* of 720.mp4 */
-    uint32_t height;
-};
 
 int video_job_encode(const char *media_id, uint32_t tries, char *out,
                      size_t size)
@@ -73,201 +52,63 @@ static int job_decode(const void *value, size_t len, char *media_id,
     return rc;
 }
 
-/* Reads the record and the original's location. */
-static int load_source(app_t *app, const char *id, media_t *media,
-                       store_blob_t *blob)
+/* Inside txn: replaces the stored job with one that records tries, under
+ * the new id *new_id. */
+static int rewrite_job(store_txn_t *txn, const video_job_t *job, uint32_t tries,
+                       uint64_t *new_id)
+{
+    char value[VIDEO_JOB_MAX_BYTES];
+    int rc = video_job_encode(job->media_id, tries, value, sizeof(value));
+
+    if (rc == 0)
+        rc = store_job_del(txn, job->id);
+    if (rc == 0)
+        rc = store_job_add(txn, value, strlen(value), new_id);
+    return rc;
+}
+
+/* Commits the outputs and drops the job, in one transaction. When the
+ * media was made paid while this run made the outputs of public media,
+ * the job stays stored with no try counted and runs again for the
+ * teaser. */
+static int commit_outputs(video_job_t *job, const video_outputs_t *vo)
 {
     store_txn_t *txn;
-    int rc = store_txn_begin(app->store, false, &txn);
+    bool need_teaser = false;
+    uint64_t new_id = job->id;
+    int rc = store_txn_begin(job->app->store, true, &txn);
 
     if (rc != 0)
         return rc;
-    rc = media_load(txn, id, media);
-    if (rc == 0)
-        rc = store_blob_get(txn, &media->original, blob);
-    store_txn_abort(txn);
-    return rc;
-}
-
-static int count_cache_misses(app_t *app, const media_t *media,
-                              struct video_outputs *vo)
-{
-    store_txn_t *txn;
-    int misses = 0;
-    int rc = store_txn_begin(app->store, false, &txn);
-
-    if (rc != 0)
-        return rc;
-    for (int i = 0; i < vo->count; i++) {
-        if (variants_find_cached(txn, &media->original, &vo->outs[i]) != 0)
-            misses++;
-    }
-    store_txn_abort(txn);
-    return misses;
-}
-
-static int stage_mp4(app_t *app, int fd, struct video_outputs *vo,
-                     enum video_output which)
-{
-    variant_out_t *out = &vo->outs[which];
-    video_info_t info;
-    char path[64];
-    int rc;
-
-    variants_fd_path(fd, path, sizeof(path));
-    rc = video_probe_file(path, &info);
-    if (rc != 0)
-        return rc;
-    if (which == OUT_MP4) {
-        vo->width = info.width;
-        vo->height = info.height;
-    }
-    rc = variants_hash_fd(fd, &out->size, &out->hash);
-    if (rc != 0)
-        return rc;
-    out->width = info.width;
-    out->height = info.height;
-    out->cached = false;
-    return store_blob_stage(app->store, fd, out->size, &out->hash,
-                            KADR_FORMAT_MP4, &out->staged);
-}
-
-static void report_progress(void *ctx, int percent)
-{
-    video_running_t *running = ctx;
-
-    atomic_store(&running->percent, percent);
-}
-
-/* Makes 720.mp4, or with which OUT_TEASER the first video_teaser_s
- * seconds of it. */
-static int transcode(video_job_t *job, const char *src,
-                     struct video_outputs *vo, enum video_output which)
-{
-    app_t *app = job->app;
-    int fd = variants_open_tmpfile(store_tmp_dir(app->store));
-    video_params_t params = app->video_params;
-    const atomic_int *cancel = &app->cancel_all;
-    char path[64];
-    int rc;
-
-    if (fd < 0)
-        return fd;
-    if (which == OUT_TEASER)
-        params.max_output_s = (double)app->cfg->video_teaser_s;
-    if (job->running != NULL)
-        cancel = &job->running->cancel;
-    variants_fd_path(fd, path, sizeof(path));
-    rc = video_transcode_file(
-        src, path, &params,
-        which == OUT_MP4 && job->running != NULL ? report_progress : NULL,
-        job->running, cancel);
-    if (rc == 0)
-        rc = stage_mp4(app, fd, vo, which);
-    close(fd);
-    return rc;
-}
-
-static int render_posters(app_t *app, const char *src, struct video_outputs *vo)
-{
-    image_preset_t presets[] = {
-        {VARIANT_POSTER_JPEG, IMAGE_FIT_WIDTH, vo->width, IMAGE_CODEC_JPEG, 82},
-        {VARIANT_POSTER_WEBP, IMAGE_FIT_WIDTH, vo->width, IMAGE_CODEC_WEBP, 80},
-        {VARIANT_PREVIEW, IMAGE_FIT_PREVIEW, 32, IMAGE_CODEC_JPEG, 60},
-    };
-    image_pixels_t pixels = {0};
-    int rc = video_grab_poster(src, &pixels);
-
-    for (int i = 0; rc == 0 && i < 3; i++) {
-        image_blob_t blob;
-
-        rc = image_render_preset(&pixels, &presets[i], &blob);
-        if (rc != 0)
-            break;
-        rc = variants_stage_image(app->store, &blob, &vo->outs[i + 1]);
-        image_blob_free(&blob);
-    }
-    image_pixels_free(&pixels);
-    return rc;
-}
-
-static int make_outputs(video_job_t *job, const store_blob_t *original,
-                        struct video_outputs *vo)
-{
-    app_t *app = job->app;
-    int fd = variants_open_blob_copy(app->store, original);
-    char path[64];
-    int rc;
-
-    if (fd < 0)
-        return fd;
-    variants_fd_path(fd, path, sizeof(path));
-    metrics_add(app->metrics.decodes, 1);
-    rc = transcode(job, path, vo, OUT_MP4);
-    if (rc == 0)
-        rc = render_posters(app, path, vo);
-    if (rc == 0 && vo->count > OUT_TEASER)
-        rc = transcode(job, path, vo, OUT_TEASER);
-    close(fd);
-    return rc;
-}
-
-static int commit_outputs(app_t *app, video_job_t *job,
-                          struct video_outputs *vo)
-{
-    store_txn_t *txn;
-    media_t media;
-    int rc = store_txn_begin(app->store, true, &txn);
-
-    if (rc != 0)
-        return rc;
-    rc = media_load(txn, job->media_id, &media);
-    for (int i = 0; rc == 0 && i < vo->count; i++) {
-        bool deduped;
-
-        rc = variants_commit(txn, &media.original, &vo->outs[i], &media,
-                             &deduped);
-        if (rc == 0 && vo->outs[i].cached)
-            metrics_add(app->metrics.derive_hits, 1);
-    }
-    if (rc == 0) {
-        media.status = MEDIA_READY;
-        rc = media_save(txn, &media);
-    }
-    if (rc == 0 || rc == KADR_E_NOT_FOUND)
+    rc = video_outputs_commit(job->app, txn, job->media_id, vo, &need_teaser);
+    if (rc == 0 && need_teaser)
+        rc = rewrite_job(txn, job, 0, &new_id);
+    else if (rc == 0 || rc == KADR_E_NOT_FOUND)
         rc = store_job_del(txn, job->id);
     if (rc != 0) {
         store_txn_abort(txn);
         return rc;
     }
-    return store_txn_commit(txn);
+    rc = store_txn_commit(txn);
+    if (rc == 0 && need_teaser) {
+        job->id = new_id;
+        job->tries = 0;
+        job->again = true;
+    }
+    return rc;
 }
 
 static int run_job(video_job_t *job)
 {
-    app_t *app = job->app;
-    struct video_outputs vo;
+    video_outputs_t vo;
     store_blob_t original;
-    media_t media;
-    int rc = load_source(app, job->media_id, &media, &original);
+    int rc = video_outputs_plan(job->app, job->media_id, &vo, &original);
 
-    if (rc != 0)
-        return rc;
-    memset(&vo, 0, sizeof(vo));
-    /* TODO: a video made paid after it is ready gets no teaser until
-     * its job runs again. */
-    vo.count = media.access == MEDIA_PAID && app->cfg->video_teaser_s > 0
-                   ? OUT_COUNT
-                   : OUT_TEASER;
-    for (int i = 0; i < vo.count; i++)
-        snprintf(vo.outs[i].name, sizeof(vo.outs[i].name), "%s",
-                 output_names[i]);
-    rc = count_cache_misses(app, &media, &vo);
     if (rc > 0)
-        rc = make_outputs(job, &original, &vo);
+        rc = video_outputs_make(job->app, &original, job->running, &vo);
     if (rc < 0)
         return rc;
-    return commit_outputs(app, job, &vo);
+    return commit_outputs(job, &vo);
 }
 
 /* Failures that another try cannot fix. */
@@ -338,6 +179,7 @@ static void job_run(pool_work_t *work)
     bool final;
 
     job->started_ns = uv_hrtime();
+    job->again = false;
     start_running(job);
     job->result = run_job(job);
     job->retry = false;
@@ -347,8 +189,12 @@ static void job_run(pool_work_t *work)
         return;
     }
     /* Cancelled at shutdown: the stored job resumes at the next start. */
-    if (job->result == 0 || job->result == KADR_E_CANCELLED)
+    if (job->result == KADR_E_CANCELLED)
         return;
+    if (job->result == 0) {
+        job->retry = job->again;
+        return;
+    }
     /* TODO: a run that crashes kadrd never gets here, so a video that
      * makes a decoder crash runs again at every start without end; count
      * the try in the stored job before the run to bound that. */
@@ -357,6 +203,24 @@ static void job_run(pool_work_t *work)
         is_permanent(job->result) || job->tries >= job->app->cfg->job_max_tries;
     if (record_failure(job, final) == 0)
         job->retry = !final;
+}
+
+static void log_outcome(const video_job_t *job, double ms)
+{
+    app_t *app = job->app;
+
+    metrics_observe(&app->metrics.job_seconds[POOL_LANE_VIDEO],
+                    metrics_job_bounds, metrics_job_bound_count, ms / 1e3);
+    if (job->result == 0) {
+        metrics_add(app->metrics.jobs_done[POOL_LANE_VIDEO], 1);
+        log_info("job.done", "media=%s job=%llu ms=%.0f teaser_next=%d",
+                 job->media_id, (unsigned long long)job->id, ms, job->again);
+        return;
+    }
+    metrics_add(app->metrics.jobs_failed[POOL_LANE_VIDEO], 1);
+    log_warn("job.failed", "media=%s job=%llu tries=%u retry=%d error=\"%s\"",
+             job->media_id, (unsigned long long)job->id, job->tries, job->retry,
+             kadr_strerror(job->result));
 }
 
 static void job_done(pool_work_t *work)
@@ -374,27 +238,19 @@ static void job_done(pool_work_t *work)
         free(job);
         return;
     }
-    metrics_observe(&app->metrics.job_seconds[POOL_LANE_VIDEO],
-                    metrics_job_bounds, metrics_job_bound_count, ms / 1e3);
-    if (job->result == 0) {
-        metrics_add(app->metrics.jobs_done[POOL_LANE_VIDEO], 1);
-        log_info("job.done", "media=%s job=%llu ms=%.0f", job->media_id,
-                 (unsigned long long)job->id, ms);
-    } else {
-        metrics_add(app->metrics.jobs_failed[POOL_LANE_VIDEO], 1);
-        log_warn("job.failed",
-                 "media=%s job=%llu tries=%u retry=%d error=\"%s\"",
-                 job->media_id, (unsigned long long)job->id, job->tries,
-                 job->retry, kadr_strerror(job->result));
-    }
-    if (job->retry && !app->stopping) {
-        pool_submit(app->pool, &job->work);
-        return;
-    }
-    if (!job->retry)
+    log_outcome(job, ms);
+    /* A run that made the media ready reports it even when the job runs
+     * again for a teaser. */
+    if (!job->retry || job->again)
         webhook_notify(app->webhook, job->media_id,
                        job->result == 0 ? "ready" : "failed", "video",
                        job->result == 0 ? NULL : kadr_strerror(job->result));
+    if (job->retry && !app->stopping) {
+        if (job->again)
+            ingest_video_notify(app, job->media_id);
+        pool_submit(app->pool, &job->work);
+        return;
+    }
     ingest_video_notify(app, job->media_id);
     free(job);
 }
@@ -415,6 +271,20 @@ int video_job_submit(app_t *app, uint64_t job_id, const char *media_id,
     snprintf(job->media_id, sizeof(job->media_id), "%s", media_id);
     pool_submit(app->pool, &job->work);
     return 0;
+}
+
+int video_job_add_teaser(app_t *app, store_txn_t *txn, const media_t *media,
+                         uint64_t *job_id)
+{
+    char value[VIDEO_JOB_MAX_BYTES];
+    int rc;
+
+    if (media->status != MEDIA_READY || !video_outputs_need_teaser(app, media))
+        return 0;
+    rc = video_job_encode(media->id, 0, value, sizeof(value));
+    if (rc == 0)
+        rc = store_job_add(txn, value, strlen(value), job_id);
+    return rc == 0 ? 1 : rc;
 }
 
 struct resume_ctx {

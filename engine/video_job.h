@@ -11,9 +11,7 @@
 #include <stdint.h>
 
 #include "app.h"
-
-/* The free teaser of a paid video: its first video_teaser_s seconds. */
-#define VIDEO_JOB_TEASER "teaser.mp4"
+#include "media.h"
 
 /* Longest stored job value. */
 #define VIDEO_JOB_MAX_BYTES 128
@@ -25,6 +23,15 @@ KADR_MUST_CHECK int video_job_encode(const char *media_id, uint32_t tries,
 /* Queues a stored job on the media pool. */
 KADR_MUST_CHECK int video_job_submit(app_t *app, uint64_t job_id,
                                      const char *media_id, uint32_t tries);
+
+/* Inside a write transaction that saved media: stores a job that makes
+ * the teaser of a ready video just made paid, when it has none. Returns
+ * 1 with the new job's id in *job_id (queue it with video_job_submit()
+ * once the transaction commits), 0 when no job is needed, or a negative
+ * code. */
+KADR_MUST_CHECK int video_job_add_teaser(app_t *app, store_txn_t *txn,
+                                         const media_t *media,
+                                         uint64_t *job_id);
 
 /* Queues every job in the store, after a start. Returns the count or a
  * negative code. */

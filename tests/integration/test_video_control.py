@@ -1,12 +1,15 @@
 """Video limits and bad input, the transcode time limit, progress in the
-media JSON, cancel on DELETE, and image uploads during a long transcode."""
+media JSON, cancel on DELETE, image uploads during a long transcode and
+a switch to paid during a transcode."""
 
+import json
 import os
 import re
 import time
 import unittest
 
 from kadr_harness import Daemon, corpus, main, read_file
+from store_checks import kadrctl_json
 from video_clips import ClipFolder, sine, testsrc
 
 X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
@@ -18,6 +21,7 @@ LONG_CLIP_S = 30
 LONG_PRESET = "slow"
 POLL_S = 0.05
 WAIT_LIMIT_S = 120
+TEASER_S = 2
 
 
 def long_clip(clips):
@@ -181,6 +185,33 @@ class VideoRunningTest(unittest.TestCase):
             self.assertEqual(doc["status"], "failed", doc)
             self.assertEqual(doc["error"], "timed out")
 
+    def test_paid_switch_while_processing(self):
+        with Daemon("--video-preset", LONG_PRESET, "--video-teaser-s",
+                    str(TEASER_S)) as kadr:
+            media_id = self.upload_running(kadr)
+            resp = kadr.request("PATCH", "/v1/media/" + media_id,
+                                body=json.dumps({"access": "paid"}),
+                                key=True)
+            self.assertEqual(resp.status, 200, resp.body)
+            self.assertEqual(resp.json()["status"], "processing")
+            teaser = poll(lambda: ok_body(kadr.variant(media_id,
+                                                       "teaser.mp4")))
+            doc = kadr.media(media_id, key=True).json()
+            self.assertEqual(doc["status"], "ready")
+            names = sorted(v["name"] for v in doc["variants"])
+            self.assertEqual(names, ["720.mp4", "poster.jpg", "poster.webp",
+                                     "preview.jpg", "teaser.mp4"])
+            sizes = {v["name"]: v["size"] for v in doc["variants"]}
+            self.assertEqual(sizes["teaser.mp4"], len(teaser))
+            self.assertEqual(kadr.variant(media_id, "720.mp4").status, 403)
+            # The run that made 720.mp4 saw the switch at its commit and
+            # ran the job once more for the teaser alone.
+            self.assertRegex(kadr.log_text(), r"event=job\.done media=%s "
+                             r"job=\d+ ms=\d+ teaser_next=1" % media_id)
+            poll(lambda: kadrctl_json(kadr.data, "stat")[1]["jobs"] == 0)
+            code, result = kadrctl_json(kadr.data, "verify")
+            self.assertEqual(code, 0, result)
+
     def test_image_ready_during_transcode(self):
         with Daemon("--video-preset", LONG_PRESET) as kadr:
             media_id = self.upload_running(kadr)
@@ -189,6 +220,10 @@ class VideoRunningTest(unittest.TestCase):
             self.assertEqual(photo.json()["status"], "ready")
             self.assertEqual(kadr.media(media_id).json()["status"],
                              "processing")
+
+
+def ok_body(resp):
+    return resp.body if resp.status == 200 else None
 
 
 if __name__ == "__main__":

@@ -1,13 +1,19 @@
 """What a 720.mp4 and its posters must be: audio and video in sync,
 keyframes every 2 s, timestamps from zero, remux of ready MP4s, HDR tone
-mapping, posters past black frames, and the teaser of a paid video."""
+mapping, posters past black frames, and the teaser of a paid video, also
+of one made paid after it was ready."""
 
+import json
 import statistics
 import subprocess
+import time
 import unittest
+import urllib.parse
 
 from kadr_harness import (Daemon, ffprobe, gray_thumbnail, image_dims, main,
                           mean_abs_diff, top_level_atoms)
+from store_checks import kadrctl_json
+from test_paid import KEYS, mint
 from video_clips import (FFMPEG_TIMEOUT_S, ClipFolder, check_rendition,
                          keyframe_times, sine, streams_by_type, testsrc)
 
@@ -24,6 +30,8 @@ BEEP_LEVEL = 2000
 # Mean gray difference (0..255) of two 16x16 thumbnails of the same
 # picture after tone mapping; untone-mapped PQ differs by 38.
 TONE_MAPPED_MAX_DIFF = 26
+# Seconds a teaser made after a switch to paid may take to appear.
+TEASER_WAIT_S = 120
 
 
 def sync_clip_args(seconds=4, flash_at=2.0):
@@ -80,7 +88,8 @@ class VideoOutputTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.clips = ClipFolder()
-        cls.kadr = Daemon("--video-teaser-s", str(TEASER_S)).start()
+        cls.kadr = Daemon("--video-teaser-s", str(TEASER_S),
+                          "--token-keys", KEYS).start()
 
     @classmethod
     def tearDownClass(cls):
@@ -236,6 +245,60 @@ class VideoOutputTest(unittest.TestCase):
         self.assertAlmostEqual(
             float(ffprobe(self.save("paid-full.mp4", full))["format"]
                   ["duration"]), 5.0, delta=0.1)
+
+    def wait_teaser(self, media_id):
+        """Polls for teaser.mp4 without a token and returns its bytes."""
+        deadline = time.monotonic() + TEASER_WAIT_S
+        while time.monotonic() < deadline:
+            resp = self.kadr.variant(media_id, "teaser.mp4")
+            if resp.status == 200:
+                return resp.body
+            self.assertEqual(resp.status, 404, resp.body)
+            time.sleep(0.1)
+        raise AssertionError("no teaser.mp4 after %d s" % TEASER_WAIT_S)
+
+    def test_teaser_after_paid_switch(self):
+        src = self.clips.make("later-paid.mp4", *testsrc(seconds=5),
+                              *sine(seconds=5), *X264, *AAC)
+        doc = self.upload_ready(src)
+        media_id = doc["id"]
+        self.assertNotIn("teaser.mp4", [v["name"] for v in doc["variants"]])
+        self.assertEqual(self.kadr.variant(media_id, "teaser.mp4").status,
+                         404)
+        full_before = self.fetch(doc, "720.mp4")
+
+        resp = self.kadr.request("PATCH", "/v1/media/" + media_id,
+                                 body=json.dumps({"access": "paid"}),
+                                 key=True)
+        self.assertEqual(resp.status, 200, resp.body)
+        self.assertEqual(resp.json()["access"], "paid")
+
+        teaser = self.wait_teaser(media_id)
+        probe = check_rendition(self, teaser)
+        self.assertAlmostEqual(float(probe["format"]["duration"]), TEASER_S,
+                               delta=0.1)
+        self.assertEqual(self.kadr.variant(media_id, "720.mp4").status, 403)
+        token = urllib.parse.quote(mint(media_id), safe="")
+        paid = self.kadr.request("GET", "/v1/media/%s/720.mp4?token=%s" %
+                                 (media_id, token))
+        self.assertEqual(paid.status, 200)
+        self.assertEqual(paid.body, full_before)
+
+        doc = self.kadr.media(media_id, key=True).json()
+        self.assertEqual(doc["status"], "ready")
+        sizes = {v["name"]: v["size"] for v in doc["variants"]}
+        self.assertEqual(sorted(sizes), ["720.mp4", "poster.jpg",
+                                         "poster.webp", "preview.jpg",
+                                         "teaser.mp4"])
+        self.assertEqual(sizes["teaser.mp4"], len(teaser))
+        self.assertEqual(sizes["720.mp4"], len(full_before))
+        # The outputs made before the switch keep one reference each.
+        code, result = kadrctl_json(self.kadr.data, "verify")
+        self.assertEqual(code, 0, result)
+        resp = self.kadr.request("DELETE", "/v1/media/" + media_id, key=True)
+        self.assertEqual(resp.status, 204)
+        code, result = kadrctl_json(self.kadr.data, "verify")
+        self.assertEqual(code, 0, result)
 
     def test_public_video_has_no_teaser(self):
         src = self.clips.make("public.mp4", *testsrc(seconds=3), *X264)

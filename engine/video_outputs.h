@@ -1,0 +1,61 @@
+/* The variants of one video: 720.mp4, poster.jpg, poster.webp,
+ * preview.jpg and, for paid media, teaser.mp4. A video job plans which
+ * of them the media needs, makes those the derivation cache does not
+ * have, and commits them to the media record. */
+#ifndef KADR_ENGINE_VIDEO_OUTPUTS_H
+#define KADR_ENGINE_VIDEO_OUTPUTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "app.h"
+#include "media.h"
+#include "variants.h"
+#include "video_running.h"
+
+/* The free teaser of a paid video: its first video_teaser_s seconds. */
+#define VIDEO_OUTPUT_TEASER "teaser.mp4"
+
+enum video_output {
+    VIDEO_OUT_MP4 = 0,
+    VIDEO_OUT_POSTER_JPEG,
+    VIDEO_OUT_POSTER_WEBP,
+    VIDEO_OUT_PREVIEW,
+    VIDEO_OUT_TEASER, /* paid media only */
+    VIDEO_OUT_COUNT,
+};
+
+typedef struct video_outputs {
+    variant_out_t outs[VIDEO_OUT_COUNT];
+    int count; /* VIDEO_OUT_COUNT with a teaser, else VIDEO_OUT_TEASER */
+} video_outputs_t;
+
+/* Returns whether media is a video that should have a teaser (it is paid
+ * and video_teaser_s is above 0) and has none yet. */
+bool video_outputs_need_teaser(const app_t *app, const media_t *media);
+
+/* Reads media_id's record and the location of its original, and plans
+ * the outputs it needs. Each output the derivation cache has is marked
+ * cached. Returns how many are missing, or a negative code
+ * (KADR_E_NOT_FOUND once the media is deleted). */
+KADR_MUST_CHECK int video_outputs_plan(app_t *app, const char *media_id,
+                                       video_outputs_t *vo,
+                                       store_blob_t *original);
+
+/* Makes and stages the outputs not marked cached, from the original.
+ * running, when not NULL, receives the progress of 720.mp4 and provides
+ * the cancel flag; otherwise app->cancel_all stops the work. */
+KADR_MUST_CHECK int video_outputs_make(app_t *app, const store_blob_t *original,
+                                       video_running_t *running,
+                                       video_outputs_t *vo);
+
+/* Inside a write transaction: adds the outputs the record does not list
+ * yet to media_id and marks it ready. Sets *need_teaser when the record,
+ * as stored now, still needs a teaser that vo does not have, because the
+ * media was made paid meanwhile. KADR_E_NOT_FOUND once it is deleted. */
+KADR_MUST_CHECK int video_outputs_commit(app_t *app, store_txn_t *txn,
+                                         const char *media_id,
+                                         const video_outputs_t *vo,
+                                         bool *need_teaser);
+
+#endif
