@@ -2,7 +2,7 @@
  * limits, then the original, a media record in state processing and a
  * video job commit in one transaction. The transcode runs later on the
  * media pool; with ?wait=1 the reply waits for it, up to
- * wait_timeout_ms. */
+ * wait_timeout_ms, and reports how it ended. */
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -80,20 +80,59 @@ static void on_wait_timer_closed(uv_handle_t *handle)
     upload_step_done(handle->data);
 }
 
-/* Sends a waiting upload its response, with the record as stored now. */
-static void finish_wait(upload_t *up)
+/* Returns the code whose description a failed record stores as its
+ * reason, KADR_E_CODEC for any other reason. */
+static int failure_code(const char *reason)
+{
+    static const int codes[] = {
+        KADR_E_CORRUPT,   KADR_E_UNSUPPORTED, KADR_E_NO_VIDEO,
+        KADR_E_TOO_LARGE, KADR_E_TIMEOUT,     KADR_E_CODEC,
+    };
+
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+        if (strcmp(reason, kadr_strerror(codes[i])) == 0)
+            return codes[i];
+    }
+    return KADR_E_CODEC;
+}
+
+/* Reads the record as stored now. Returns 0, KADR_E_NOT_FOUND when it
+ * was deleted, or another code when the store cannot be read. */
+static int reload_media(upload_t *up)
 {
     store_txn_t *txn;
+    media_t latest;
+    int rc = store_txn_begin(up->app->store, false, &txn);
+
+    if (rc != 0)
+        return rc;
+    rc = media_load(txn, up->media.id, &latest);
+    if (rc == 0)
+        up->media = latest;
+    store_txn_abort(txn);
+    return rc;
+}
+
+/* Sends a waiting upload its response from the record as stored now:
+ * 201 while it is ready or still processing, the failure's error reply
+ * when it failed, and 404 when it was deleted. A store that cannot be
+ * read leaves the record as it was committed. */
+static void finish_wait(upload_t *up)
+{
+    int rc;
 
     remove_waiter(up->app, up);
     uv_timer_stop(&up->wait_timer);
     uv_close((uv_handle_t *)&up->wait_timer, on_wait_timer_closed);
-    if (store_txn_begin(up->app->store, false, &txn) == 0) {
-        media_t latest;
-
-        if (media_load(txn, up->media.id, &latest) == 0)
-            up->media = latest;
-        store_txn_abort(txn);
+    rc = reload_media(up);
+    if (rc == KADR_E_NOT_FOUND) {
+        upload_fail(up, 404, "not_found",
+                    "the media was deleted while it was processing");
+        return;
+    }
+    if (rc == 0 && up->media.status == MEDIA_FAILED) {
+        upload_fail_media(up, failure_code(up->media.error));
+        return;
     }
     upload_reply_created(up);
 }

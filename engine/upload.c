@@ -96,6 +96,25 @@ void upload_reply_created(upload_t *up)
     upload_detach(up);
 }
 
+void upload_fail_media(upload_t *up, int code)
+{
+    const char *error;
+    int status = upload_status_for(code, &error);
+    json_t *doc;
+
+    if (up->req == NULL) {
+        upload_detach(up);
+        return;
+    }
+    log_info("upload.rejected", "req=%llu status=%d error=%s media=%s",
+             (unsigned long long)up->req->id, status, error, up->media.id);
+    metrics_add(up->app->metrics.uploads_rejected[up->kind], 1);
+    doc = json_pack("{s:s, s:s, s:o*}", "error", error, "detail",
+                    up->media.error, "media", media_to_json(&up->media, true));
+    routes_respond_json(up->app, up->req, status, NULL, doc);
+    upload_detach(up);
+}
+
 int upload_status_for(int code, const char **error)
 {
     switch (code) {

@@ -76,6 +76,12 @@ void upload_fail(upload_t *up, int status, const char *error,
 /* Ends the upload with 201 and the media record. */
 void upload_reply_created(upload_t *up);
 
+/* Ends the upload of a media record that exists but failed (up->media,
+ * with its reason in up->media.error) with the error reply that fits
+ * code, such as 422 corrupt_media. The record is included under "media",
+ * so the client learns its id. */
+void upload_fail_media(upload_t *up, int code);
+
 /* Marks an asynchronous step done and frees the upload if nothing else
  * references it. */
 void upload_step_done(upload_t *up);

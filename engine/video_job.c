@@ -228,6 +228,7 @@ static void job_done(pool_work_t *work)
     video_job_t *job = (video_job_t *)work;
     app_t *app = job->app;
     double ms = (double)(uv_hrtime() - job->started_ns) / 1e6;
+    bool deleted = deleted_while_running(job);
 
     video_running_remove(job->running);
     job->running = NULL;
@@ -235,6 +236,9 @@ static void job_done(pool_work_t *work)
     if (work->cancelled || job->result == KADR_E_CANCELLED) {
         log_info("job.stopped", "media=%s job=%llu", job->media_id,
                  (unsigned long long)job->id);
+        /* An upload waiting with ?wait=1 learns of the delete now. */
+        if (deleted)
+            ingest_video_notify(app, job->media_id);
         free(job);
         return;
     }

@@ -1,15 +1,17 @@
 """Video limits and bad input, the transcode time limit, progress in the
-media JSON, cancel on DELETE, image uploads during a long transcode and
-a switch to paid during a transcode."""
+media JSON, cancel on DELETE, image uploads during a long transcode,
+what ?wait=1 returns for a video that fails or is deleted, and a switch
+to paid during a transcode."""
 
 import json
 import os
 import re
+import threading
 import time
 import unittest
 
 from kadr_harness import Daemon, corpus, main, read_file
-from store_checks import kadrctl_json
+from store_checks import kadrctl, kadrctl_json
 from video_clips import ClipFolder, sine, testsrc
 
 X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
@@ -115,14 +117,68 @@ class VideoLimitTest(unittest.TestCase):
         cut = self.clips.path("cut.mp4")
         with open(cut, "wb") as f:
             f.write(data[:len(data) // 3])
-        resp = self.kadr.upload_file(cut, "?wait=1")
+        resp = self.kadr.upload_file(cut)
         self.assertEqual(resp.status, 201, resp.body)
-        doc = resp.json()
-        if doc["status"] == "processing":
-            doc = self.kadr.wait_ready(doc["id"])
+        doc = self.kadr.wait_ready(resp.json()["id"])
         self.assertEqual(doc["status"], "failed", doc)
         self.assertEqual(doc["error"], "corrupt or truncated media")
         self.assertEqual(self.kadr.variant(doc["id"], "720.mp4").status, 404)
+
+
+def cut_copy(clips, source, name, share):
+    """Writes the first share (0 to 1) of source's bytes to a clip."""
+    data = read_file(source)
+    path = clips.path(name)
+    with open(path, "wb") as f:
+        f.write(data[:int(len(data) * share)])
+    return path
+
+
+class VideoWaitTest(unittest.TestCase):
+    """?wait=1 returns how the job ended, not only that it ended."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.clips = ClipFolder()
+        cls.kadr = Daemon().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.kadr.__exit__(None, None, None)
+        cls.clips.close()
+
+    def check_failed_reply(self, path):
+        resp = self.kadr.upload_file(path, "?wait=1")
+        self.assertEqual(resp.status, 422, resp.body)
+        body = resp.json()
+        self.assertEqual(body["error"], "corrupt_media")
+        self.assertEqual(body["detail"], "corrupt or truncated media")
+        media = body["media"]
+        self.assertEqual(media["status"], "failed")
+        self.assertEqual(media["error"], "corrupt or truncated media")
+        self.assertEqual(media["kind"], "video")
+        # The record stays, so the reply names it.
+        doc = self.kadr.media(media["id"]).json()
+        self.assertEqual(doc["status"], "failed")
+        self.assertEqual(self.kadr.variant(media["id"], "720.mp4").status,
+                         404)
+
+    def test_truncated_corpus_video_is_422(self):
+        # The header is whole, the packets stop at 30 % of the duration.
+        cut = cut_copy(self.clips, corpus("video/music-clip.webm"),
+                       "music-cut.webm", 0.3)
+        self.check_failed_reply(cut)
+
+    def test_truncated_generated_video_is_422(self):
+        whole = self.clips.make("faststart.mp4", *testsrc(seconds=4),
+                                *X264, "-movflags", "+faststart")
+        self.check_failed_reply(cut_copy(self.clips, whole, "cut.mp4", 0.3))
+
+    def test_ready_video_is_201(self):
+        path = self.clips.make("whole.mp4", *testsrc(), *X264)
+        resp = self.kadr.upload_file(path, "?wait=1")
+        self.assertEqual(resp.status, 201, resp.body)
+        self.assertEqual(resp.json()["status"], "ready")
 
 
 class VideoRunningTest(unittest.TestCase):
@@ -185,6 +241,32 @@ class VideoRunningTest(unittest.TestCase):
             self.assertEqual(doc["status"], "failed", doc)
             self.assertEqual(doc["error"], "timed out")
 
+    def test_delete_ends_wait_with_404(self):
+        with Daemon("--video-preset", LONG_PRESET) as kadr:
+            reply = {}
+
+            def send():
+                reply["resp"] = kadr.upload_file(self.long_path, "?wait=1")
+
+            sender = threading.Thread(target=send)
+            sender.start()
+            try:
+                media_id = poll(lambda: running_media(kadr))
+                resp = kadr.request("DELETE", "/v1/media/" + media_id,
+                                    key=True)
+                self.assertEqual(resp.status, 204)
+                deleted_at = time.monotonic()
+            finally:
+                sender.join(WAIT_LIMIT_S)
+            self.assertFalse(sender.is_alive())
+            # The reply comes when the transcode stops, long before
+            # wait_timeout_ms.
+            self.assertLess(time.monotonic() - deleted_at, 10)
+            resp = reply["resp"]
+            self.assertEqual(resp.status, 404, resp.body)
+            self.assertEqual(resp.json()["error"], "not_found")
+            self.assertEqual(kadr.media(media_id).status, 404)
+
     def test_paid_switch_while_processing(self):
         with Daemon("--video-preset", LONG_PRESET, "--video-teaser-s",
                     str(TEASER_S)) as kadr:
@@ -220,6 +302,19 @@ class VideoRunningTest(unittest.TestCase):
             self.assertEqual(photo.json()["status"], "ready")
             self.assertEqual(kadr.media(media_id).json()["status"],
                              "processing")
+
+
+def running_media(kadr):
+    """Returns the id of the only media kadrd stores, once its transcode
+    shows progress. kadrctl ls --json prints one record a line."""
+    proc = kadrctl(kadr.data, "--json", "ls")
+    lines = proc.stdout.decode().split()
+    if proc.returncode != 0 or len(lines) != 1:
+        return None
+    media_id = json.loads(lines[0])["id"]
+    if kadr.media(media_id).json().get("progress", 0) > 0:
+        return media_id
+    return None
 
 
 def ok_body(resp):
