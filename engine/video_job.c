@@ -18,9 +18,10 @@ typedef struct video_job {
     pool_work_t work; /* first: the pool hands this pointer back */
     app_t *app;
     uint64_t id;
-    uint32_t tries;
+    uint32_t tries; /* runs started, as stored */
     char media_id[MEDIA_ID_LEN + 1];
     int result;
+    char reason[MEDIA_MAX_ERROR + 1]; /* the failure, as the record shows it */
     bool retry;
     bool again; /* ready, but made paid meanwhile: run again for the teaser */
     uint64_t started_ns;
@@ -64,6 +65,26 @@ static int rewrite_job(store_txn_t *txn, const video_job_t *job, uint32_t tries,
         rc = store_job_del(txn, job->id);
     if (rc == 0)
         rc = store_job_add(txn, value, strlen(value), new_id);
+    return rc;
+}
+
+/* Stores job->tries with the job. */
+static int store_tries(video_job_t *job)
+{
+    store_txn_t *txn;
+    uint64_t new_id;
+    int rc = store_txn_begin(job->app->store, true, &txn);
+
+    if (rc != 0)
+        return rc;
+    rc = rewrite_job(txn, job, job->tries, &new_id);
+    if (rc != 0) {
+        store_txn_abort(txn);
+        return rc;
+    }
+    rc = store_txn_commit(txn);
+    if (rc == 0)
+        job->id = new_id;
     return rc;
 }
 
@@ -120,37 +141,52 @@ static bool is_permanent(int code)
            code == KADR_E_NOT_FOUND;
 }
 
-/* Marks the media failed and drops the job, or stores one more try. */
-static int record_failure(video_job_t *job, bool final)
+/* Marks the media failed with job->reason and drops the job. */
+static int fail_media(video_job_t *job)
 {
-    char value[VIDEO_JOB_MAX_BYTES];
     store_txn_t *txn;
     media_t media;
     int rc = store_txn_begin(job->app->store, true, &txn);
 
     if (rc != 0)
         return rc;
-    if (!final) {
-        rc = video_job_encode(job->media_id, job->tries, value, sizeof(value));
-        if (rc == 0)
-            rc = store_job_del(txn, job->id);
-        if (rc == 0)
-            rc = store_job_add(txn, value, strlen(value), &job->id);
-    } else if (media_load(txn, job->media_id, &media) == 0) {
+    if (media_load(txn, job->media_id, &media) == 0) {
         media.status = MEDIA_FAILED;
-        snprintf(media.error, sizeof(media.error), "%s",
-                 kadr_strerror(job->result));
+        snprintf(media.error, sizeof(media.error), "%s", job->reason);
         rc = media_save(txn, &media);
-        if (rc == 0)
-            rc = store_job_del(txn, job->id);
-    } else {
-        rc = store_job_del(txn, job->id);
     }
+    if (rc == 0)
+        rc = store_job_del(txn, job->id);
     if (rc != 0) {
         store_txn_abort(txn);
         return rc;
     }
     return store_txn_commit(txn);
+}
+
+static uint32_t max_tries(const app_t *app)
+{
+    return app->cfg->job_max_tries > 0 ? (uint32_t)app->cfg->job_max_tries : 1;
+}
+
+/* Fails the media of a job whose every try began and none ended: each
+ * run stopped kadrd, or kadrd was stopped during it. */
+static void give_up(video_job_t *job)
+{
+    job->result = KADR_E_CODEC;
+    snprintf(job->reason, sizeof(job->reason),
+             "kadrd stopped during each of %u tries to process this video",
+             job->tries);
+    (void)fail_media(job);
+}
+
+/* Records the try in the stored job before the run, so a run that ends
+ * kadrd (a crash in a decoder, the kernel's out-of-memory killer) still
+ * counts. The count stays in memory if the store cannot take it. */
+static int count_try(video_job_t *job)
+{
+    job->tries++;
+    return store_tries(job);
 }
 
 /* Registers the job in the running table, where reads find its progress
@@ -173,36 +209,56 @@ static bool deleted_while_running(const video_job_t *job)
     return job->running != NULL && atomic_load(&job->running->deleted);
 }
 
-static void job_run(pool_work_t *work)
+/* Decides what follows a run that ended with job->result. */
+static void settle(video_job_t *job)
 {
-    video_job_t *job = (video_job_t *)work;
     bool final;
 
-    job->started_ns = uv_hrtime();
-    job->again = false;
-    start_running(job);
-    job->result = run_job(job);
-    job->retry = false;
     /* Deleted while running: the record is gone, so the job goes too. */
     if (job->result == KADR_E_CANCELLED && deleted_while_running(job)) {
-        (void)record_failure(job, true);
+        (void)fail_media(job);
         return;
     }
-    /* Cancelled at shutdown: the stored job resumes at the next start. */
-    if (job->result == KADR_E_CANCELLED)
+    /* Cancelled at shutdown: the try is given back and the stored job
+     * resumes at the next start. */
+    if (job->result == KADR_E_CANCELLED) {
+        job->tries--;
+        if (store_tries(job) != 0)
+            log_warn("job.try_kept", "media=%s job=%llu tries=%u",
+                     job->media_id, (unsigned long long)job->id, job->tries);
         return;
+    }
     if (job->result == 0) {
         job->retry = job->again;
         return;
     }
-    /* TODO: a run that crashes kadrd never gets here, so a video that
-     * makes a decoder crash runs again at every start without end; count
-     * the try in the stored job before the run to bound that. */
-    job->tries++;
-    final =
-        is_permanent(job->result) || job->tries >= job->app->cfg->job_max_tries;
-    if (record_failure(job, final) == 0)
-        job->retry = !final;
+    snprintf(job->reason, sizeof(job->reason), "%s",
+             kadr_strerror(job->result));
+    final = is_permanent(job->result) || job->tries >= max_tries(job->app);
+    if (!final) {
+        job->retry = true;
+        return;
+    }
+    (void)fail_media(job);
+}
+
+static void job_run(pool_work_t *work)
+{
+    video_job_t *job = (video_job_t *)work;
+
+    job->started_ns = uv_hrtime();
+    job->retry = false;
+    job->again = false;
+    if (job->tries >= max_tries(job->app)) {
+        give_up(job);
+        return;
+    }
+    job->result = count_try(job);
+    if (job->result == 0) {
+        start_running(job);
+        job->result = run_job(job);
+    }
+    settle(job);
 }
 
 static void log_outcome(const video_job_t *job, double ms)
@@ -220,7 +276,7 @@ static void log_outcome(const video_job_t *job, double ms)
     metrics_add(app->metrics.jobs_failed[POOL_LANE_VIDEO], 1);
     log_warn("job.failed", "media=%s job=%llu tries=%u retry=%d error=\"%s\"",
              job->media_id, (unsigned long long)job->id, job->tries, job->retry,
-             kadr_strerror(job->result));
+             job->reason);
 }
 
 static void job_done(pool_work_t *work)
@@ -248,7 +304,7 @@ static void job_done(pool_work_t *work)
     if (!job->retry || job->again)
         webhook_notify(app->webhook, job->media_id,
                        job->result == 0 ? "ready" : "failed", "video",
-                       job->result == 0 ? NULL : kadr_strerror(job->result));
+                       job->result == 0 ? NULL : job->reason);
     if (job->retry && !app->stopping) {
         if (job->again)
             ingest_video_notify(app, job->media_id);

@@ -3,7 +3,11 @@
  * A job makes 720.mp4, poster.jpg, poster.webp, preview.jpg and, for
  * paid media, teaser.mp4 on the media pool's video lane, then marks the
  * media ready or failed. While it runs, the running table stores its
- * progress and cancel flag. */
+ * progress and cancel flag.
+ *
+ * A stored job counts the runs that began. A run that ends kadrd still
+ * counts, so once job_max_tries runs began without an outcome the next
+ * start marks the media failed instead of running it again. */
 #ifndef KADR_ENGINE_VIDEO_JOB_H
 #define KADR_ENGINE_VIDEO_JOB_H
 

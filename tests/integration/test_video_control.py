@@ -1,7 +1,7 @@
 """Video limits and bad input, the transcode time limit, progress in the
 media JSON, cancel on DELETE, image uploads during a long transcode,
-what ?wait=1 returns for a video that fails or is deleted, and a switch
-to paid during a transcode."""
+what ?wait=1 returns for a video that fails or is deleted, a switch to
+paid during a transcode, and the bound on runs that stop kadrd."""
 
 import json
 import os
@@ -294,6 +294,38 @@ class VideoRunningTest(unittest.TestCase):
             code, result = kadrctl_json(kadr.data, "verify")
             self.assertEqual(code, 0, result)
 
+    def test_killed_runs_fail_media(self):
+        """A run that ends kadrd counts as a try. After job_max_tries
+        such runs the next start marks the media failed instead of
+        running it again."""
+        tries = 3
+        with Daemon("--video-preset", LONG_PRESET, "--job-max-tries",
+                    str(tries)) as kadr:
+            media_id = self.upload_running(kadr)
+            for _ in range(tries - 1):
+                kadr.kill()
+                kadr.start()
+                poll(lambda: kadr.media(media_id).json().get("progress",
+                                                             0) > 0)
+            kadr.kill()
+            kadr.start()
+            doc = poll(lambda: finished(kadr, media_id))
+            self.assertEqual(doc["status"], "failed", doc)
+            self.assertEqual(doc["error"], "kadrd stopped during each of "
+                             "3 tries to process this video")
+            self.assertNotIn("progress", doc)
+            self.assertEqual(kadr.variant(media_id, "720.mp4").status, 404)
+            code, stat = kadrctl_json(kadr.data, "stat")
+            self.assertEqual(code, 0)
+            self.assertEqual(stat["jobs"], 0)
+            self.assertRegex(kadr.log_text(),
+                             r"event=job\.failed media=%s job=\d+ tries=3 "
+                             r"retry=0" % media_id)
+            # The last start did not run the transcode.
+            log = kadr.log_text()
+            last_start = log.rindex("event=server.listening")
+            self.assertNotIn("event=job.done", log[last_start:])
+
     def test_image_ready_during_transcode(self):
         with Daemon("--video-preset", LONG_PRESET) as kadr:
             media_id = self.upload_running(kadr)
@@ -319,6 +351,11 @@ def running_media(kadr):
 
 def ok_body(resp):
     return resp.body if resp.status == 200 else None
+
+
+def finished(kadr, media_id):
+    doc = kadr.media(media_id).json()
+    return doc if doc["status"] != "processing" else None
 
 
 if __name__ == "__main__":
