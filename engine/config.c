@@ -94,7 +94,10 @@ static const struct key_spec keys[] = {
      "at most one per GiB of memory)",
      false},
     {"job_max_tries", U64(job_max_tries), "3", "count",
-     "tries before a job is marked failed", false},
+     "runs of a video job that may begin before its media is marked "
+     "failed; a run that ends kadrd counts, one stopped by shutdown does "
+     "not",
+     false},
     {"max_connections", U64(max_connections), NULL, "count",
      "open client connections (default: from the fd limit)", false},
     {"max_uploads", U64(max_uploads), "0", "count",
