@@ -354,6 +354,29 @@ static void transcode_music_clip(void **state)
     assert_false(log.went_back);
 }
 
+/* The teaser cut stops the reader thread at 3 s of a 44 s clip, with the
+ * audio that plays until then. */
+static void transcode_teaser_cut(void **state)
+{
+    fixture_t *f = *state;
+    video_params_t params = test_params();
+    video_info_t info;
+    output_facts_t facts;
+
+    params.max_output_s = 3.0;
+    transcode_ok(corpus_path(MUSIC_CLIP), f->out, &params);
+    assert_int_equal(video_probe_file(f->out, &info), 0);
+    print_message("teaser lasts %.3f s\n", info.duration_s);
+    assert_float_equal(info.duration_s, 3.0, 0.1);
+    assert_int_equal(info.width, 480);
+    assert_int_equal(info.height, 270);
+    assert_true(info.has_audio);
+    assert_moov_first(f->out);
+    inspect_output(f->out, &facts);
+    assert_float_equal(facts.video_start_s, 0.0, 0.001);
+    assert_int_equal(facts.sample_rate, 48000);
+}
+
 static void transcode_tiny_webm(void **state)
 {
     fixture_t *f = *state;
@@ -493,6 +516,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(transcode_rotated_mov, setup, teardown),
         cmocka_unit_test_setup_teardown(transcode_music_clip, setup, teardown),
+        cmocka_unit_test_setup_teardown(transcode_teaser_cut, setup, teardown),
         cmocka_unit_test_setup_teardown(transcode_tiny_webm, setup, teardown),
         cmocka_unit_test_setup_teardown(transcode_odd_size_clip, setup,
                                         teardown),
