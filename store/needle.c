@@ -72,10 +72,12 @@ static size_t chunk_len(uint64_t left)
     return left < STORE_CHUNK_BYTES ? (size_t)left : STORE_CHUNK_BYTES;
 }
 
-void needle_start_writeback(int fd, uint64_t off, uint64_t len)
+/* Starts writeback of the len bytes at off that were just written, so
+ * that the disk works while the next chunks are copied and the final
+ * fdatasync() has less left to wait for. It is only a hint: an I/O error
+ * it meets is reported again by that fdatasync(). */
+static void start_writeback(int fd, uint64_t off, uint64_t len)
 {
-    /* Only a hint: an I/O error it meets is reported again by the
-     * fdatasync() that makes the needle durable. */
     (void)sync_file_range(fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
 }
 
@@ -101,7 +103,7 @@ static int copy_payload(int fd, uint64_t payload_off, uint64_t length,
             return rc;
         done += n;
         if (done - flushed >= NEEDLE_WRITEBACK_BYTES) {
-            needle_start_writeback(fd, payload_off + flushed, done - flushed);
+            start_writeback(fd, payload_off + flushed, done - flushed);
             flushed = done;
         }
     }
@@ -297,43 +299,5 @@ int needle_verify(int fd, uint64_t needle_off, needle_header_t *out,
         rc = verify_with_states(fd, needle_off, out, content, &st);
     XXH3_freeState(st.checksum);
     XXH3_freeState(st.content);
-    return rc;
-}
-
-static int ends_with_state(int fd, uint64_t needle_off,
-                           const needle_header_t *header, source_t *src,
-                           XXH3_state_t *state)
-{
-    uint8_t head[NEEDLE_HEADER_SIZE];
-    uint8_t foot[NEEDLE_FOOTER_SIZE + NEEDLE_ALIGN];
-    uint64_t footer_off = needle_off + NEEDLE_HEADER_SIZE + header->length;
-    size_t foot_len;
-    int rc;
-
-    needle_header_encode(header, head);
-    if (XXH3_64bits_reset(state) != XXH_OK ||
-        XXH3_64bits_update(state, head, sizeof(head)) != XXH_OK)
-        return -EINVAL;
-    rc =
-        hash_payload(src, header->length, &(struct verify_states){state, NULL});
-    if (rc != 0)
-        return rc;
-    foot_len = encode_footer(XXH3_64bits_digest(state), header->length, foot);
-    rc = store__pwrite_full(fd, head, sizeof(head), needle_off);
-    if (rc != 0)
-        return rc;
-    return store__pwrite_full(fd, foot, foot_len, footer_off);
-}
-
-int needle_write_ends(int fd, uint64_t needle_off,
-                      const needle_header_t *header, source_t *src)
-{
-    XXH3_state_t *state = XXH3_createState();
-    int rc;
-
-    if (state == NULL)
-        return -ENOMEM;
-    rc = ends_with_state(fd, needle_off, header, src, state);
-    XXH3_freeState(state);
     return rc;
 }

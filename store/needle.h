@@ -58,19 +58,6 @@ KADR_MUST_CHECK int needle_header_decode(const uint8_t in[NEEDLE_HEADER_SIZE],
 KADR_MUST_CHECK int needle_write(int fd, uint64_t needle_off,
                                  const needle_header_t *header, source_t *src);
 
-/* Writes the header and the footer of a needle whose payload
- * (header->length bytes) is in place already, with the checksum computed
- * over the header and the payload as src reads it. Does not sync. */
-KADR_MUST_CHECK int needle_write_ends(int fd, uint64_t needle_off,
-                                      const needle_header_t *header,
-                                      source_t *src);
-
-/* Starts writeback of len bytes at off of fd that were just written
- * (sync_file_range with SYNC_FILE_RANGE_WRITE), so that the disk works
- * while more bytes are written and the final fdatasync() has less left
- * to wait for. */
-void needle_start_writeback(int fd, uint64_t off, uint64_t len);
-
 /* Reads the needle at needle_off of fd, checks its header and footer, and
  * re-computes its checksum over header and payload in bounded chunks.
  * Returns 0, KADR_E_CHECKSUM if the checksum differs, KADR_E_CORRUPT for a

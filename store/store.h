@@ -127,51 +127,6 @@ KADR_MUST_CHECK int store_blob_stage_mem(store_t *store, const void *data,
                                          size_t len, const kadr_hash_t *hash,
                                          uint8_t format, store_staged_t *out);
 
-/* A needle reserved at the end of the active volume for a payload of
- * known length, which the caller writes in order as it arrives (an
- * upload body streamed to its volume while it is received) and then
- * stages. It pins its volume and owns a write fd of it until
- * store_blob_stage_reserved() or store_reservation_cancel(). Used by one
- * thread at a time. */
-typedef struct store_reservation {
-    uint32_t volume_id;
-    int fd; /* the reservation's write fd, -1 once staged or cancelled */
-    uint64_t needle_offset;
-    uint64_t length;  /* payload bytes */
-    uint64_t written; /* payload bytes written so far */
-    uint64_t flushed; /* payload bytes whose writeback has started */
-} store_reservation_t;
-
-/* Reserves a needle for a payload of length bytes. Returns
- * KADR_E_DISK_FULL when it would leave less than the disk reserve free,
- * KADR_E_TOO_LARGE past the maximum needle size, or -errno. */
-KADR_MUST_CHECK int store_reserve(store_t *store, uint64_t length,
-                                  store_reservation_t *out);
-
-/* Writes the next len bytes of the payload and starts their writeback
- * every MiB. Returns KADR_E_TOO_LARGE past the reserved length, or the
- * write's -errno (ENOSPC included). */
-KADR_MUST_CHECK int store_reservation_write(store_reservation_t *res,
-                                            const void *data, size_t len);
-
-/* Stages a fully written reservation as store_blob_stage() stages a file:
- * if the hash is indexed, compares the payload with the stored blob
- * (KADR_E_COLLISION if they differ) and gives the reservation back;
- * otherwise writes the needle's header and footer and syncs it. Consumes
- * the reservation whatever the result: a failure gives it back.
- * KADR_E_BAD_INPUT if fewer than length bytes were written. */
-KADR_MUST_CHECK int store_blob_stage_reserved(store_t *store,
-                                              store_reservation_t *res,
-                                              const kadr_hash_t *hash,
-                                              uint8_t format,
-                                              store_staged_t *out);
-
-/* Gives an unstaged reservation back. At the tail of the active volume
- * the file is cut. A gap between needles has its disk blocks freed and
- * reads as zeros, and store_volume_list() counts it as dead bytes, so
- * compaction reclaims it. Does nothing once the reservation is consumed. */
-void store_reservation_cancel(store_t *store, store_reservation_t *res);
-
 /* Inside a write transaction: indexes a staged needle with one reference,
  * or adds a reference to the existing blob. If another writer indexed the
  * same hash since staging, the staged needle becomes dead bytes. Sets

@@ -36,19 +36,6 @@ int store__index_error(int mdb_rc);
 KADR_MUST_CHECK int store__lookup(store_t *store, const kadr_hash_t *hash,
                                   store_blob_t *out);
 
-/* Returns KADR_E_DISK_FULL if appending size bytes would leave less free
- * space than the reserve on the volumes' filesystem. */
-KADR_MUST_CHECK int store__check_reserve(store_t *store, uint64_t size);
-
-/* Compares len bytes of src with the indexed blob found under the same
- * hash, and on a match fills *out as an existing blob. Returns
- * KADR_E_COLLISION if the lengths or bytes differ. */
-struct source;
-KADR_MUST_CHECK int store__stage_existing(store_t *store, struct source *src,
-                                          uint64_t len,
-                                          const store_blob_t *found,
-                                          store_staged_t *out);
-
 /* Copies a needle of a retired (compacted) volume that was staged but
  * not committed before the compaction to the active volume, and fills
  * *out with the copy. Inside the caller's write transaction. */

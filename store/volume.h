@@ -130,14 +130,13 @@ KADR_MUST_CHECK int volume_path(const char *dir, uint32_t id,
 KADR_MUST_CHECK int volume_append_reserve(volume_table_t *table, uint64_t size,
                                           volume_t **vol, uint64_t *offset);
 
-/* Gives back a reservation of volume id whose needle is not wanted (its
- * write failed, or its bytes were stored already) and releases its pin.
- * fd is a write fd of the volume. The space returns to the volume if no
- * later reservation follows it. Otherwise the bytes stay as a gap
- * between needles: their disk blocks are freed (FALLOC_FL_PUNCH_HOLE,
- * where the filesystem supports it) and they read as zeros, and
- * store_volume_list() counts them as dead bytes, so compaction reclaims
- * them. */
+/* Gives back a reservation of volume id whose write or sync failed, and
+ * releases its pin. fd is a write fd of the volume. The space returns to
+ * the volume if no later reservation follows it. Otherwise the bytes stay
+ * as a gap between needles. Their disk blocks are freed
+ * (FALLOC_FL_PUNCH_HOLE, where the filesystem supports it), they read as
+ * zeros, and store_volume_list() counts them as dead bytes, so compaction
+ * reclaims them. */
 void volume_append_cancel(volume_table_t *table, uint32_t id, int fd,
                           uint64_t offset, uint64_t size);
 

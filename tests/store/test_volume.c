@@ -1,4 +1,5 @@
-/* Volume files: headers, fds, and rolling to a new volume. */
+/* Volume files: headers, fds, rolling to a new volume, and reservations
+ * given back. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <cmocka.h>
 
 #include "needle.h"
+#include "store_internal.h"
 #include "support.h"
 #include "volume.h"
 
@@ -186,6 +188,122 @@ static void volume_other_files_ignored(void **state)
     store_close(store);
 }
 
+static store_volume_info_t volume_info(store_t *store, uint32_t id)
+{
+    store_volume_info_t *list;
+    store_volume_info_t info = {0};
+    size_t count;
+
+    assert_int_equal(store_volume_list(store, &list, &count), 0);
+    for (size_t i = 0; i < count; i++) {
+        if (list[i].id == id)
+            info = list[i];
+    }
+    free(list);
+    assert_int_equal(info.id, id);
+    return info;
+}
+
+static void assert_blob_bytes(store_t *store, const kadr_hash_t *hash,
+                              const uint8_t *want, size_t len)
+{
+    store_blob_t blob;
+    uint8_t *data;
+
+    assert_int_equal(test_lookup(store, hash, &blob), 0);
+    assert_int_equal(store_blob_read(store, &blob, &data), 0);
+    assert_memory_equal(data, want, len);
+    free(data);
+}
+
+/* A reservation given back below a later needle (a failed write) leaves
+ * a gap of zeros in the file. The volume list counts it as dead bytes,
+ * the dead_bytes counter does not, and compaction drops it. */
+static void volume_cancelled_gap_compacted(void **state)
+{
+    fixture_t *fx = *state;
+    size_t len = 64 * 1024;
+    uint64_t gap_size = needle_size(len);
+    uint8_t *gap = malloc(len);
+    uint8_t *kept = malloc(len);
+    uint8_t zeros[4096] = {0};
+    uint8_t read_back[4096];
+    kadr_hash_t kept_hash;
+    store_volume_info_t info;
+    store_t *store;
+    volume_t *vol;
+    uint64_t offset;
+    bool deduped;
+    char *path;
+    int fd;
+
+    assert_non_null(gap);
+    assert_non_null(kept);
+    test_fill(gap, len, 71);
+    test_fill(kept, len, 72);
+    kept_hash = test_hash(kept, len);
+    assert_int_equal(store_open(fx->dir, NULL, &store), 0);
+
+    /* Reserve the gap, write part of it, then stage a later needle. */
+    assert_int_equal(
+        volume_append_reserve(&store->volumes, gap_size, &vol, &offset), 0);
+    assert_int_equal(offset, VOLUME_HEADER_SIZE);
+    assert_int_equal(pwrite(vol->wfd, gap, len, (off_t)offset), (ssize_t)len);
+    (void)test_put_mem(store, kept, len, &deduped);
+    volume_append_cancel(&store->volumes, vol->id, vol->wfd, offset, gap_size);
+
+    assert_int_equal(test_volume_size(fx->dir, 1),
+                     VOLUME_HEADER_SIZE + 2 * gap_size);
+    path = test_volume_path(fx->dir, 1);
+    fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(
+        pread(fd, read_back, sizeof(read_back), (off_t)offset + 8192),
+        (ssize_t)sizeof(read_back));
+    close(fd);
+    free(path);
+    assert_memory_equal(read_back, zeros, sizeof(zeros));
+    info = volume_info(store, 1);
+    assert_int_equal(info.live_blobs, 1);
+    assert_int_equal(info.live_bytes, gap_size);
+    assert_int_equal(info.dead_bytes, gap_size);
+    assert_int_equal(test_stats(store).dead_bytes, 0);
+
+    assert_int_equal(store_compact(store, 0.5, NULL, NULL), 1);
+    info = volume_info(store, 2);
+    assert_int_equal(info.file_bytes, VOLUME_HEADER_SIZE + gap_size);
+    assert_int_equal(info.dead_bytes, 0);
+    assert_blob_bytes(store, &kept_hash, kept, len);
+    store_close(store);
+    free(gap);
+    free(kept);
+}
+
+/* A reservation given back at the tail is cut off the file. */
+static void volume_cancelled_tail_cut(void **state)
+{
+    fixture_t *fx = *state;
+    store_t *store;
+    volume_t *vol;
+    uint64_t offset;
+    uint8_t data[1000];
+
+    memset(data, 0xab, sizeof(data));
+    assert_int_equal(store_open(fx->dir, NULL, &store), 0);
+    assert_int_equal(volume_append_reserve(&store->volumes,
+                                           needle_size(sizeof(data)), &vol,
+                                           &offset),
+                     0);
+    assert_int_equal(pwrite(vol->wfd, data, sizeof(data), (off_t)offset),
+                     (ssize_t)sizeof(data));
+    assert_int_equal(test_volume_size(fx->dir, 1),
+                     VOLUME_HEADER_SIZE + sizeof(data));
+    volume_append_cancel(&store->volumes, vol->id, vol->wfd, offset,
+                         needle_size(sizeof(data)));
+    assert_int_equal(test_volume_size(fx->dir, 1), VOLUME_HEADER_SIZE);
+    store_close(store);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -197,6 +315,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(volume_blob_over_max_fits_alone, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(volume_foreign_header_rejected, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(volume_cancelled_gap_compacted, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(volume_cancelled_tail_cut, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(volume_other_files_ignored, setup,
                                         teardown),
