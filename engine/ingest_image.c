@@ -217,33 +217,52 @@ static void fill_cached_dims(struct image_ingest *in)
     }
 }
 
+static int ingest_steps(upload_t *up, struct image_ingest *in)
+{
+    char path[64];
+    int rc;
+
+    variants_fd_path(up->fd, path, sizeof(path));
+    rc = probe_upright(up, in, path);
+    if (rc != 0)
+        return rc;
+    rc = find_cached(up, in);
+    if (rc < 0)
+        return rc;
+    rc =
+        rc > 0 ? render_missing(up, in, path) : placeholder_from_cached(up, in);
+    if (rc != 0)
+        return rc;
+    fill_cached_dims(in);
+    rc = upload_stage_original(up, &in->original);
+    if (rc != 0)
+        return rc;
+    up->media.status = MEDIA_READY;
+    up->media.width = in->width;
+    up->media.height = in->height;
+    return commit_upload(up, in);
+}
+
+/* Releases the pins of the needles staged for the upload. A commit that
+ * reached a needle released its pin already, so this does nothing for
+ * it. */
+static void release_staged(upload_t *up, struct image_ingest *in)
+{
+    for (size_t i = 0; i < in->count; i++)
+        store_staged_release(up->app->store, &in->outs[i].staged);
+    store_staged_release(up->app->store, &in->original);
+}
+
 static int ingest_image(upload_t *up)
 {
     struct image_ingest in;
-    char path[64];
     int rc;
 
     memset(&in, 0, sizeof(in));
     init_outputs(&in);
-    variants_fd_path(up->fd, path, sizeof(path));
-    rc = probe_upright(up, &in, path);
-    if (rc != 0)
-        return rc;
-    rc = find_cached(up, &in);
-    if (rc < 0)
-        return rc;
-    rc = rc > 0 ? render_missing(up, &in, path)
-                : placeholder_from_cached(up, &in);
-    if (rc != 0)
-        return rc;
-    fill_cached_dims(&in);
-    rc = upload_stage_original(up, &in.original);
-    if (rc != 0)
-        return rc;
-    up->media.status = MEDIA_READY;
-    up->media.width = in.width;
-    up->media.height = in.height;
-    return commit_upload(up, &in);
+    rc = ingest_steps(up, &in);
+    release_staged(up, &in);
+    return rc;
 }
 
 static void image_work_run(pool_work_t *work)

@@ -164,8 +164,10 @@ int upload_stage_original(upload_t *up, store_staged_t *out)
 
     if (rc != 0)
         return rc;
-    if (atomic_load(&up->client_gone))
+    if (atomic_load(&up->client_gone)) {
+        store_staged_release(up->app->store, out);
         return KADR_E_CANCELLED;
+    }
     rc = media_new_id(m->id);
     if (rc != 0)
         return rc;

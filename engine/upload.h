@@ -91,7 +91,7 @@ void upload_fail_code(upload_t *up, int code, const char *detail);
 
 /* Stages the original in the store and starts the media record with a
  * new id and the fields every upload has. KADR_E_CANCELLED if the client
- * left meanwhile. */
+ * left meanwhile, with the staged needle released. */
 KADR_MUST_CHECK int upload_stage_original(upload_t *up, store_staged_t *out);
 
 /* Maps a codec or store code to an HTTP status and error name. */
