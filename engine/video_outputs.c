@@ -82,6 +82,59 @@ static void fill_cached_sizes(const media_t *media, video_outputs_t *vo)
     }
 }
 
+/* Reads the size of a cached output from its blob's header. */
+static int probe_size(app_t *app, variant_out_t *out)
+{
+    store_txn_t *txn;
+    store_blob_t blob;
+    char path[64];
+    int fd;
+    int rc = store_txn_begin(app->store, false, &txn);
+
+    if (rc != 0)
+        return rc;
+    rc = store_blob_get(txn, &out->hash, &blob);
+    store_txn_abort(txn);
+    if (rc != 0)
+        return rc;
+    fd = variants_open_blob_copy(app->store, &blob);
+    if (fd < 0)
+        return fd;
+    variants_fd_path(fd, path, sizeof(path));
+    if (blob.format == KADR_FORMAT_MP4) {
+        video_info_t info;
+
+        rc = video_probe_file(path, &info);
+        out->width = info.width;
+        out->height = info.height;
+    } else {
+        image_info_t info;
+
+        rc = image_probe_file(path, (kadr_format_t)blob.format, &info);
+        out->width = info.width;
+        out->height = info.height;
+    }
+    close(fd);
+    return rc;
+}
+
+/* Reads the sizes of cached outputs the record does not list, as when
+ * the same original was uploaded before under another id: the
+ * derivation cache stores the blob but not its size. */
+static int probe_cached_sizes(app_t *app, video_outputs_t *vo)
+{
+    for (int i = 0; i < vo->count; i++) {
+        int rc;
+
+        if (!vo->outs[i].cached || vo->outs[i].width != 0)
+            continue;
+        rc = probe_size(app, &vo->outs[i]);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 static bool posters_missing(const video_outputs_t *vo)
 {
     return !vo->outs[VIDEO_OUT_POSTER_JPEG].cached ||
@@ -106,17 +159,11 @@ int video_outputs_plan(app_t *app, const char *media_id, video_outputs_t *vo,
         snprintf(vo->outs[i].name, sizeof(vo->outs[i].name), "%s",
                  output_names[i]);
     misses = count_cache_misses(app, &media, vo);
-    if (misses <= 0)
+    if (misses < 0)
         return misses;
     fill_cached_sizes(&media, vo);
-    /* The posters are rendered at the width of 720.mp4. When that width
-     * is unknown, 720.mp4 is made again to learn it. */
-    if (vo->outs[VIDEO_OUT_MP4].cached && vo->outs[VIDEO_OUT_MP4].width == 0 &&
-        posters_missing(vo)) {
-        vo->outs[VIDEO_OUT_MP4].cached = false;
-        misses++;
-    }
-    return misses;
+    rc = probe_cached_sizes(app, vo);
+    return rc != 0 ? rc : misses;
 }
 
 static int stage_mp4(app_t *app, int fd, variant_out_t *out)

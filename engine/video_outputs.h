@@ -36,8 +36,9 @@ bool video_outputs_need_teaser(const app_t *app, const media_t *media);
 
 /* Reads media_id's record and the location of its original, and plans
  * the outputs it needs. Each output the derivation cache has is marked
- * cached. Returns how many are missing, or a negative code
- * (KADR_E_NOT_FOUND once the media is deleted). */
+ * cached, with its size from the record or else from its blob's header.
+ * Returns how many are missing, or a negative code (KADR_E_NOT_FOUND
+ * once the media is deleted). */
 KADR_MUST_CHECK int video_outputs_plan(app_t *app, const char *media_id,
                                        video_outputs_t *vo,
                                        store_blob_t *original);

@@ -86,6 +86,21 @@ class VideoUploadTest(unittest.TestCase):
         video = streams_by_type(ffprobe_bytes(mp4, ".mp4"))["video"]
         self.assertEqual((video["width"], video["height"]), (8, 8))
 
+    def test_second_upload_lists_sizes(self):
+        """A second upload of the same bytes takes every variant from the
+        derivation cache, which stores no sizes; its record still lists
+        them."""
+        first = self.upload_ready("video/music-clip.webm")
+        second = self.upload_ready("video/music-clip.webm")
+        self.assertNotEqual(first["id"], second["id"])
+        sizes = {v["name"]: (v["width"], v["height"], v["size"])
+                 for v in first["variants"]}
+        self.assertEqual(sizes["720.mp4"][:2], (480, 270))
+        self.assertEqual(sizes["poster.jpg"][:2], (480, 270))
+        self.assertEqual(sizes["preview.jpg"][0], 32)
+        self.assertEqual({v["name"]: (v["width"], v["height"], v["size"])
+                          for v in second["variants"]}, sizes)
+
     def test_processing_reply_without_wait(self):
         resp = self.kadr.upload_file(corpus("video/music-clip.webm"))
         self.assertEqual(resp.status, 201)
