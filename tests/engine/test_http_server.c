@@ -54,6 +54,7 @@ static unsigned char *test_file_bytes;
 static int body_while_paused;
 static int pause_count;
 static int abort_count;
+static int late_started; /* /later requests that reached their handler */
 static int finish_count;
 
 static void free_state(uv_handle_t *handle)
@@ -215,6 +216,7 @@ static void test_on_headers(http_request_t *req, void *ctx)
     if (strcmp(req->path, "/later") == 0) {
         assert_int_equal(uv_timer_start(&state->timer, on_late_timer, 50, 0),
                          0);
+        __atomic_add_fetch(&late_started, 1, __ATOMIC_SEQ_CST);
         return;
     }
     state->pause_each_piece = strcmp(req->query, "pause=1") == 0;
@@ -1134,9 +1136,17 @@ static void server_stop_finishes_inflight(void **state)
     struct response resp;
     struct sockaddr_in addr = {.sin_family = AF_INET};
     int late;
+    int started = __atomic_load_n(&late_started, __ATOMIC_SEQ_CST);
 
     send_text(fd, "GET /later HTTP/1.1\r\nHost: test\r\n\r\n");
-    usleep(10 * 1000);
+    /* Stop only once the request is in its handler, however loaded the
+     * machine: up to 5 s. */
+    for (int i = 0; i < 5000 &&
+                    __atomic_load_n(&late_started, __ATOMIC_SEQ_CST) == started;
+         i++)
+        usleep(1000);
+    assert_int_not_equal(__atomic_load_n(&late_started, __ATOMIC_SEQ_CST),
+                         started);
     fixture->stopped = true;
     assert_int_equal(uv_async_send(&fixture->stop_async), 0);
     recv_response(fd, &resp, false);
