@@ -83,21 +83,21 @@ static bool check_token(const app_t *app, const http_request_t *req,
     return false;
 }
 
-bool access_may_read(const app_t *app, const http_request_t *req,
-                     const media_t *media, const char *name)
+enum access_verdict access_may_read(const app_t *app, const http_request_t *req,
+                                    const media_t *media, const char *name)
 {
     if (strcmp(name, VARIANT_ORIGINAL) == 0) {
         if (routes_has_api_key(app, req))
-            return true;
+            return ACCESS_ALLOWED;
         log_info("access.denied",
                  "req=%llu media=%s variant=%s "
                  "reason=no_api_key",
                  (unsigned long long)req->id, media->id, name);
-        return false;
+        return ACCESS_NEEDS_KEY;
     }
     if (media->access == MEDIA_PUBLIC || access_variant_is_free(name))
-        return true;
+        return ACCESS_ALLOWED;
     if (routes_has_api_key(app, req))
-        return true;
-    return check_token(app, req, media, name);
+        return ACCESS_ALLOWED;
+    return check_token(app, req, media, name) ? ACCESS_ALLOWED : ACCESS_DENIED;
 }

@@ -17,11 +17,18 @@
  * paid. */
 bool access_variant_is_free(const char *name);
 
-/* Returns whether req may read variant name of media. A token comes from
+/* The decision of access_may_read(). */
+enum access_verdict {
+    ACCESS_ALLOWED,
+    ACCESS_NEEDS_KEY, /* only the front-end key reads this variant */
+    ACCESS_DENIED,    /* a valid token is missing */
+};
+
+/* Decides whether req may read variant name of media. A token comes from
  * the "token" query parameter or from "Authorization: Bearer". A denial
  * is logged with its reason; the caller sends the same 403 for every
- * reason. */
-bool access_may_read(const app_t *app, const http_request_t *req,
-                     const media_t *media, const char *name);
+ * token denial. */
+enum access_verdict access_may_read(const app_t *app, const http_request_t *req,
+                                    const media_t *media, const char *name);
 
 #endif

@@ -441,6 +441,11 @@ static void reject_parse_error(struct http_conn *conn, enum http_errno err)
     if (status == 0 && err == HPE_HEADER_OVERFLOW) {
         status = 431;
         detail = "the request head is too large";
+    } else if (status == 0 && err == HPE_INVALID_CONTENT_LENGTH &&
+               (conn->parser.flags & F_CHUNKED) != 0) {
+        /* http-parser reports a chunk size overflow with this code. */
+        status = 400;
+        detail = "invalid chunk size";
     } else if (status == 0) {
         status = 400;
         detail = http_errno_description(err);

@@ -158,17 +158,47 @@ static const char *modified_date(int64_t when)
     return slot->text;
 }
 
+/* Returns the tm_year of a two-digit year: in this century, unless that
+ * is more than 50 years ahead, then in the one before (RFC 9110, section
+ * 5.6.7). */
+static int full_year(int two_digits)
+{
+    time_t now = time(NULL);
+    struct tm today;
+    int year;
+
+    if (gmtime_r(&now, &today) == NULL)
+        return two_digits;
+    year = today.tm_year + 1900 - (today.tm_year + 1900) % 100 + two_digits;
+    if (year > today.tm_year + 1900 + 50)
+        year -= 100;
+    return year - 1900;
+}
+
+/* Parses text in one of the three date forms of RFC 9110, section
+ * 5.6.7: the IMF-fixdate, the obsolete RFC 850 form and asctime's. */
 static bool parse_http_date(const char *text, int64_t *out)
 {
-    struct tm tm;
-    const char *end;
+    static const char *const forms[] = {
+        "%a, %d %b %Y %H:%M:%S GMT",
+        "%A, %d-%b-%y %H:%M:%S GMT",
+        "%a %b %e %H:%M:%S %Y",
+    };
 
-    memset(&tm, 0, sizeof(tm));
-    end = strptime(text, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    if (end == NULL || *end != '\0')
-        return false;
-    *out = (int64_t)timegm(&tm);
-    return true;
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        struct tm tm;
+        const char *end;
+
+        memset(&tm, 0, sizeof(tm));
+        end = strptime(text, forms[i], &tm);
+        if (end == NULL || *end != '\0')
+            continue;
+        if (i == 1)
+            tm.tm_year = full_year(tm.tm_year % 100);
+        *out = (int64_t)timegm(&tm);
+        return true;
+    }
+    return false;
 }
 
 /* RFC 9110 section 13.2.2: If-None-Match first, then If-Modified-Since. */
@@ -384,6 +414,20 @@ static void send_body(app_t *app, http_request_t *req,
                              loc->blob.length);
 }
 
+/* Sends the 401 for an original read without the front-end key. */
+static void send_unauthorized(app_t *app, http_request_t *req)
+{
+    static const char body[] = "{\"error\": \"unauthorized\", \"detail\": "
+                               "\"the original needs a front-end key in "
+                               "X-Api-Key\"}\n";
+
+    metrics_add(app->metrics.responses[401], 1);
+    http_respond(req, 401,
+                 "Content-Type: application/json\r\n"
+                 "Cache-Control: private, no-store\r\n",
+                 body, sizeof(body) - 1);
+}
+
 /* Sends the same 403 for every denial, so the client learns no reason. */
 static void send_forbidden(app_t *app, http_request_t *req)
 {
@@ -413,7 +457,13 @@ void route_variant(app_t *app, http_request_t *req, const char *id,
         respond_lookup_error(app, req, rc);
         return;
     }
-    if (!access_may_read(app, req, &loc.media, name)) {
+    switch (access_may_read(app, req, &loc.media, name)) {
+    case ACCESS_ALLOWED:
+        break;
+    case ACCESS_NEEDS_KEY:
+        send_unauthorized(app, req);
+        return;
+    case ACCESS_DENIED:
         send_forbidden(app, req);
         return;
     }

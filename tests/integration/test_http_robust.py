@@ -2,8 +2,8 @@
 pipelining, size limits, slow clients, the connection cap,
 100-continue, request smuggling and a graceful stop on SIGTERM."""
 
-import signal
 import json
+import signal
 import socket
 import time
 import unittest
@@ -330,6 +330,15 @@ class RobustTest(unittest.TestCase):
                 # A smuggled second request must never be answered.
                 request += "GET /healthz HTTP/1.1\r\nHost: kadr\r\n\r\n"
                 self.check_rejected(request.encode(), 400)
+
+    def test_chunk_size_overflow_detail(self):
+        request = ("POST /v1/media HTTP/1.1\r\nHost: kadr\r\n"
+                   "X-Api-Key: %s\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   "fffffffffffffffff\r\nabc\r\n0\r\n\r\n" % API_KEY)
+        _, body = self.check_rejected(request.encode(), 400)
+        self.assertEqual(json.loads(body),
+                         {"error": "bad_request",
+                          "detail": "invalid chunk size"})
 
     def test_host_header_rules(self):
         # RFC 9112, section 3.2: one valid Host in every HTTP/1.1 request.

@@ -148,7 +148,7 @@ class ImageUploadTest(image_gen.ImageDaemonTest):
         original = read_file(corpus("photos/gps-nikon-coolpix.jpg"))
         self.assertIn(b"WGS-84", original)
         denied = self.kadr.variant(doc["id"], "original")
-        self.assertEqual(denied.status, 403)
+        self.assertEqual(denied.status, 401)
         self.assertNotIn(b"WGS-84", denied.body)
         allowed = self.kadr.variant(doc["id"], "original", key=True)
         self.assertEqual(allowed.status, 200)

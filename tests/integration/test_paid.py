@@ -4,6 +4,7 @@ and access changes that take effect at once."""
 import base64
 import hashlib
 import hmac
+import json
 import os
 import subprocess
 import tempfile
@@ -130,7 +131,13 @@ class PaidTest(unittest.TestCase):
         self.assertEqual(resp.header("cache-control"), IMMUTABLE)
 
     def test_original_needs_api_key(self):
-        self.check_forbidden(self.get("original", token=mint(self.id)))
+        for resp in (self.get("original"),
+                     self.get("original", token=mint(self.id))):
+            self.assertEqual(resp.status, 401)
+            self.assertEqual(json.loads(resp.body)["error"], "unauthorized")
+            self.assertEqual(resp.header("cache-control"),
+                             "private, no-store")
+            self.assertEqual(resp.header("content-type"), "application/json")
         resp = self.kadr.variant(self.id, "original", key=True)
         self.assertEqual(resp.status, 200)
         self.assertEqual(resp.header("cache-control"), "private, no-store")

@@ -3,6 +3,7 @@ exact status, headers and body bytes (RFC 9110, sections 13 and 14)."""
 
 import email.utils
 import re
+import time
 import unittest
 
 from kadr_harness import Daemon, corpus, main
@@ -254,6 +255,22 @@ class RangeTest(unittest.TestCase):
     def test_if_modified_since_older(self):
         self.check_full(self.get({"If-Modified-Since":
                                   "Mon, 01 Jan 2001 00:00:00 GMT"}))
+
+    def test_if_modified_since_obsolete_forms(self):
+        # RFC 9110, section 5.6.7: the RFC 850 and asctime forms count
+        # too, and a two-digit year more than 50 years ahead is in the
+        # past century.
+        year = time.gmtime().tm_year
+        ahead = (year + 49) % 100
+        behind = (year + 51) % 100
+        for date in ("Saturday, 01-Jan-%02d 00:00:00 GMT" % ahead,
+                     "Fri Jan  1 00:00:00 2100",
+                     "Fri Dec 31 23:59:59 9999"):
+            self.check_not_modified({"If-Modified-Since": date})
+        for date in ("Thursday, 01-Jan-%02d 00:00:00 GMT" % behind,
+                     "Thursday, 01-Jan-98 00:00:00 GMT",
+                     "Mon Jan  1 00:00:00 2001"):
+            self.check_full(self.get({"If-Modified-Since": date}))
 
     def test_if_modified_since_invalid_date(self):
         self.check_full(self.get({"If-Modified-Since": "yesterday"}))
