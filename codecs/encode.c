@@ -15,6 +15,15 @@ static bool pixels_valid(const image_pixels_t *src)
            (uint64_t)src->width * src->height <= IMAGE_MAX_DECODE_PIXELS;
 }
 
+/* Whether the codec can write an image of src's size. image_preset_dims()
+ * keeps every variant within it, so a caller passing more has a bug. */
+static bool fits_codec(const image_pixels_t *src, image_codec_t codec)
+{
+    uint32_t max_side = image_codec_max_side(codec);
+
+    return src->width <= max_side && src->height <= max_side;
+}
+
 /* Composites RGBA onto white into a new RGB buffer. */
 static uint8_t *flatten_on_white(const image_pixels_t *src)
 {
@@ -69,7 +78,8 @@ static int compress_rgb(const uint8_t *rgb, uint32_t width, uint32_t height,
 int image_encode_jpeg(const image_pixels_t *src, int quality, image_blob_t *out)
 {
     memset(out, 0, sizeof(*out));
-    if (!pixels_valid(src) || quality < 1 || quality > 100)
+    if (!pixels_valid(src) || quality < 1 || quality > 100 ||
+        !fits_codec(src, IMAGE_CODEC_JPEG))
         return KADR_E_BAD_INPUT;
 
     uint8_t *flat = NULL;
@@ -139,7 +149,7 @@ int image_encode_webp(const image_pixels_t *src, int quality, image_blob_t *out)
 
     memset(out, 0, sizeof(*out));
     if (!pixels_valid(src) || quality < 1 || quality > 100 ||
-        src->width > WEBP_MAX_DIMENSION || src->height > WEBP_MAX_DIMENSION)
+        !fits_codec(src, IMAGE_CODEC_WEBP))
         return KADR_E_BAD_INPUT;
     WebPMemoryWriterInit(&writer);
     rc = webp_compress(src, quality, &writer);

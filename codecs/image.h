@@ -106,8 +106,16 @@ KADR_MUST_CHECK int image_decode_file(const char *path, kadr_format_t format,
 KADR_MUST_CHECK int image_resize(const image_pixels_t *src, uint32_t width,
                                  uint32_t height, image_pixels_t *out);
 
+/* Returns the largest width and height, in pixels, that the codec's
+ * encoder writes: 16383 for WebP (WEBP_MAX_DIMENSION), 65500 for JPEG
+ * (libjpeg-turbo's JPEG_MAX_DIMENSION). */
+uint32_t image_codec_max_side(image_codec_t codec);
+
 /* Writes the size a preset makes from an upright original of width x
- * height: never larger than the original, aspect ratio kept. */
+ * height: never larger than the original, aspect ratio kept, each side
+ * at least 1 and at most image_codec_max_side() of the preset's codec
+ * (a width-fit variant too tall for its codec is scaled down to the
+ * codec's maximum height). Writes 0 x 0 for an empty original. */
 void image_preset_dims(const image_preset_t *preset, uint32_t width,
                        uint32_t height, uint32_t *out_width,
                        uint32_t *out_height);

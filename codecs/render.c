@@ -14,41 +14,6 @@ typedef struct render_plan {
     uint32_t width, height;
 } render_plan_t;
 
-void image_preset_dims(const image_preset_t *preset, uint32_t width,
-                       uint32_t height, uint32_t *out_width,
-                       uint32_t *out_height)
-{
-    uint64_t scaled;
-
-    if (preset->fit == IMAGE_FIT_SQUARE) {
-        uint32_t side = width < height ? width : height;
-
-        *out_width = *out_height = preset->size < side ? preset->size : side;
-        return;
-    }
-    *out_width = preset->size < width ? preset->size : width;
-    scaled = ((uint64_t)height * *out_width + width / 2) / width;
-    *out_height = scaled > 0 ? (uint32_t)scaled : 1;
-}
-
-uint32_t image_presets_min_width(const image_preset_t *presets, size_t count,
-                                 uint32_t width, uint32_t height)
-{
-    uint64_t need = 1;
-
-    for (size_t i = 0; i < count; i++) {
-        uint32_t w, h;
-        uint64_t by_height;
-
-        image_preset_dims(&presets[i], width, height, &w, &h);
-        /* The output height must fit in the shrunk height too. */
-        by_height = ((uint64_t)h * width + height - 1) / height;
-        need = w > need ? w : need;
-        need = by_height > need ? by_height : need;
-    }
-    return need < width ? (uint32_t)need : width;
-}
-
 /* The full-size dimensions the output size follows from. */
 static void full_dims(const image_pixels_t *src, uint32_t *w, uint32_t *h)
 {

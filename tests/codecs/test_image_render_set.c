@@ -198,6 +198,96 @@ static void render_set_rejects_bad_input(void **state)
     image_pixels_free(&px);
 }
 
+/* Fills pixels with a gradient along both axes, so resized outputs are
+ * not all one colour. */
+static void make_gradient(image_pixels_t *px, uint32_t width, uint32_t height,
+                          uint32_t channels)
+{
+    memset(px, 0, sizeof(*px));
+    px->data = malloc((size_t)width * height * channels);
+    assert_non_null(px->data);
+    px->width = width;
+    px->height = height;
+    px->channels = channels;
+    for (uint32_t y = 0; y < height; y++) {
+        for (uint32_t x = 0; x < width; x++) {
+            uint8_t *p = px->data + ((size_t)y * width + x) * channels;
+
+            p[0] = (uint8_t)(x * 255 / width);
+            p[1] = (uint8_t)(y * 255 / height);
+            p[2] = 128;
+            if (channels == 4)
+                p[3] = (uint8_t)(255 - (y & 0x7f));
+        }
+    }
+}
+
+/* Tall, wide and one-pixel originals render every preset, each within
+ * its encoder's maximum side: WebP variants of a 17000-row image are
+ * fitted to 16383 rows, JPEG ones keep every row. */
+static void render_set_tall_and_slivers(void **state)
+{
+    static const struct {
+        uint32_t width, height, channels;
+        uint32_t want[COUNT][2];
+    } cases[] = {
+        {1,
+         16384,
+         3,
+         {{1, 16384}, {1, 16383}, {1, 16383}, {1, 16383}, {1, 1}, {1, 16384}}},
+        {16384,
+         1,
+         3,
+         {{1080, 1}, {1080, 1}, {640, 1}, {320, 1}, {1, 1}, {32, 1}}},
+        {3,
+         16385,
+         4,
+         {{3, 16385}, {3, 16383}, {3, 16383}, {3, 16383}, {3, 3}, {3, 16385}}},
+        {1,
+         16383,
+         4,
+         {{1, 16383}, {1, 16383}, {1, 16383}, {1, 16383}, {1, 1}, {1, 16383}}},
+        {120,
+         17000,
+         3,
+         {{120, 17000},
+          {116, 16383},
+          {116, 16383},
+          {116, 16383},
+          {120, 120},
+          {32, 4533}}},
+    };
+
+    (void)state;
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        image_blob_t blobs[COUNT];
+        char hash[IMAGE_BLURHASH_MAX + 1];
+        image_pixels_t px;
+
+        make_gradient(&px, cases[c].width, cases[c].height, cases[c].channels);
+        assert_int_equal(image_render_presets(&px, presets, COUNT, NULL,
+                                              IMAGE_DERIVE_CHAIN, blobs, hash),
+                         0);
+        for (size_t i = 0; i < COUNT; i++) {
+            image_pixels_t out;
+
+            if (blobs[i].width != cases[c].want[i][0] ||
+                blobs[i].height != cases[c].want[i][1])
+                print_message("%ux%u %s: %ux%u\n", cases[c].width,
+                              cases[c].height, presets[i].name, blobs[i].width,
+                              blobs[i].height);
+            assert_int_equal(blobs[i].width, cases[c].want[i][0]);
+            assert_int_equal(blobs[i].height, cases[c].want[i][1]);
+            decode_blob(&blobs[i], presets[i].codec, &out);
+            assert_int_equal(out.width, cases[c].want[i][0]);
+            assert_int_equal(out.height, cases[c].want[i][1]);
+            free_decoded(&out);
+        }
+        free_blobs(blobs);
+        image_pixels_free(&px);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -206,6 +296,7 @@ int main(void)
         cmocka_unit_test(render_set_skips_entries),
         cmocka_unit_test(render_set_alpha_per_codec),
         cmocka_unit_test(render_set_rejects_bad_input),
+        cmocka_unit_test(render_set_tall_and_slivers),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
