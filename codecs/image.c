@@ -119,6 +119,11 @@ int image_probe_file(const char *path, kadr_format_t format, image_info_t *out)
 int image_check_limits(const image_info_t *info, const image_limits_t *limits)
 {
     uint64_t pixels = (uint64_t)info->width * info->height;
+    /* EXIF orientations 5 to 8 rotate the image by 90 degrees (5 and 7
+     * also mirror it), so the stored width is the upright height. */
+    bool rotated = info->orientation >= 5;
+    uint32_t width = rotated ? info->height : info->width;
+    uint32_t height = rotated ? info->width : info->height;
 
     if (info->width == 0 || info->height == 0)
         return KADR_E_CORRUPT;
@@ -128,9 +133,9 @@ int image_check_limits(const image_info_t *info, const image_limits_t *limits)
         return 0;
     if (limits->max_pixels != 0 && pixels > limits->max_pixels)
         return KADR_E_TOO_LARGE;
-    if (limits->max_width != 0 && info->width > limits->max_width)
+    if (limits->max_width != 0 && width > limits->max_width)
         return KADR_E_TOO_LARGE;
-    if (limits->max_height != 0 && info->height > limits->max_height)
+    if (limits->max_height != 0 && height > limits->max_height)
         return KADR_E_TOO_LARGE;
     if (limits->max_file_bytes != 0 &&
         info->file_bytes > limits->max_file_bytes)

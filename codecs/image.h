@@ -86,7 +86,8 @@ KADR_MUST_CHECK int image_probe_file(const char *path, kadr_format_t format,
                                      image_info_t *out);
 
 /* Checks an image's header and file size against limits:
- * KADR_E_TOO_LARGE if over. */
+ * KADR_E_TOO_LARGE if over. max_width and max_height bound the upright
+ * size, after the EXIF orientation. */
 KADR_MUST_CHECK int image_check_limits(const image_info_t *info,
                                        const image_limits_t *limits);
 

@@ -396,6 +396,32 @@ static void check_limits_each_field(void **state)
     assert_int_equal(image_check_limits(&info, NULL), KADR_E_CORRUPT);
 }
 
+/* A photo stored 3000 x 4000 with orientation 6 is 4000 x 3000 upright:
+ * max_width and max_height bound the upright size. */
+static void check_limits_upright(void **state)
+{
+    image_info_t info = {.format = KADR_FORMAT_JPEG,
+                         .width = 3000,
+                         .height = 4000,
+                         .orientation = 6,
+                         .file_bytes = 5000000};
+    image_limits_t limits = {.max_width = 4000, .max_height = 3000};
+
+    (void)state;
+    assert_int_equal(image_check_limits(&info, &limits), 0);
+    limits.max_width = 3999;
+    assert_int_equal(image_check_limits(&info, &limits), KADR_E_TOO_LARGE);
+    limits = (image_limits_t){.max_width = 4000, .max_height = 2999};
+    assert_int_equal(image_check_limits(&info, &limits), KADR_E_TOO_LARGE);
+    for (uint32_t orientation = 1; orientation <= 4; orientation++) {
+        info.orientation = orientation;
+        limits = (image_limits_t){.max_width = 3000, .max_height = 4000};
+        assert_int_equal(image_check_limits(&info, &limits), 0);
+        limits.max_height = 3000;
+        assert_int_equal(image_check_limits(&info, &limits), KADR_E_TOO_LARGE);
+    }
+}
+
 static void decode_truncated_png_corrupt(void **state)
 {
     image_pixels_t px;
@@ -942,6 +968,7 @@ int main(void)
         cmocka_unit_test(decode_png_bomb_too_large),
         cmocka_unit_test(decode_jpeg_bomb_too_large),
         cmocka_unit_test(check_limits_each_field),
+        cmocka_unit_test(check_limits_upright),
         cmocka_unit_test(decode_truncated_png_corrupt),
         cmocka_unit_test(decode_corpus_jpeg_truncated),
         cmocka_unit_test(decode_cut_jpeg),

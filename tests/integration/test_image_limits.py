@@ -85,6 +85,23 @@ class ImageLimitTest(unittest.TestCase):
                 if want == 422:
                     self.assertEqual(error, "media_over_limit")
 
+    def test_limits_bound_upright_size(self):
+        # EXIF orientation 6 turns a stored 200 x 300 JPEG into 300 x 200
+        # upright, which is what the width and height limits bound.
+        tall = image_gen.convert("-size", "200x300", "xc:gray", suffix=".jpg")
+        wide = image_gen.convert("-size", "300x200", "xc:gray", suffix=".jpg")
+        with Daemon("--image-max-width", "300", "--image-max-height",
+                    "200") as kadr:
+            self.assertEqual(
+                self.upload_status(kadr, image_gen.with_orientation(tall, 6)),
+                (201, None))
+            self.assertEqual(
+                self.upload_status(kadr, image_gen.with_orientation(wide, 6)),
+                (422, "media_over_limit"))
+            self.assertEqual(self.upload_status(kadr, wide), (201, None))
+            self.assertEqual(self.upload_status(kadr, tall),
+                             (422, "media_over_limit"))
+
     def test_pixel_limit(self):
         with Daemon("--image-max-pixels", "10000") as kadr:
             self.assertEqual(self.upload_status(kadr, solid_png(100, 100)),
