@@ -8,21 +8,161 @@
 
 #include "video_internal.h"
 
-/* Returns the index of the main video stream, skipping cover art. */
-static int find_video_stream(AVFormatContext *fmt)
+/* Maps a failure to read a container. Past opening the file, a
+ * demuxer's errno-style failure is about the bytes, not the system: EIO
+ * for a header cut short, ENOMEM for a table whose declared size is
+ * absurd. Both are KADR_E_CORRUPT. */
+static int container_error(int averr)
+{
+    int rc = video__map_error(averr);
+
+    if (averr == AVERROR(ENOENT) || averr == AVERROR(EACCES) ||
+        averr == AVERROR_EXIT || rc == KADR_E_UNSUPPORTED ||
+        rc == KADR_E_NO_VIDEO)
+        return rc;
+    return KADR_E_CORRUPT;
+}
+
+/* Opens the container without reading its streams. */
+static int open_file(const char *path, const AVIOInterruptCB *interrupt,
+                     AVFormatContext **out)
+{
+    AVFormatContext *fmt = avformat_alloc_context();
+    int rc;
+
+    if (!fmt)
+        return -ENOMEM;
+    if (interrupt)
+        fmt->interrupt_callback = *interrupt;
+
+    /* avformat_open_input() frees fmt when it fails. */
+    rc = avformat_open_input(&fmt, path, NULL, NULL);
+    if (rc < 0)
+        return container_error(rc);
+    *out = fmt;
+    return 0;
+}
+
+/* How far into the file a still-picture check reads, in seconds of any
+ * stream's timestamps, and in packets at most. A video stream with at
+ * most one packet in that span is taken for a cover picture. */
+#define VIDEO_STILL_SCAN_S 10.0
+#define VIDEO_STILL_SCAN_MAX_PACKETS 100000
+
+/* Returns whether id is a codec of still pictures, which a container
+ * such as Matroska can carry as an ordinary video track for cover art.
+ * Motion JPEG and PNG also make real videos, so such a stream is only
+ * judged by its frame count. */
+static bool is_picture_codec(enum AVCodecID id)
+{
+    switch (id) {
+    case AV_CODEC_ID_PNG:
+    case AV_CODEC_ID_MJPEG:
+    case AV_CODEC_ID_BMP:
+    case AV_CODEC_ID_GIF:
+    case AV_CODEC_ID_TIFF:
+    case AV_CODEC_ID_WEBP:
+    case AV_CODEC_ID_JPEG2000:
+    case AV_CODEC_ID_JPEGLS:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool past_scan(const AVFormatContext *fmt, const AVPacket *pkt)
+{
+    int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+
+    if (ts == AV_NOPTS_VALUE)
+        return false;
+    return (double)ts * av_q2d(fmt->streams[pkt->stream_index]->time_base) >
+           VIDEO_STILL_SCAN_S;
+}
+
+/* Counts the packets of stream index that fmt holds, up to 2. Stops at
+ * the end of the file or past the scan bounds. */
+static int count_packets(AVFormatContext *fmt, int index, int *count)
+{
+    AVPacket *pkt = av_packet_alloc();
+    int rc = 0;
+
+    if (!pkt)
+        return -ENOMEM;
+    *count = 0;
+    for (int n = 0; *count < 2 && n < VIDEO_STILL_SCAN_MAX_PACKETS; n++) {
+        bool past;
+
+        rc = av_read_frame(fmt, pkt);
+        if (rc < 0)
+            break;
+        past = pkt->stream_index != index && past_scan(fmt, pkt);
+        if (pkt->stream_index == index)
+            (*count)++;
+        av_packet_unref(pkt);
+        if (past)
+            break;
+    }
+    av_packet_free(&pkt);
+    return rc == AVERROR_EOF || rc == 0 ? 0 : container_error(rc);
+}
+
+/* Counts the first packets of stream index in a second opening of the
+ * file, so that the caller's context stays at the start. */
+static int count_first_packets(const char *path,
+                               const AVIOInterruptCB *interrupt, int index,
+                               int *count)
+{
+    AVFormatContext *fmt;
+    int rc = open_file(path, interrupt, &fmt);
+
+    if (rc < 0)
+        return rc;
+    rc = count_packets(fmt, index, count);
+    avformat_close_input(&fmt);
+    return rc;
+}
+
+/* Returns 1 when stream index is a cover picture rather than a video,
+ * 0 when it is a video, or a negative code. */
+static int is_still_stream(AVFormatContext *fmt, const char *path,
+                           const AVIOInterruptCB *interrupt, int index)
+{
+    const AVStream *st = fmt->streams[index];
+    int count = 0;
+    int rc;
+
+    if (st->disposition &
+        (AV_DISPOSITION_ATTACHED_PIC | AV_DISPOSITION_STILL_IMAGE))
+        return 1;
+    if (!is_picture_codec(st->codecpar->codec_id) || st->nb_frames > 1)
+        return 0;
+    if (st->nb_frames == 1)
+        return 1;
+    rc = count_first_packets(path, interrupt, index, &count);
+    if (rc < 0)
+        return rc;
+    return count <= 1;
+}
+
+/* Returns the index of the main video stream: libavformat's best one,
+ * else the first, skipping cover pictures. KADR_E_NO_VIDEO when every
+ * video stream is a cover picture. */
+static int find_video_stream(AVFormatContext *fmt, const char *path,
+                             const AVIOInterruptCB *interrupt)
 {
     int best = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    int rc = best >= 0 ? is_still_stream(fmt, path, interrupt, best) : 1;
 
-    if (best >= 0 &&
-        !(fmt->streams[best]->disposition & AV_DISPOSITION_ATTACHED_PIC))
-        return best;
-
+    if (rc <= 0)
+        return rc < 0 ? rc : best;
     for (unsigned i = 0; i < fmt->nb_streams; i++) {
-        const AVStream *st = fmt->streams[i];
-
-        if (st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
-            !(st->disposition & AV_DISPOSITION_ATTACHED_PIC))
-            return (int)i;
+        if (fmt->streams[i]->codecpar->codec_type != AVMEDIA_TYPE_VIDEO ||
+            (int)i == best)
+            continue;
+        rc = is_still_stream(fmt, path, interrupt, (int)i);
+        if (rc <= 0)
+            return rc < 0 ? rc : (int)i;
     }
     return KADR_E_NO_VIDEO;
 }
@@ -45,36 +185,14 @@ static int find_audio_stream(AVFormatContext *fmt, int video_index)
     return best >= 0 ? best : -1;
 }
 
-/* Maps a failure to read a container. Past opening the file, a
- * demuxer's errno-style failure is about the bytes, not the system: EIO
- * for a header cut short, ENOMEM for a table whose declared size is
- * absurd. Both are KADR_E_CORRUPT. */
-static int container_error(int averr)
-{
-    int rc = video__map_error(averr);
-
-    if (averr == AVERROR(ENOENT) || averr == AVERROR(EACCES) ||
-        averr == AVERROR_EXIT || rc == KADR_E_UNSUPPORTED ||
-        rc == KADR_E_NO_VIDEO)
-        return rc;
-    return KADR_E_CORRUPT;
-}
-
 static int open_container(const char *path, const AVIOInterruptCB *interrupt,
                           AVFormatContext **out)
 {
-    AVFormatContext *fmt = avformat_alloc_context();
-    int rc;
+    AVFormatContext *fmt;
+    int rc = open_file(path, interrupt, &fmt);
 
-    if (!fmt)
-        return -ENOMEM;
-    if (interrupt)
-        fmt->interrupt_callback = *interrupt;
-
-    /* avformat_open_input() frees fmt when it fails. */
-    rc = avformat_open_input(&fmt, path, NULL, NULL);
     if (rc < 0)
-        return container_error(rc);
+        return rc;
 
     rc = avformat_find_stream_info(fmt, NULL);
     if (rc < 0) {
@@ -98,7 +216,7 @@ int video__open_input(const char *path, const AVIOInterruptCB *interrupt,
     if (rc < 0)
         return rc;
 
-    rc = find_video_stream(in->fmt);
+    rc = find_video_stream(in->fmt, path, interrupt);
     if (rc < 0)
         goto fail_close;
     in->video_index = rc;

@@ -24,6 +24,7 @@ LONG_PRESET = "slow"
 POLL_S = 0.05
 WAIT_LIMIT_S = 120
 TEASER_S = 2
+NO_VIDEO_DETAIL = "no video stream"
 
 
 def long_clip(clips):
@@ -97,6 +98,46 @@ class VideoLimitTest(unittest.TestCase):
         for path in (audio, corpus("tiny/mp4-with-audio.mp4")):
             with self.subTest(os.path.basename(path)):
                 self.assert_rejected(path, 415, "unsupported_media_type")
+
+    def test_cover_picture_is_not_video(self):
+        """Audio with a cover picture is an audio file: the picture,
+        whether flagged as attached or carried as a one-frame video
+        track, is not the video stream."""
+        cover = self.clips.make("cover.png", "-f", "lavfi", "-i",
+                                "color=red:size=64x64", "-frames:v", "1")
+        audio = sine(seconds=2)
+        cases = [
+            ("cover.mkv", ["-c:a", "libopus", "-c:v", "png"]),
+            ("cover-mjpeg.mkv", ["-c:a", "libopus", "-c:v", "mjpeg"]),
+            ("cover.mp4", AAC + ["-c:v", "png"]),
+        ]
+        for name, codecs in cases:
+            with self.subTest(name):
+                path = self.clips.make(name, *audio, "-i", cover, "-map",
+                                       "0", "-map", "1", *codecs,
+                                       "-disposition:v", "attached_pic")
+                resp = self.kadr.upload_file(path, "?wait=1")
+                self.assertEqual(resp.status, 415, resp.body)
+                self.assertEqual(resp.json()["error"],
+                                 "unsupported_media_type")
+                self.assertEqual(resp.json()["detail"], NO_VIDEO_DETAIL)
+
+    def test_picture_codec_video_is_video(self):
+        """A video track in a picture codec with many frames stays a
+        video."""
+        cases = [("frames-png.mkv", "png"), ("frames-mjpeg.mkv", "mjpeg")]
+        for name, codec in cases:
+            with self.subTest(name):
+                path = self.clips.make(name, *testsrc(size="64x48",
+                                                      rate=10),
+                                       *sine(), "-c:v", codec, "-c:a",
+                                       "libopus")
+                resp = self.kadr.upload_file(path, "?wait=1")
+                self.assertEqual(resp.status, 201, resp.body)
+                doc = resp.json()
+                self.assertEqual(doc["status"], "ready", doc)
+                self.assertEqual((doc["width"], doc["height"]), (64, 48))
+                self.assertAlmostEqual(doc["duration"], 1.0, delta=0.1)
 
     def test_unreadable_header_is_422(self):
         clip = read_file(self.clips.make("whole.mp4", *testsrc(), *X264))
