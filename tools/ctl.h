@@ -17,6 +17,7 @@ struct ctl {
     bool json;
     store_t *store;
     store_txn_t *txn; /* a read transaction, for the read commands */
+    const char *url;  /* --url: a running kadrd to ask, or NULL */
 };
 
 /* Returns whether cmd opens the store itself (rm, verify, repair, gc,
@@ -36,6 +37,10 @@ int ctl_cmd_verify(struct ctl *ctl);
 int ctl_cmd_repair(struct ctl *ctl);
 int ctl_cmd_compact(struct ctl *ctl, const char *volume);
 int ctl_cmd_gc(struct ctl *ctl);
+
+/* Asks the kadrd at ctl->url to compact (POST /v1/admin/compact) with the
+ * key in KADR_API_KEY, and prints the volumes it compacted. */
+int ctl_cmd_compact_remote(struct ctl *ctl, const char *volume);
 int ctl_cmd_volumes(struct ctl *ctl);
 
 /* Prints a JSON value compactly or indented, per --json, and frees it. */

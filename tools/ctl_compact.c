@@ -1,9 +1,7 @@
 /* kadrctl compact [VOLUME] and kadrctl gc: rewrite volumes without their
  * dead bytes. Both need the writer lock, so kadrd must be stopped. A
  * running kadrd compacts on its own (compact_dead_percent), or at once on
- * POST /v1/admin/compact.
- * TODO: kadrctl does not send that request itself, so beside a running
- * kadrd an operator sends it with an HTTP client (curl) and the key. */
+ * POST /v1/admin/compact, which kadrctl --url sends (ctl_remote.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

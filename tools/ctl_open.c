@@ -47,8 +47,8 @@ int ctl_open(struct ctl *ctl, enum ctl_access access)
     if (rc == -EBUSY && access == CTL_WRITER) {
         fprintf(stderr,
                 "kadrctl: kadrd is running on %s: stop it, or ask it to "
-                "compact with POST /v1/admin/compact and its X-Api-Key "
-                "(see docs/API.md)\n",
+                "compact with kadrctl --url http://HOST:PORT compact "
+                "(KADR_API_KEY set to its key)\n",
                 ctl->data_dir);
         return CTL_FOUND_PROBLEMS;
     }
@@ -86,8 +86,15 @@ static int dispatch(struct ctl *ctl, const char *cmd, const char *arg)
 
 int ctl_run_own(struct ctl *ctl, const char *cmd, const char *arg)
 {
-    int rc = ctl_open(ctl, access_for(cmd));
+    int rc;
 
+    if (ctl->url != NULL && strcmp(cmd, "compact") == 0)
+        return ctl_cmd_compact_remote(ctl, arg);
+    if (ctl->url != NULL) {
+        fprintf(stderr, "kadrctl: --url works with compact only\n");
+        return KADR_E_BAD_INPUT;
+    }
+    rc = ctl_open(ctl, access_for(cmd));
     if (rc != 0)
         return rc;
     rc = dispatch(ctl, cmd, arg);

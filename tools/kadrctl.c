@@ -30,13 +30,16 @@ static void print_usage(FILE *out)
           "              references (works beside a running kadrd)\n"
           "  compact [VOLUME]\n"
           "              rewrite volumes at least 50% dead, or one volume\n"
-          "              (needs kadrd stopped)\n"
+          "              (needs kadrd stopped, or --url)\n"
           "  gc          compact every volume with dead bytes and prune the\n"
           "              derivation cache (needs kadrd stopped)\n"
           "  token ...   mint an access token (kadrctl token --help)\n\n"
           "Options:\n"
           "  --data DIR  the data folder kadrd uses (default: ./data)\n"
           "  --json      print JSON instead of text\n"
+          "  --url URL   with compact: ask the kadrd at http://HOST:PORT to\n"
+          "              compact (POST /v1/admin/compact) with the key in\n"
+          "              the KADR_API_KEY environment variable\n"
           "  --help      print this help\n",
           out);
 }
@@ -151,7 +154,7 @@ static int open_and_run(struct ctl *ctl, const char *cmd, const char *arg)
 
 int main(int argc, char **argv)
 {
-    struct ctl ctl = {"./data", false, NULL, NULL};
+    struct ctl ctl = {"./data", false, NULL, NULL, NULL};
     const char *cmd = NULL;
     const char *arg = NULL;
     int rc;
@@ -162,6 +165,8 @@ int main(int argc, char **argv)
             return 0;
         } else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc) {
             ctl.data_dir = argv[++i];
+        } else if (strcmp(argv[i], "--url") == 0 && i + 1 < argc) {
+            ctl.url = argv[++i];
         } else if (strcmp(argv[i], "--json") == 0) {
             ctl.json = true;
         } else if (cmd == NULL && strcmp(argv[i], "token") == 0) {

@@ -1,12 +1,14 @@
 """POST /v1/admin/compact: compaction on request while kadrd serves reads
-and uploads, one volume or by dead share, and its request errors."""
+and uploads, one volume or by dead share, its request errors, and kadrctl
+--url sending it."""
 
+import json
 import random
 import threading
 import unittest
 
-from kadr_harness import Daemon, main
-from store_checks import kadrctl_json, photo_with_tail
+from kadr_harness import API_KEY, Daemon, main
+from store_checks import kadrctl, kadrctl_json, photo_with_tail
 
 STABLE_MEDIA = 6
 DOOMED_MEDIA = 10
@@ -160,6 +162,53 @@ class AdminCompactTest(unittest.TestCase):
         resp = self.compact()
         self.assertEqual(resp.status, 200, resp.body)
         self.assertEqual(resp.json(), {"compacted": []})
+
+    def kadrctl_url(self, *args, key=API_KEY):
+        return kadrctl(self.kadr.data, "--url",
+                       "http://127.0.0.1:%d" % self.kadr.port, *args,
+                       env={"KADR_API_KEY": key})
+
+    def test_kadrctl_url_compacts(self):
+        self.make_dead_bytes()
+        before = self.volumes()
+        target = max(before.values(), key=lambda v: v["dead_bytes"])
+        # Without --url, kadrctl cannot take the lock and prints the fix.
+        proc = kadrctl(self.kadr.data, "compact")
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn(b"kadrctl --url http://HOST:PORT compact", proc.stderr)
+
+        proc = self.kadrctl_url("--json", "compact", str(target["id"]))
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        compacted = json.loads(proc.stdout)["compacted"]
+        self.assertEqual([e["volume"] for e in compacted], [target["id"]])
+        self.assertEqual(compacted[0]["bytes_before"], target["file_bytes"])
+        self.assertNotIn(target["id"], self.volumes())
+
+        proc = self.kadrctl_url("compact")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        lines = proc.stdout.decode().splitlines()
+        self.assertTrue(lines)
+        self.assertTrue(all(line.startswith("volume ") or
+                            line == "no volume needed compaction"
+                            for line in lines), lines)
+
+    def test_kadrctl_url_errors(self):
+        proc = self.kadrctl_url("compact", key="wrong-key")
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn(b"responded 401 unauthorized", proc.stderr)
+        proc = self.kadrctl_url("compact", "999")
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn(b"responded 404 not_found", proc.stderr)
+        proc = self.kadrctl_url("compact", key="")
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn(b"set KADR_API_KEY", proc.stderr)
+        proc = kadrctl(self.kadr.data, "--url", "127.0.0.1:1", "compact",
+                       env={"KADR_API_KEY": API_KEY})
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn(b"invalid --url", proc.stderr)
+        proc = self.kadrctl_url("gc")
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn(b"--url works with compact only", proc.stderr)
 
     def test_request_errors(self):
         resp = self.compact(key=False)
