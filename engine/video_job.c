@@ -24,6 +24,8 @@ typedef struct video_job {
     char reason[MEDIA_MAX_ERROR + 1]; /* the failure, as the record shows it */
     bool retry;
     bool again; /* ready, but made paid meanwhile: run again for the teaser */
+    bool made_ready; /* this run moved the media to ready */
+    bool deleted;    /* the media was deleted, so the job was dropped */
     uint64_t started_ns;
     video_running_t *running; /* NULL when the table was full */
 } video_job_t;
@@ -91,45 +93,55 @@ static int store_tries(video_job_t *job)
 /* Commits the outputs and drops the job, in one transaction. When the
  * media was made paid while this run made the outputs of public media,
  * the job stays stored with no try counted and runs again for the
- * teaser. */
+ * teaser. KADR_E_NOT_FOUND, with nothing committed, when the media was
+ * deleted. */
 static int commit_outputs(video_job_t *job, const video_outputs_t *vo)
 {
     store_txn_t *txn;
-    bool need_teaser = false;
+    video_commit_t found;
     uint64_t new_id = job->id;
     int rc = store_txn_begin(job->app->store, true, &txn);
 
     if (rc != 0)
         return rc;
-    rc = video_outputs_commit(job->app, txn, job->media_id, vo, &need_teaser);
-    if (rc == 0 && need_teaser)
+    rc = video_outputs_commit(job->app, txn, job->media_id, vo, &found);
+    if (rc == 0 && found.need_teaser)
         rc = rewrite_job(txn, job, 0, &new_id);
-    else if (rc == 0 || rc == KADR_E_NOT_FOUND)
+    else if (rc == 0)
         rc = store_job_del(txn, job->id);
     if (rc != 0) {
         store_txn_abort(txn);
         return rc;
     }
     rc = store_txn_commit(txn);
-    if (rc == 0 && need_teaser) {
+    if (rc != 0)
+        return rc;
+    job->made_ready = found.made_ready;
+    if (found.need_teaser) {
         job->id = new_id;
         job->tries = 0;
         job->again = true;
     }
-    return rc;
+    return 0;
 }
 
+/* Plans, makes and commits the outputs. Outputs staged by a run that
+ * commits nothing are released, whatever stopped it. */
 static int run_job(video_job_t *job)
 {
     video_outputs_t vo;
     store_blob_t original;
     int rc = video_outputs_plan(job->app, job->media_id, &vo, &original);
 
-    if (rc > 0)
-        rc = video_outputs_make(job->app, &original, job->running, &vo);
     if (rc < 0)
         return rc;
-    return commit_outputs(job, &vo);
+    if (rc > 0)
+        rc = video_outputs_make(job->app, &original, job->running, &vo);
+    if (rc == 0)
+        rc = commit_outputs(job, &vo);
+    if (rc != 0)
+        video_outputs_release(job->app, &vo);
+    return rc;
 }
 
 /* Failures that another try cannot fix. */
@@ -157,6 +169,22 @@ static int fail_media(video_job_t *job)
     }
     if (rc == 0)
         rc = store_job_del(txn, job->id);
+    if (rc != 0) {
+        store_txn_abort(txn);
+        return rc;
+    }
+    return store_txn_commit(txn);
+}
+
+/* Drops the stored job of deleted media. */
+static int drop_job(video_job_t *job)
+{
+    store_txn_t *txn;
+    int rc = store_txn_begin(job->app->store, true, &txn);
+
+    if (rc != 0)
+        return rc;
+    rc = store_job_del(txn, job->id);
     if (rc != 0) {
         store_txn_abort(txn);
         return rc;
@@ -209,16 +237,32 @@ static bool deleted_while_running(const video_job_t *job)
     return job->running != NULL && atomic_load(&job->running->deleted);
 }
 
+/* Stops a job whose media was deleted, through the API or by kadrctl rm,
+ * at any point before its commit: the job is dropped, and no failure is
+ * recorded. Returns false when the record still exists. A job whose drop
+ * fails stays stored, and its next run finds the record gone again. */
+static bool stop_if_gone(video_job_t *job)
+{
+    int rc;
+
+    if (!deleted_while_running(job) &&
+        !video_outputs_media_gone(job->app, job->media_id))
+        return false;
+    job->deleted = true;
+    rc = drop_job(job);
+    if (rc != 0)
+        log_warn("job.drop_failed", "media=%s job=%llu error=\"%s\"",
+                 job->media_id, (unsigned long long)job->id, kadr_strerror(rc));
+    return true;
+}
+
 /* Decides what follows a run that ended with job->result. */
 static void settle(video_job_t *job)
 {
     bool final;
 
-    /* Deleted while running: the record is gone, so the job goes too. */
-    if (job->result == KADR_E_CANCELLED && deleted_while_running(job)) {
-        (void)fail_media(job);
+    if (job->result != 0 && stop_if_gone(job))
         return;
-    }
     /* Cancelled at shutdown: the try is given back and the stored job
      * resumes at the next start. */
     if (job->result == KADR_E_CANCELLED) {
@@ -249,8 +293,11 @@ static void job_run(pool_work_t *work)
     job->started_ns = uv_hrtime();
     job->retry = false;
     job->again = false;
+    job->made_ready = false;
+    job->deleted = false;
     if (job->tries >= max_tries(job->app)) {
-        give_up(job);
+        if (!stop_if_gone(job))
+            give_up(job);
         return;
     }
     job->result = count_try(job);
@@ -284,16 +331,16 @@ static void job_done(pool_work_t *work)
     video_job_t *job = (video_job_t *)work;
     app_t *app = job->app;
     double ms = (double)(uv_hrtime() - job->started_ns) / 1e6;
-    bool deleted = deleted_while_running(job);
 
     video_running_remove(job->running);
     job->running = NULL;
 
-    if (work->cancelled || job->result == KADR_E_CANCELLED) {
-        log_info("job.stopped", "media=%s job=%llu", job->media_id,
-                 (unsigned long long)job->id);
+    if (work->cancelled || job->deleted || job->result == KADR_E_CANCELLED) {
+        log_info("job.stopped", "media=%s job=%llu cause=%s", job->media_id,
+                 (unsigned long long)job->id,
+                 job->deleted ? "deleted" : "shutdown");
         /* An upload waiting with ?wait=1 learns of the delete now. */
-        if (deleted)
+        if (job->deleted)
             ingest_video_notify(app, job->media_id);
         free(job);
         return;

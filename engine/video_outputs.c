@@ -186,11 +186,46 @@ static int stage_mp4(app_t *app, int fd, variant_out_t *out)
                             KADR_FORMAT_MP4, &out->staged);
 }
 
-static void report_progress(void *ctx, int percent)
+bool video_outputs_media_gone(app_t *app, const char *media_id)
 {
-    video_running_t *running = ctx;
+    store_txn_t *txn;
+    const void *value;
+    size_t len;
+    int rc = store_txn_begin(app->store, false, &txn);
 
-    atomic_store(&running->percent, percent);
+    if (rc != 0)
+        return false;
+    rc = store_media_get(txn, media_id, &value, &len);
+    store_txn_abort(txn);
+    return rc == KADR_E_NOT_FOUND;
+}
+
+/* Context of the progress callback of one transcode. */
+struct transcode_watch {
+    app_t *app;
+    video_running_t *running;
+    bool report_percent; /* false for the teaser: reads show 720.mp4's */
+    uint64_t checked_ns; /* when the record was last looked up */
+};
+
+/* Updates the running entry and looks the record up when the percent
+ * changes at least VIDEO_OUTPUT_RECORD_CHECK_NS after the last lookup.
+ * A DELETE through the API cancels the transcode at once, but kadrctl rm
+ * runs in another process and only removes the record. */
+static void watch_progress(void *ctx, int percent)
+{
+    struct transcode_watch *watch = ctx;
+    uint64_t now = uv_hrtime();
+
+    if (watch->report_percent)
+        atomic_store(&watch->running->percent, percent);
+    if (now - watch->checked_ns < VIDEO_OUTPUT_RECORD_CHECK_NS)
+        return;
+    watch->checked_ns = now;
+    if (video_outputs_media_gone(watch->app, watch->running->media_id)) {
+        atomic_store(&watch->running->deleted, true);
+        atomic_store(&watch->running->cancel, 1);
+    }
 }
 
 /* Makes 720.mp4, or with which VIDEO_OUT_TEASER the first
@@ -201,6 +236,8 @@ static int transcode(app_t *app, const char *src, video_running_t *running,
     int fd = variants_open_tmpfile(store_tmp_dir(app->store));
     video_params_t params = app->video_params;
     const atomic_int *cancel = &app->cancel_all;
+    struct transcode_watch watch = {app, running, which == VIDEO_OUT_MP4,
+                                    uv_hrtime()};
     char path[64];
     int rc;
 
@@ -211,10 +248,9 @@ static int transcode(app_t *app, const char *src, video_running_t *running,
     if (running != NULL)
         cancel = &running->cancel;
     variants_fd_path(fd, path, sizeof(path));
-    rc = video_transcode_file(
-        src, path, &params,
-        which == VIDEO_OUT_MP4 && running != NULL ? report_progress : NULL,
-        running, cancel);
+    rc = video_transcode_file(src, path, &params,
+                              running != NULL ? watch_progress : NULL, &watch,
+                              cancel);
     if (rc == 0)
         rc = stage_mp4(app, fd, &vo->outs[which]);
     close(fd);
@@ -292,17 +328,27 @@ static int commit_one(app_t *app, store_txn_t *txn, const variant_out_t *out,
 }
 
 int video_outputs_commit(app_t *app, store_txn_t *txn, const char *media_id,
-                         const video_outputs_t *vo, bool *need_teaser)
+                         const video_outputs_t *vo, video_commit_t *out)
 {
     media_t media;
     int rc = media_load(txn, media_id, &media);
 
-    *need_teaser = false;
+    out->need_teaser = false;
+    out->made_ready = false;
     for (int i = 0; rc == 0 && i < vo->count; i++)
         rc = commit_one(app, txn, &vo->outs[i], &media);
     if (rc != 0)
         return rc;
+    out->made_ready = media.status != MEDIA_READY;
     media.status = MEDIA_READY;
-    *need_teaser = video_outputs_need_teaser(app, &media);
+    out->need_teaser = video_outputs_need_teaser(app, &media);
     return media_save(txn, &media);
+}
+
+void video_outputs_release(app_t *app, video_outputs_t *vo)
+{
+    for (int i = 0; i < vo->count; i++) {
+        if (!vo->outs[i].cached)
+            store_staged_release(app->store, &vo->outs[i].staged);
+    }
 }
