@@ -346,9 +346,10 @@ static void job_done(pool_work_t *work)
         return;
     }
     log_outcome(job, ms);
-    /* A run that made the media ready reports it even when the job runs
-     * again for a teaser. */
-    if (!job->retry || job->again)
+    /* media.ready goes out once, from the run that made the media ready,
+     * even when the job runs again for a teaser. A teaser made later
+     * sends none. media.failed goes out once the failure is final. */
+    if (job->result == 0 ? job->made_ready : !job->retry)
         webhook_notify(app->webhook, job->media_id,
                        job->result == 0 ? "ready" : "failed", "video",
                        job->result == 0 ? NULL : job->reason);
@@ -380,6 +381,32 @@ int video_job_submit(app_t *app, uint64_t job_id, const char *media_id,
     return 0;
 }
 
+/* Stops the walk over the stored jobs at the first one of the media. */
+static int match_media(void *user, uint64_t id, const void *value, size_t len)
+{
+    const char *media_id = user;
+    char stored[MEDIA_ID_LEN + 1];
+    uint32_t tries;
+
+    (void)id;
+    if (job_decode(value, len, stored, &tries) != 0)
+        return 0;
+    return strcmp(stored, media_id) == 0 ? 1 : 0;
+}
+
+/* Returns 1 when a job of media_id is stored, queued or running, 0 when
+ * none is, or a negative code. A stored job makes every output the
+ * record needs when it runs, the teaser included. */
+static int has_stored_job(store_txn_t *txn, const char *media_id)
+{
+    char id[MEDIA_ID_LEN + 1];
+
+    snprintf(id, sizeof(id), "%s", media_id);
+    /* NOTE: this walks every stored job. Only PATCH calls it, and the
+     * jobs database contains only the videos not processed yet. */
+    return store_job_each(txn, match_media, id);
+}
+
 int video_job_add_teaser(app_t *app, store_txn_t *txn, const media_t *media,
                          uint64_t *job_id)
 {
@@ -388,6 +415,9 @@ int video_job_add_teaser(app_t *app, store_txn_t *txn, const media_t *media,
 
     if (media->status != MEDIA_READY || !video_outputs_need_teaser(app, media))
         return 0;
+    rc = has_stored_job(txn, media->id);
+    if (rc != 0)
+        return rc > 0 ? 0 : rc;
     rc = video_job_encode(media->id, 0, value, sizeof(value));
     if (rc == 0)
         rc = store_job_add(txn, value, strlen(value), job_id);

@@ -29,7 +29,8 @@ KADR_MUST_CHECK int video_job_submit(app_t *app, uint64_t job_id,
                                      const char *media_id, uint32_t tries);
 
 /* Inside a write transaction that saved media: stores a job that makes
- * the teaser of a ready video just made paid, when it has none. Returns
+ * the teaser of a ready video just made paid, when it has none and no
+ * job of the media is stored (queued or running) already. Returns
  * 1 with the new job's id in *job_id (queue it with video_job_submit()
  * once the transaction commits), 0 when no job is needed, or a negative
  * code. */

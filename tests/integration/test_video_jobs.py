@@ -1,6 +1,7 @@
 """Video jobs of media that change while the job waits or runs. A delete
 through the API or by kadrctl rm stops a running or a queued job without
-a failure or a webhook."""
+a failure or a webhook. Access switched back and forth on a ready video
+queues at most one teaser job."""
 
 import json
 import re
@@ -18,6 +19,8 @@ AAC = ["-c:a", "aac", "-b:a", "96k"]
 # PATCH requests land while it runs.
 LONG_CLIP_S = 30
 LONG_PRESET = "slow"
+TEASER_S = 2
+TOGGLES = 20
 POLL_S = 0.05
 WAIT_LIMIT_S = 120
 # The job looks its record up once per second while it transcodes.
@@ -146,6 +149,39 @@ class VideoJobStopTest(unittest.TestCase):
             self.assert_stopped_silently(kadr, rx, queued_id)
             self.assert_stopped_silently(kadr, rx, running_id)
             self.assertEqual(kadr.metrics()[DONE], 0)
+            self.assert_no_jobs(kadr)
+
+    def test_access_toggle_queues_one_teaser(self):
+        with Receiver([200]) as rx, \
+                Daemon("--video-preset", LONG_PRESET, "--video-workers",
+                       "1", "--video-teaser-s", str(TEASER_S),
+                       *hook_flags(rx)) as kadr:
+            media_id = self.upload_queued(kadr)
+            self.assertEqual(kadr.wait_ready(media_id)["status"], "ready")
+            running_id = self.upload_running(kadr)
+            for i in range(2 * TOGGLES + 1):
+                access = "paid" if i % 2 == 0 else "public"
+                resp = kadr.request("PATCH", "/v1/media/" + media_id,
+                                    body=json.dumps({"access": access}),
+                                    key=True)
+                self.assertEqual(resp.status, 200, resp.body)
+                self.assertEqual(resp.json()["access"], access)
+            self.assertEqual(kadr.metrics()[QUEUED], 1)
+            self.delete(kadr, running_id)
+            poll(lambda: kadr.variant(media_id, "teaser.mp4").status == 200)
+            doc = kadr.media(media_id, key=True).json()
+            self.assertEqual(doc["status"], "ready")
+            names = sorted(v["name"] for v in doc["variants"])
+            self.assertEqual(names, ["720.mp4", "poster.jpg", "poster.webp",
+                                     "preview.jpg", "teaser.mp4"])
+            # media.ready went out once, at the upload: the teaser added
+            # to the ready video sends none.
+            self.assertEqual(self.hook_ids(kadr, rx), [media_id])
+            log = kadr.log_text()
+            self.assertEqual(len(re.findall(r"event=job\.done media=%s "
+                                            % media_id, log)), 2)
+            self.assertEqual(kadr.metrics()[DONE], 2)
+            self.assertEqual(kadr.metrics()[FAILED], 0)
             self.assert_no_jobs(kadr)
 
 
