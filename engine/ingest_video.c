@@ -55,7 +55,11 @@ static int probe_and_commit(upload_t *up)
     up->media.width = info.width;
     up->media.height = info.height;
     up->media.duration_s = info.duration_s;
-    return commit_upload(up, &original);
+    rc = commit_upload(up, &original);
+    /* Releases the pin left by a failure before the commit reached the
+     * needle. After the commit this does nothing. */
+    store_staged_release(up->app->store, &original);
+    return rc;
 }
 
 static void probe_work(uv_work_t *work)
