@@ -153,7 +153,9 @@ static bool is_permanent(int code)
            code == KADR_E_NOT_FOUND;
 }
 
-/* Marks the media failed with job->reason and drops the job. */
+/* Marks the media failed with job->reason and drops the job.
+ * TODO: a job that only adds the teaser to a ready video also marks it
+ * failed here, though its 720.mp4 and posters still serve. */
 static int fail_media(video_job_t *job)
 {
     store_txn_t *txn;

@@ -345,6 +345,9 @@ int video_outputs_commit(app_t *app, store_txn_t *txn, const char *media_id,
     return media_save(txn, &media);
 }
 
+/* TODO: give the bytes back as well (cut at the volume's end, punched
+ * below it) once the store offers that for staged needles. Until then
+ * the bytes of a stopped job's outputs stay in the volume file. */
 void video_outputs_release(app_t *app, video_outputs_t *vo)
 {
     for (int i = 0; i < vo->count; i++) {
