@@ -26,6 +26,7 @@ typedef struct video_job {
     bool again; /* ready, but made paid meanwhile: run again for the teaser */
     bool made_ready; /* this run moved the media to ready */
     bool deleted;    /* the media was deleted, so the job was dropped */
+    bool kept_ready; /* failed, but only a teaser was missing */
     uint64_t started_ns;
     video_running_t *running; /* NULL when the table was full */
 } video_job_t;
@@ -153,9 +154,9 @@ static bool is_permanent(int code)
            code == KADR_E_NOT_FOUND;
 }
 
-/* Marks the media failed with job->reason and drops the job.
- * TODO: a job that only adds the teaser to a ready video also marks it
- * failed here, though its 720.mp4 and posters still serve. */
+/* Marks the media failed with job->reason and drops the job. A ready
+ * media stays ready: the job only lacked its teaser, and the 720.mp4 and
+ * posters it has still serve. */
 static int fail_media(video_job_t *job)
 {
     store_txn_t *txn;
@@ -165,9 +166,12 @@ static int fail_media(video_job_t *job)
     if (rc != 0)
         return rc;
     if (media_load(txn, job->media_id, &media) == 0) {
-        media.status = MEDIA_FAILED;
-        snprintf(media.error, sizeof(media.error), "%s", job->reason);
-        rc = media_save(txn, &media);
+        job->kept_ready = media.status == MEDIA_READY;
+        if (!job->kept_ready) {
+            media.status = MEDIA_FAILED;
+            snprintf(media.error, sizeof(media.error), "%s", job->reason);
+            rc = media_save(txn, &media);
+        }
     }
     if (rc == 0)
         rc = store_job_del(txn, job->id);
@@ -297,6 +301,7 @@ static void job_run(pool_work_t *work)
     job->again = false;
     job->made_ready = false;
     job->deleted = false;
+    job->kept_ready = false;
     if (job->tries >= max_tries(job->app)) {
         if (!stop_if_gone(job))
             give_up(job);
@@ -323,9 +328,11 @@ static void log_outcome(const video_job_t *job, double ms)
         return;
     }
     metrics_add(app->metrics.jobs_failed[POOL_LANE_VIDEO], 1);
-    log_warn("job.failed", "media=%s job=%llu tries=%u retry=%d error=\"%s\"",
+    log_warn("job.failed",
+             "media=%s job=%llu tries=%u retry=%d kept_ready=%d "
+             "error=\"%s\"",
              job->media_id, (unsigned long long)job->id, job->tries, job->retry,
-             job->reason);
+             job->kept_ready, job->reason);
 }
 
 static void job_done(pool_work_t *work)
@@ -351,7 +358,7 @@ static void job_done(pool_work_t *work)
     /* media.ready goes out once, from the run that made the media ready,
      * even when the job runs again for a teaser. A teaser made later
      * sends none. media.failed goes out once the failure is final. */
-    if (job->result == 0 ? job->made_ready : !job->retry)
+    if (job->result == 0 ? job->made_ready : !job->retry && !job->kept_ready)
         webhook_notify(app->webhook, job->media_id,
                        job->result == 0 ? "ready" : "failed", "video",
                        job->result == 0 ? NULL : job->reason);

@@ -4,6 +4,7 @@ a failure or a webhook. Access switched back and forth on a ready video
 queues at most one teaser job."""
 
 import json
+import os
 import re
 import time
 import unittest
@@ -183,6 +184,58 @@ class VideoJobStopTest(unittest.TestCase):
             self.assertEqual(kadr.metrics()[DONE], 2)
             self.assertEqual(kadr.metrics()[FAILED], 0)
             self.assert_no_jobs(kadr)
+
+    def test_failed_teaser_keeps_video_ready(self):
+        with Receiver([200]) as rx, \
+                Daemon("--video-teaser-s", str(TEASER_S),
+                       *hook_flags(rx)) as kadr:
+            media_id = self.upload_queued(kadr)
+            self.assertEqual(kadr.wait_ready(media_id)["status"], "ready")
+            before = kadr.variant(media_id, "720.mp4")
+            self.assertEqual(before.status, 200)
+            # Zeroed bytes where the volume keeps the original: the
+            # teaser made after the switch to paid cannot decode them.
+            zero_in_volumes(kadr.data, read_bytes(self.short_path))
+            resp = kadr.request("PATCH", "/v1/media/" + media_id,
+                                body=json.dumps({"access": "paid"}),
+                                key=True)
+            self.assertEqual(resp.status, 200, resp.body)
+            poll(lambda: re.search(r"event=job\.failed media=%s .*"
+                                   r"kept_ready=1" % media_id,
+                                   kadr.log_text()))
+            doc = kadr.media(media_id, key=True).json()
+            self.assertEqual(doc["status"], "ready")
+            self.assertNotIn("error", doc)
+            names = sorted(v["name"] for v in doc["variants"])
+            self.assertEqual(names, ["720.mp4", "poster.jpg", "poster.webp",
+                                     "preview.jpg"])
+            after = kadr.variant(media_id, "720.mp4", key=True)
+            self.assertEqual(after.status, 200)
+            self.assertEqual(after.body, before.body)
+            # Only the upload's media.ready: no media.failed follows.
+            self.assertEqual(self.hook_ids(kadr, rx), [media_id])
+            self.assertEqual(kadr.metrics()[FAILED], 1)
+            poll(lambda: kadrctl_json(kadr.data, "stat")[1]["jobs"] == 0)
+
+
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def zero_in_volumes(data_dir, payload):
+    """Overwrites payload with zeros where a volume stores it."""
+    folder = os.path.join(data_dir, "volumes")
+    for name in sorted(os.listdir(folder)):
+        path = os.path.join(folder, name)
+        with open(path, "r+b") as f:
+            at = f.read().find(payload)
+            if at < 0:
+                continue
+            f.seek(at)
+            f.write(bytes(len(payload)))
+            return
+    raise AssertionError("payload not found in any volume")
 
 
 if __name__ == "__main__":
