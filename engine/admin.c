@@ -185,7 +185,7 @@ static void patch_on_body(http_request_t *req, const char *data, size_t len)
 
     if (op->body_len + len > PATCH_MAX_BODY_BYTES) {
         req->user = NULL;
-        routes_respond_error(op->app, req, 413, "payload_too_large",
+        routes_respond_error(op->app, req, 413, "content_too_large",
                              "a PATCH body is at most 4096 bytes");
         free(op);
         return;

@@ -82,6 +82,11 @@ class AdminTest(unittest.TestCase):
         resp = self.kadr.request("PATCH", "/v1/media/" + doc["id"],
                                  body=b'{"access": "free"}', key=True)
         self.assertEqual(resp.status, 400)
+        # The same error code as the server's own 413.
+        resp = self.kadr.request("PATCH", "/v1/media/" + doc["id"],
+                                 body=b" " * 4097, key=True)
+        self.assertEqual(resp.status, 413)
+        self.assertEqual(resp.json()["error"], "content_too_large")
 
     def test_health_and_metrics(self):
         self.assertEqual(
