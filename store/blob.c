@@ -76,7 +76,11 @@ static int check_reserve(store_t *store, uint64_t size)
 /* Appends a needle to the active volume and syncs it. A failed write or
  * sync (ENOSPC included) gives the space back, so nothing half-written
  * stays at the tail. A file source is mapped, so its bytes are copied
- * once, from its page cache into the volume's. */
+ * once, from its page cache into the volume's. An upload's temporary
+ * file is never synced, so the disk receives its bytes only here, unless
+ * the kernel writes its dirty pages back before the upload ends (pages
+ * older than vm.dirty_expire_centisecs, 30 s by default, or dirty memory
+ * past vm.dirty_background_ratio). */
 static int stage_append(store_t *store, source_t *src, uint64_t len,
                         uint8_t format, store_staged_t *out)
 {
