@@ -126,6 +126,7 @@ static void finish_wait(upload_t *up)
     int rc;
 
     remove_waiter(up->app, up);
+    up->waited = true;
     uv_timer_stop(&up->wait_timer);
     uv_close((uv_handle_t *)&up->wait_timer, on_wait_timer_closed);
     rc = reload_media(up);

@@ -87,7 +87,8 @@ void upload_reply_created(upload_t *up)
              (unsigned long long)up->received, up->deduped,
              media_status_name(up->media.status));
     metrics_add(up->app->metrics.uploads_ok[up->kind], 1);
-    if (up->media.status != MEDIA_PROCESSING)
+    /* A video job sends the event of the state it reached itself. */
+    if (up->media.status != MEDIA_PROCESSING && !up->waited)
         webhook_notify(up->app->webhook, up->media.id,
                        media_status_name(up->media.status),
                        format_kind_name(up->kind), up->media.error);

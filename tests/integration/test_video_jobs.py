@@ -185,6 +185,15 @@ class VideoJobStopTest(unittest.TestCase):
             self.assertEqual(kadr.metrics()[FAILED], 0)
             self.assert_no_jobs(kadr)
 
+    def test_wait_upload_sends_one_event(self):
+        with Receiver([200]) as rx, Daemon(*hook_flags(rx)) as kadr:
+            resp = kadr.upload_file(self.short_path, "?wait=1")
+            self.assertEqual(resp.status, 201, resp.body)
+            doc = resp.json()
+            self.assertEqual(doc["status"], "ready")
+            # The job's media.ready only, not a second one from the reply.
+            self.assertEqual(self.hook_ids(kadr, rx), [doc["id"]])
+
     def test_failed_teaser_keeps_video_ready(self):
         with Receiver([200]) as rx, \
                 Daemon("--video-teaser-s", str(TEASER_S),
