@@ -71,6 +71,29 @@ static int find_cached(upload_t *up, struct image_ingest *in)
 /* Decodes once and makes every variant the cache lacks, each from the
  * smallest larger variant already made (IMAGE_DERIVE_CHAIN), and the
  * BlurHash placeholder. */
+/* Marks variant i as shared when an earlier variant staged now has the
+ * same bytes, as w640.webp and w1080.webp of a photo at most 640 wide
+ * do, so that those bytes are written once. Returns whether it did. */
+static bool share_earlier(struct image_ingest *in, const bool *skip,
+                          const image_blob_t *blobs, size_t i)
+{
+    variant_out_t *out = &in->outs[i];
+
+    for (size_t j = 0; j < i; j++) {
+        if (skip[j] || in->outs[j].shared || blobs[j].len != blobs[i].len ||
+            memcmp(blobs[j].data, blobs[i].data, blobs[i].len) != 0)
+            continue;
+        out->hash = in->outs[j].hash;
+        out->size = blobs[i].len;
+        out->width = blobs[i].width;
+        out->height = blobs[i].height;
+        out->cached = false;
+        out->shared = true;
+        return true;
+    }
+    return false;
+}
+
 static int render_missing(upload_t *up, struct image_ingest *in,
                           const char *path)
 {
@@ -92,7 +115,7 @@ static int render_missing(upload_t *up, struct image_ingest *in,
                               IMAGE_DERIVE_CHAIN, blobs, up->media.blurhash);
     image_pixels_free(&pixels);
     for (size_t i = 0; i < in->count && rc == 0; i++) {
-        if (!skip[i])
+        if (!skip[i] && !share_earlier(in, skip, blobs, i))
             rc = variants_stage_image(up->app->store, &blobs[i], &in->outs[i]);
     }
     for (size_t i = 0; i < in->count; i++)

@@ -97,6 +97,7 @@ int variants_stage_image(store_t *store, const image_blob_t *blob,
     out->width = blob->width;
     out->height = blob->height;
     out->cached = false;
+    out->shared = false;
     return store_blob_stage_mem(store, blob->data, blob->len, &out->hash,
                                 (uint8_t)codec_format(out->name), &out->staged);
 }
@@ -107,7 +108,7 @@ int variants_commit(store_txn_t *txn, const kadr_hash_t *source,
     media_variant_t entry;
     int rc;
 
-    if (v->cached) {
+    if (v->cached || v->shared) {
         rc = store_blob_ref(txn, &v->hash);
         *deduped = true;
     } else {

@@ -33,7 +33,8 @@ typedef struct variant_out {
     uint32_t width;
     uint32_t height;
     bool cached;           /* from the derivation cache: nothing staged */
-    store_staged_t staged; /* valid when !cached */
+    bool shared;           /* the bytes of an earlier variant: not staged */
+    store_staged_t staged; /* valid when neither cached nor shared */
 } variant_out_t;
 
 /* Hashes a buffer with XXH3-128 into kadr's canonical form. */

@@ -3,6 +3,7 @@
 import unittest
 
 from kadr_harness import Daemon, corpus, main, read_file
+from store_checks import kadrctl_json
 
 
 class DedupTest(unittest.TestCase):
@@ -40,6 +41,32 @@ class DedupTest(unittest.TestCase):
                 rb = kadr.variant(b["id"], v["name"])
                 self.assertEqual(ra.header("etag"), rb.header("etag"))
                 self.assertEqual(ra.body, rb.body)
+
+    def test_equal_variants_written_once(self):
+        # A 600x450 photo: w1080.webp and w640.webp keep its size and get
+        # the same bytes, which are stored once with two references.
+        with Daemon() as kadr:
+            resp = kadr.upload_file(corpus("photos/orientation-landscape_1.jpg"))
+            self.assertEqual(resp.status, 201, resp.body)
+            doc = resp.json()
+            variants = {v["name"]: v for v in doc["variants"]}
+            wide, mid = variants["w1080.webp"], variants["w640.webp"]
+            self.assertEqual((wide["width"], wide["height"]), (600, 450))
+            self.assertEqual((mid["width"], mid["height"]), (600, 450))
+            self.assertEqual(wide["size"], mid["size"])
+            body = kadr.variant(doc["id"], "w1080.webp").body
+            self.assertEqual(kadr.variant(doc["id"], "w640.webp").body, body)
+            code, volumes = kadrctl_json(kadr.data, "volumes")
+            self.assertEqual(code, 0)
+            self.assertEqual(sum(v["dead_bytes"] for v in volumes), 0)
+            code, stat = kadrctl_json(kadr.data, "stat")
+            self.assertEqual(code, 0)
+            # The original and 5 distinct variants of 6.
+            self.assertEqual(stat["blobs"], 6)
+            resp = kadr.request("DELETE", "/v1/media/" + doc["id"], key=True)
+            self.assertEqual(resp.status, 204)
+            code, stat = kadrctl_json(kadr.data, "stat")
+            self.assertEqual(stat["blobs"], 0)
 
     def test_video_uploaded_twice(self):
         with Daemon() as kadr:
