@@ -223,8 +223,9 @@ static int open_store(struct daemon *d)
 
     if (rc == -EBUSY)
         log_error("store.locked",
-                  "data=%s error=\"another kadrd is using this data folder "
-                  "(it holds DATA/lock): stop it or choose another --data\"",
+                  "data=%s error=\"another process holds DATA/lock (a "
+                  "kadrd, or kadrctl gc or compact): stop it or choose "
+                  "another --data\"",
                   d->cfg.data_dir);
     else if (rc != 0)
         log_error("store.open_failed", "data=%s error=\"%s\"", d->cfg.data_dir,

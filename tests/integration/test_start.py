@@ -45,8 +45,8 @@ class StartTest(unittest.TestCase):
             second = Daemon(data_dir=first.data)
             with self.assertRaises(RuntimeError) as caught:
                 second.start()
-            self.assertIn("another kadrd is using this data folder",
-                          str(caught.exception))
+            self.assertIn("another process holds DATA/lock (a kadrd, or "
+                          "kadrctl gc or compact)", str(caught.exception))
             self.assertEqual(first.request("GET", "/healthz").status, 200)
 
 
