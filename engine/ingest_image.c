@@ -141,17 +141,9 @@ static int smallest_cached_fit(const struct image_ingest *in)
 
 static int open_cached(upload_t *up, const variant_out_t *out)
 {
-    store_txn_t *txn;
     store_blob_t blob;
-    int rc = store_txn_begin(up->app->store, false, &txn);
 
-    if (rc != 0)
-        return rc;
-    rc = store_blob_get(txn, &out->hash, &blob);
-    store_txn_abort(txn);
-    if (rc != 0)
-        return rc;
-    return variants_open_blob_copy(up->app->store, &blob);
+    return variants_open_hash_copy(up->app->store, &out->hash, &blob);
 }
 
 /* When every variant comes from the cache, the placeholder is made from

@@ -414,33 +414,26 @@ static void send_body(app_t *app, http_request_t *req,
                              loc->blob.length);
 }
 
-/* Sends the 401 for an original read without the front-end key. */
-static void send_unauthorized(app_t *app, http_request_t *req)
+/* Sends a refused read with a fixed JSON body that no cache may store. */
+static void send_denied(app_t *app, http_request_t *req, int status,
+                        const char *body)
 {
-    static const char body[] = "{\"error\": \"unauthorized\", \"detail\": "
-                               "\"the original needs a front-end key in "
-                               "X-Api-Key\"}\n";
-
-    metrics_add(app->metrics.responses[401], 1);
-    http_respond(req, 401,
+    metrics_add(app->metrics.responses[status], 1);
+    http_respond(req, status,
                  "Content-Type: application/json\r\n"
                  "Cache-Control: private, no-store\r\n",
-                 body, sizeof(body) - 1);
+                 body, strlen(body));
 }
 
-/* Sends the same 403 for every denial, so the client learns no reason. */
-static void send_forbidden(app_t *app, http_request_t *req)
-{
-    static const char body[] = "{\"error\": \"forbidden\", \"detail\": "
-                               "\"this media needs a valid access "
-                               "token\"}\n";
+/* The 401 for an original read without the front-end key. */
+static const char unauthorized_body[] =
+    "{\"error\": \"unauthorized\", \"detail\": \"the original needs a "
+    "front-end key in X-Api-Key\"}\n";
 
-    metrics_add(app->metrics.responses[403], 1);
-    http_respond(req, 403,
-                 "Content-Type: application/json\r\n"
-                 "Cache-Control: private, no-store\r\n",
-                 body, sizeof(body) - 1);
-}
+/* The same 403 for every token denial, so the client learns no reason. */
+static const char forbidden_body[] =
+    "{\"error\": \"forbidden\", \"detail\": \"this media needs a valid "
+    "access token\"}\n";
 
 void route_variant(app_t *app, http_request_t *req, const char *id,
                    const char *name)
@@ -461,10 +454,10 @@ void route_variant(app_t *app, http_request_t *req, const char *id,
     case ACCESS_ALLOWED:
         break;
     case ACCESS_NEEDS_KEY:
-        send_unauthorized(app, req);
+        send_denied(app, req, 401, unauthorized_body);
         return;
     case ACCESS_DENIED:
-        send_forbidden(app, req);
+        send_denied(app, req, 403, forbidden_body);
         return;
     }
     send_body(app, req, &loc, name);

@@ -185,3 +185,18 @@ int variants_open_blob_copy(store_t *store, const store_blob_t *blob)
     }
     return fd;
 }
+
+int variants_open_hash_copy(store_t *store, const kadr_hash_t *hash,
+                            store_blob_t *blob)
+{
+    store_txn_t *txn;
+    int rc = store_txn_begin(store, false, &txn);
+
+    if (rc != 0)
+        return rc;
+    rc = store_blob_get(txn, hash, blob);
+    store_txn_abort(txn);
+    if (rc != 0)
+        return rc;
+    return variants_open_blob_copy(store, blob);
+}

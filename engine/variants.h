@@ -67,6 +67,12 @@ KADR_MUST_CHECK int variants_commit(store_txn_t *txn, const kadr_hash_t *source,
 KADR_MUST_CHECK int variants_open_blob_copy(store_t *store,
                                             const store_blob_t *blob);
 
+/* Looks up the blob of hash in its own read transaction, sets *blob and
+ * returns a copy as variants_open_blob_copy() does. */
+KADR_MUST_CHECK int variants_open_hash_copy(store_t *store,
+                                            const kadr_hash_t *hash,
+                                            store_blob_t *blob);
+
 /* Opens an unnamed temporary file in dir (O_TMPFILE, or a name that is
  * removed at once where that is not supported). Returns the fd. */
 KADR_MUST_CHECK int variants_open_tmpfile(const char *dir);

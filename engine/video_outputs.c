@@ -85,19 +85,11 @@ static void fill_cached_sizes(const media_t *media, video_outputs_t *vo)
 /* Reads the size of a cached output from its blob's header. */
 static int probe_size(app_t *app, variant_out_t *out)
 {
-    store_txn_t *txn;
     store_blob_t blob;
     char path[64];
-    int fd;
-    int rc = store_txn_begin(app->store, false, &txn);
+    int rc;
+    int fd = variants_open_hash_copy(app->store, &out->hash, &blob);
 
-    if (rc != 0)
-        return rc;
-    rc = store_blob_get(txn, &out->hash, &blob);
-    store_txn_abort(txn);
-    if (rc != 0)
-        return rc;
-    fd = variants_open_blob_copy(app->store, &blob);
     if (fd < 0)
         return fd;
     variants_fd_path(fd, path, sizeof(path));
