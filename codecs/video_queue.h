@@ -2,7 +2,7 @@
  * packets, in order, from the thread that demuxes and decodes a video to
  * the thread that encodes it. One thread pushes and one pops.
  *
- * The queue holds at most VIDEO_QUEUE_MAX_FRAMES frames and at most
+ * The queue contains at most VIDEO_QUEUE_MAX_FRAMES frames and at most
  * VIDEO_QUEUE_MAX_ITEMS items in all, so a burst of audio packets does
  * not stall the producer while its memory stays bounded. Items move in
  * and out with av_frame_move_ref() and av_packet_move_ref(): the queue
@@ -18,15 +18,15 @@
 
 #include <kadr/error.h>
 
-/* Decoded frames the queue holds at most. A 1080p yuv420p frame is about
+/* Maximum number of decoded frames in the queue. A 1080p yuv420p frame is about
  * 3 MiB, and a few frames are enough to ride out the uneven pace of a
  * frame-threaded decoder and libx264. */
 #define VIDEO_QUEUE_MAX_FRAMES 4
 
-/* Items (frames and packets together) the queue holds at most. */
+/* Maximum number of items (frames and packets together) in the queue. */
 #define VIDEO_QUEUE_MAX_ITEMS 64
 
-/* What video__queue_pop() returned. */
+/* The kind of item video__queue_pop() returned. */
 enum video_queue_item {
     VIDEO_QUEUE_END = 0,    /* the producer closed the queue with 0 */
     VIDEO_QUEUE_FRAME = 1,  /* a frame was moved into the caller's frame */

@@ -226,7 +226,7 @@ void http__conn_fail(struct http_conn *conn)
 /* Makes the loop run the state machine on its next iteration, so that a
  * handler calling into the server is never re-entered. A kick from a
  * handler the state machine called, the usual case of a response made at
- * once, only asks the running step to go round again. */
+ * once, only makes the running step go round again. */
 void http__conn_kick(struct http_conn *conn)
 {
     if (conn->phase == HTTP_PHASE_CLOSING)

@@ -36,11 +36,10 @@
 #define HTTP_ACCEPT_BATCH 64
 /* Pause of the listener after accept(2) ran out of descriptors. */
 #define HTTP_ACCEPT_RETRY_MS 100
-/* Maximum file bytes one sendfile(2) call sends, and one readiness event
- * in all. On loopback, wrk reading 1 MiB ranges of a 5.9 MB file got 1.3
- * to 2.5 times the requests/s at half the p99 with 256 KiB than with
- * 4 MiB, and whole 5.9 MB reads 1.7 times the bytes/s; 128 and 512 KiB
- * did worse than 256 KiB. */
+/* Maximum file bytes sent in one readiness event. On loopback, wrk
+ * reading 1 MiB ranges of a 5.9 MB file got 1.3 to 2.5 times the
+ * requests/s and half the p99 with 256 KiB than with 4 MiB. Whole 5.9 MB
+ * reads got 1.7 times the bytes/s, and 128 and 512 KiB did worse. */
 #define HTTP_SENDFILE_BATCH_BYTES (256u * 1024)
 
 /* Maximum pieces in one http_respond_parts() response. */

@@ -66,7 +66,7 @@ typedef struct upload {
     uv_work_t io_work;     /* video probe and commit on libuv's pool */
     uint64_t job_id;       /* the video job queued with the record */
     uv_timer_t wait_timer; /* ?wait=1 for videos */
-    bool waited; /* answered after a ?wait=1 wait: the job sent the event */
+    bool waited; /* replied after a ?wait=1 wait, so the job sent the event */
     struct upload *next_waiter;
 } upload_t;
 
