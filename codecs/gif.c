@@ -1,5 +1,5 @@
-/* GIF probe and decode through giflib: the first frame composited on the
- * logical screen. */
+/* GIF probe and decode from memory through giflib: the first frame
+ * composited on the logical screen. */
 #include "image_internal.h"
 
 #include <errno.h>
@@ -7,11 +7,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A cursor over the caller's bytes, which giflib reads through
+ * read_bytes(). */
+typedef struct gif_source {
+    const uint8_t *data;
+    size_t len;
+    size_t pos;
+} gif_source_t;
+
 typedef struct gif_frame {
+    gif_source_t source;
     GifFileType *gif;
     int transparent; /* colour index drawn as transparent, or -1 */
     const ColorMapObject *colors;
 } gif_frame_t;
+
+/* giflib's input callback: copies up to count bytes and returns how many
+ * it copied. giflib treats a short read as the end of the data. */
+static int read_bytes(GifFileType *gif, GifByteType *out, int count)
+{
+    gif_source_t *source = gif->UserData;
+    size_t left = source->len - source->pos;
+    size_t n = count > 0 ? (size_t)count : 0;
+
+    if (n > left)
+        n = left;
+    memcpy(out, source->data + source->pos, n);
+    source->pos += n;
+    return (int)n;
+}
 
 static int read_extension(gif_frame_t *frame)
 {
@@ -68,17 +92,17 @@ static bool frame_covers_screen(const GifFileType *gif)
            image->Height >= gif->SHeight;
 }
 
-static int open_first_frame(const char *path, gif_frame_t *frame,
+static int open_first_frame(const uint8_t *data, size_t len, gif_frame_t *frame,
                             image_info_t *out)
 {
     int error = 0;
 
     memset(frame, 0, sizeof(*frame));
-    errno = 0;
-    frame->gif = DGifOpenFileName(path, &error);
+    frame->source.data = data;
+    frame->source.len = len;
+    frame->gif = DGifOpen(&frame->source, read_bytes, &error);
     if (frame->gif == NULL)
-        return error == D_GIF_ERR_OPEN_FAILED && errno != 0 ? -errno
-                                                            : KADR_E_CORRUPT;
+        return error == D_GIF_ERR_NOT_ENOUGH_MEM ? -ENOMEM : KADR_E_CORRUPT;
 
     int rc = find_first_image(frame);
 
@@ -101,10 +125,10 @@ static void close_frame(gif_frame_t *frame)
         DGifCloseFile(frame->gif, &error);
 }
 
-int image__gif_probe(const char *path, image_info_t *out)
+int image__gif_probe(const uint8_t *data, size_t len, image_info_t *out)
 {
     gif_frame_t frame;
-    int rc = open_first_frame(path, &frame, out);
+    int rc = open_first_frame(data, len, &frame, out);
 
     close_frame(&frame);
     return rc;
@@ -185,12 +209,12 @@ static int decode_frame(const gif_frame_t *frame, const image_info_t *seen,
     return rc;
 }
 
-int image__gif_decode(const char *path, const image_info_t *info,
+int image__gif_decode(const uint8_t *data, size_t len, const image_info_t *info,
                       image_pixels_t *out)
 {
     gif_frame_t frame;
     image_info_t seen;
-    int rc = open_first_frame(path, &frame, &seen);
+    int rc = open_first_frame(data, len, &frame, &seen);
 
     if (rc == 0)
         rc = image__check_decode(info, seen.width, seen.height);

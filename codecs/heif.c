@@ -1,5 +1,5 @@
-/* HEIC and AVIF probe and decode through libheif: the primary image, with
- * libheif's own rotation and mirroring (irot, imir) applied. */
+/* HEIC and AVIF probe and decode from memory through libheif: the primary
+ * image, with libheif's own rotation and mirroring (irot, imir) applied. */
 #include "image_internal.h"
 
 #include <errno.h>
@@ -17,8 +17,6 @@ static int map_error(struct heif_error error)
     switch (error.code) {
     case heif_error_Ok:
         return 0;
-    case heif_error_Input_does_not_exist:
-        return -ENOENT;
     case heif_error_Unsupported_filetype:
     case heif_error_Unsupported_feature:
         return KADR_E_UNSUPPORTED;
@@ -32,15 +30,17 @@ static int map_error(struct heif_error error)
     }
 }
 
-/* libheif reads the box structure here and the image data on decode. */
-static int open_primary(const char *path, heif_file_t *file)
+/* libheif reads the box structure here and the image data on decode,
+ * both from data in place: the context must be freed before data is. */
+static int open_primary(const uint8_t *data, size_t len, heif_file_t *file)
 {
     memset(file, 0, sizeof(*file));
     file->context = heif_context_alloc();
     if (file->context == NULL)
         return -ENOMEM;
 
-    int rc = map_error(heif_context_read_from_file(file->context, path, NULL));
+    int rc = map_error(heif_context_read_from_memory_without_copy(
+        file->context, data, len, NULL));
 
     if (rc != 0)
         return rc;
@@ -73,10 +73,11 @@ static int fill_info(const heif_file_t *file, kadr_format_t format,
     return 0;
 }
 
-int image__heif_probe(const char *path, kadr_format_t format, image_info_t *out)
+int image__heif_probe(const uint8_t *data, size_t len, kadr_format_t format,
+                      image_info_t *out)
 {
     heif_file_t file;
-    int rc = open_primary(path, &file);
+    int rc = open_primary(data, len, &file);
 
     if (rc == 0)
         rc = fill_info(&file, format, out);
@@ -190,11 +191,11 @@ static int convert_colour(const heif_file_t *file, image_pixels_t *out)
     }
 }
 
-int image__heif_decode(const char *path, const image_info_t *info,
-                       image_pixels_t *out)
+int image__heif_decode(const uint8_t *data, size_t len,
+                       const image_info_t *info, image_pixels_t *out)
 {
     heif_file_t file;
-    int rc = open_primary(path, &file);
+    int rc = open_primary(data, len, &file);
 
     if (rc == 0)
         rc = decode_primary(&file, info, out);

@@ -1,5 +1,6 @@
-/* Image entry points: probe and decode dispatch by format, limit checks,
- * and the buffers every image file shares. */
+/* Image entry points: probe and decode dispatch by format, from memory or
+ * from a mapped file, limit checks, and the buffers every image file
+ * shares. */
 #include "image_internal.h"
 
 #include <errno.h>
@@ -14,16 +15,19 @@
 
 /* Maps the whole file of fd read-only with its pages populated up front,
  * so that a decode takes no page fault per 4 KiB page and nothing is
- * copied out of the page cache. */
+ * copied out of the page cache. An empty file gives *data NULL and *len
+ * 0, which image_probe_mem() rejects. */
 static int map_fd(int fd, const uint8_t **data, size_t *len)
 {
     struct stat st;
     void *map;
 
+    *data = NULL;
+    *len = 0;
     if (fstat(fd, &st) != 0)
         return -errno;
     if (st.st_size <= 0)
-        return KADR_E_CORRUPT;
+        return 0;
     if ((uint64_t)st.st_size > IMAGE_MAX_FILE_BYTES)
         return KADR_E_TOO_LARGE;
     map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE,
@@ -35,7 +39,11 @@ static int map_fd(int fd, const uint8_t **data, size_t *len)
     return 0;
 }
 
-int image__map_file(const char *path, const uint8_t **data, size_t *len)
+/* Maps a whole image file as map_fd() does. Release it with
+ * unmap_file(). The caller must keep the file from being truncated while
+ * it is mapped (a read past the new end raises SIGBUS): kadrd maps only
+ * the unnamed temporary files that it writes itself. */
+static int map_file(const char *path, const uint8_t **data, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     int rc;
@@ -47,7 +55,7 @@ int image__map_file(const char *path, const uint8_t **data, size_t *len)
     return rc;
 }
 
-void image__unmap_file(const uint8_t *data, size_t len)
+static void unmap_file(const uint8_t *data, size_t len)
 {
     if (data != NULL)
         munmap((void *)(uintptr_t)data, len);
@@ -83,36 +91,73 @@ int image__check_decode(const image_info_t *info, uint32_t width,
     return 0;
 }
 
-static int probe_format(const char *path, kadr_format_t format,
+static bool format_is_image(kadr_format_t format)
+{
+    switch (format) {
+    case KADR_FORMAT_JPEG:
+    case KADR_FORMAT_PNG:
+    case KADR_FORMAT_WEBP:
+    case KADR_FORMAT_GIF:
+    case KADR_FORMAT_HEIC:
+    case KADR_FORMAT_AVIF:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static int probe_format(const uint8_t *data, size_t len, kadr_format_t format,
                         image_info_t *out)
 {
     switch (format) {
     case KADR_FORMAT_JPEG:
-        return image__jpeg_probe(path, out);
+        return image__jpeg_probe(data, len, out);
     case KADR_FORMAT_PNG:
-        return image__png_probe(path, out);
+        return image__png_probe(data, len, out);
     case KADR_FORMAT_WEBP:
-        return image__webp_probe(path, out);
+        return image__webp_probe(data, len, out);
     case KADR_FORMAT_GIF:
-        return image__gif_probe(path, out);
+        return image__gif_probe(data, len, out);
     case KADR_FORMAT_HEIC:
     case KADR_FORMAT_AVIF:
-        return image__heif_probe(path, format, out);
+        return image__heif_probe(data, len, format, out);
     default:
         return KADR_E_UNSUPPORTED;
     }
 }
 
+int image_probe_mem(const uint8_t *data, size_t len, kadr_format_t format,
+                    image_info_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->file_bytes = len;
+    if (!format_is_image(format))
+        return KADR_E_UNSUPPORTED;
+    if (len == 0)
+        return KADR_E_CORRUPT;
+    if (len > IMAGE_MAX_FILE_BYTES)
+        return KADR_E_TOO_LARGE;
+
+    int rc = probe_format(data, len, format, out);
+
+    /* A probe may write fields before it fails. */
+    out->file_bytes = len;
+    return rc;
+}
+
 int image_probe_file(const char *path, kadr_format_t format, image_info_t *out)
 {
-    struct stat st;
-    int rc;
+    const uint8_t *data;
+    size_t len;
 
     memset(out, 0, sizeof(*out));
-    if (stat(path, &st) != 0)
-        return -errno;
-    rc = probe_format(path, format, out);
-    out->file_bytes = (uint64_t)st.st_size;
+
+    int rc = map_file(path, &data, &len);
+
+    if (rc != 0)
+        return rc;
+    rc = image_probe_mem(data, len, format, out);
+    unmap_file(data, len);
     return rc;
 }
 
@@ -151,36 +196,37 @@ static uint64_t monotonic_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static int decode_format(const char *path, const image_info_t *info,
-                         uint32_t min_width, image_pixels_t *out)
+static int decode_format(const uint8_t *data, size_t len,
+                         const image_info_t *info, uint32_t min_width,
+                         image_pixels_t *out)
 {
     switch (info->format) {
     case KADR_FORMAT_JPEG:
-        return image__jpeg_decode(path, info, min_width, out);
+        return image__jpeg_decode(data, len, info, min_width, out);
     case KADR_FORMAT_PNG:
-        return image__png_decode(path, info, out);
+        return image__png_decode(data, len, info, out);
     case KADR_FORMAT_WEBP:
-        return image__webp_decode(path, info, out);
+        return image__webp_decode(data, len, info, out);
     case KADR_FORMAT_GIF:
-        return image__gif_decode(path, info, out);
+        return image__gif_decode(data, len, info, out);
     case KADR_FORMAT_HEIC:
     case KADR_FORMAT_AVIF:
-        return image__heif_decode(path, info, out);
+        return image__heif_decode(data, len, info, out);
     default:
         return KADR_E_UNSUPPORTED;
     }
 }
 
-int image_decode_file(const char *path, kadr_format_t format,
-                      const image_limits_t *limits, uint32_t min_width,
-                      image_pixels_t *out)
+int image_decode_mem(const uint8_t *data, size_t len, kadr_format_t format,
+                     const image_limits_t *limits, uint32_t min_width,
+                     image_pixels_t *out)
 {
     image_info_t info;
     uint64_t start_ms;
 
     memset(out, 0, sizeof(*out));
 
-    int rc = image_probe_file(path, format, &info);
+    int rc = image_probe_mem(data, len, format, &info);
 
     if (rc != 0)
         return rc;
@@ -188,7 +234,7 @@ int image_decode_file(const char *path, kadr_format_t format,
     if (rc != 0)
         return rc;
     start_ms = monotonic_ms();
-    rc = decode_format(path, &info, min_width, out);
+    rc = decode_format(data, len, &info, min_width, out);
     /* TODO: one library call (tjDecompress2, png_read_image,
      * heif_decode_image) cannot be interrupted, so a slow decode is only
      * rejected once it returns. The pixel limits bound how long that is. */
@@ -202,6 +248,24 @@ int image_decode_file(const char *path, kadr_format_t format,
     out->full_width = info.orientation >= 5 ? info.height : info.width;
     out->full_height = info.orientation >= 5 ? info.width : info.height;
     return 0;
+}
+
+int image_decode_file(const char *path, kadr_format_t format,
+                      const image_limits_t *limits, uint32_t min_width,
+                      image_pixels_t *out)
+{
+    const uint8_t *data;
+    size_t len;
+
+    memset(out, 0, sizeof(*out));
+
+    int rc = map_file(path, &data, &len);
+
+    if (rc != 0)
+        return rc;
+    rc = image_decode_mem(data, len, format, limits, min_width, out);
+    unmap_file(data, len);
+    return rc;
 }
 
 void image_pixels_free(image_pixels_t *pixels)

@@ -55,7 +55,7 @@ typedef struct image_info {
     uint32_t height;
     uint32_t orientation;
     bool has_alpha;
-    uint64_t file_bytes; /* size of the file probed */
+    uint64_t file_bytes; /* size of the file or buffer probed */
 } image_info_t;
 
 typedef enum image_fit {
@@ -79,9 +79,19 @@ typedef struct image_preset {
     int quality;
 } image_preset_t;
 
-/* Reads the header of an image file of the given format. Fails with
- * KADR_E_CORRUPT if the header cannot be parsed and KADR_E_UNSUPPORTED if
- * the format is not an image kadr serves. */
+/* Reads the header of an image of the given format from the len bytes at
+ * data. The bytes stay the caller's and must not change during the call,
+ * which only reads them and never past len, so a read-only mapping of
+ * part of a file serves. Sets out->file_bytes to len. Fails with
+ * KADR_E_CORRUPT if len is 0 or the header cannot be parsed,
+ * KADR_E_TOO_LARGE if len is over 256 MiB, and KADR_E_UNSUPPORTED if the
+ * format is not an image kadr serves. */
+KADR_MUST_CHECK int image_probe_mem(const uint8_t *data, size_t len,
+                                    kadr_format_t format, image_info_t *out);
+
+/* Maps an image file read-only and probes it with image_probe_mem().
+ * Fails with -errno if the file cannot be opened or mapped, and with
+ * KADR_E_TOO_LARGE, before mapping, if it is over 256 MiB. */
 KADR_MUST_CHECK int image_probe_file(const char *path, kadr_format_t format,
                                      image_info_t *out);
 
@@ -91,14 +101,23 @@ KADR_MUST_CHECK int image_probe_file(const char *path, kadr_format_t format,
 KADR_MUST_CHECK int image_check_limits(const image_info_t *info,
                                        const image_limits_t *limits);
 
-/* Decodes an image file to upright sRGB pixels: EXIF orientation applied,
- * ICC profile converted, CMYK and 16-bit input reduced, GIF first frame.
- * min_width is the widest output the caller will derive, so a decoder may
- * shrink on load but never below min_width (0: full size). It bounds the
- * upright width only: for a square crop of side s from a landscape image,
- * pass at least s * width / height. limits is checked from the header
- * first. A decode that takes longer than limits->max_decode_ms fails
- * with KADR_E_TIMEOUT. On success *out owns its pixels. */
+/* Decodes an image of len bytes at data to upright sRGB pixels: EXIF
+ * orientation applied, ICC profile converted, CMYK and 16-bit input
+ * reduced, GIF first frame. The bytes are borrowed as for
+ * image_probe_mem(), which this calls first. min_width is the widest
+ * output the caller will derive, so a decoder may shrink on load but
+ * never below min_width (0: full size). It bounds the upright width
+ * only: for a square crop of side s from a landscape image, pass at
+ * least s * width / height. limits is checked from the header first. A
+ * decode that takes longer than limits->max_decode_ms fails with
+ * KADR_E_TIMEOUT. On success *out owns its pixels. */
+KADR_MUST_CHECK int image_decode_mem(const uint8_t *data, size_t len,
+                                     kadr_format_t format,
+                                     const image_limits_t *limits,
+                                     uint32_t min_width, image_pixels_t *out);
+
+/* Maps an image file read-only and decodes it with image_decode_mem().
+ * Fails as image_probe_file() does if the file cannot be mapped. */
 KADR_MUST_CHECK int image_decode_file(const char *path, kadr_format_t format,
                                       const image_limits_t *limits,
                                       uint32_t min_width, image_pixels_t *out);

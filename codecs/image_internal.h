@@ -8,50 +8,47 @@
 
 #include "image.h"
 
-/* Largest encoded image file mapped for a decode, in bytes. */
+/* Largest encoded image probed or decoded, in bytes. */
 #define IMAGE_MAX_FILE_BYTES ((size_t)256 << 20)
 
 /* Largest decode in pixels whatever the caller's limits allow, so that
  * width * height * 4 always fits a size_t and a uint32_t pixel count. */
 #define IMAGE_MAX_DECODE_PIXELS ((uint64_t)1 << 28)
 
-/* image.c: files and pixel buffers. */
+/* image.c: pixel buffers. */
 
-/* Maps a whole image file read-only into *data (*len bytes) for a decoder
- * to read in place. Release it with image__unmap_file(). Returns
- * KADR_E_CORRUPT for an empty file and KADR_E_TOO_LARGE past
- * IMAGE_MAX_FILE_BYTES. The caller must keep the file from being
- * truncated while it is mapped (a read past the new end raises SIGBUS):
- * kadrd maps only the unnamed temporary files that it writes itself. */
-KADR_MUST_CHECK int image__map_file(const char *path, const uint8_t **data,
-                                    size_t *len);
-void image__unmap_file(const uint8_t *data, size_t len);
 KADR_MUST_CHECK int image__pixels_alloc(image_pixels_t *pixels, uint32_t width,
                                         uint32_t height, uint32_t channels);
 KADR_MUST_CHECK int image__check_decode(const image_info_t *info,
                                         uint32_t width, uint32_t height);
 
-/* One probe and one decoder per format. A decoder gets the info its probe
+/* One probe and one decoder per format, each reading the encoded image
+ * from data (len bytes, 1 to IMAGE_MAX_FILE_BYTES). They never write to
+ * data and never read past len. A decoder gets the info its probe
  * returned and the limits already checked against it. */
-KADR_MUST_CHECK int image__jpeg_probe(const char *path, image_info_t *out);
-KADR_MUST_CHECK int image__jpeg_decode(const char *path,
+KADR_MUST_CHECK int image__jpeg_probe(const uint8_t *data, size_t len,
+                                      image_info_t *out);
+KADR_MUST_CHECK int image__jpeg_decode(const uint8_t *data, size_t len,
                                        const image_info_t *info,
                                        uint32_t min_width, image_pixels_t *out);
-KADR_MUST_CHECK int image__png_probe(const char *path, image_info_t *out);
-KADR_MUST_CHECK int image__png_decode(const char *path,
+KADR_MUST_CHECK int image__png_probe(const uint8_t *data, size_t len,
+                                     image_info_t *out);
+KADR_MUST_CHECK int image__png_decode(const uint8_t *data, size_t len,
                                       const image_info_t *info,
                                       image_pixels_t *out);
-KADR_MUST_CHECK int image__webp_probe(const char *path, image_info_t *out);
-KADR_MUST_CHECK int image__webp_decode(const char *path,
+KADR_MUST_CHECK int image__webp_probe(const uint8_t *data, size_t len,
+                                      image_info_t *out);
+KADR_MUST_CHECK int image__webp_decode(const uint8_t *data, size_t len,
                                        const image_info_t *info,
                                        image_pixels_t *out);
-KADR_MUST_CHECK int image__gif_probe(const char *path, image_info_t *out);
-KADR_MUST_CHECK int image__gif_decode(const char *path,
+KADR_MUST_CHECK int image__gif_probe(const uint8_t *data, size_t len,
+                                     image_info_t *out);
+KADR_MUST_CHECK int image__gif_decode(const uint8_t *data, size_t len,
                                       const image_info_t *info,
                                       image_pixels_t *out);
-KADR_MUST_CHECK int image__heif_probe(const char *path, kadr_format_t format,
-                                      image_info_t *out);
-KADR_MUST_CHECK int image__heif_decode(const char *path,
+KADR_MUST_CHECK int image__heif_probe(const uint8_t *data, size_t len,
+                                      kadr_format_t format, image_info_t *out);
+KADR_MUST_CHECK int image__heif_decode(const uint8_t *data, size_t len,
                                        const image_info_t *info,
                                        image_pixels_t *out);
 

@@ -1,57 +1,17 @@
-/* JPEG probe and decode through the TurboJPEG API, with DCT scaling. */
+/* JPEG probe and decode from memory through the TurboJPEG API, with DCT
+ * scaling. */
 #include "image_internal.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <turbojpeg.h>
 
-/* The probe reads the file head in growing steps until the first SOS
- * segment: APPn segments (EXIF, ICC, extended XMP with depth maps) can
- * take megabytes before it. */
-#define JPEG_HEAD_FIRST_BYTES ((size_t)64 << 10)
+/* The probe walks the markers up to the first SOS segment. APPn segments
+ * (EXIF, ICC, extended XMP with depth maps) can put megabytes before it,
+ * and a JPEG whose first SOS segment ends past this many bytes is
+ * rejected as too large. */
 #define JPEG_HEAD_MAX_BYTES ((size_t)16 << 20)
-
-/* Reads up to cap bytes of the file into *buf (grown), from *len on. */
-static int read_more(FILE *file, size_t cap, uint8_t **buf, size_t *len)
-{
-    uint8_t *grown = realloc(*buf, cap);
-
-    if (grown == NULL)
-        return -ENOMEM;
-    *buf = grown;
-
-    size_t got = fread(grown + *len, 1, cap - *len, file);
-
-    if (got == 0)
-        return ferror(file) ? -EIO : KADR_E_CORRUPT;
-    *len += got;
-    return 0;
-}
-
-static int read_head(FILE *file, uint8_t **buf, size_t *len,
-                     jpeg_markers_t *markers)
-{
-    size_t cap = JPEG_HEAD_FIRST_BYTES;
-    int rc;
-
-    *buf = NULL;
-    *len = 0;
-    for (;;) {
-        rc = read_more(file, cap, buf, len);
-        if (rc != 0)
-            return rc;
-        rc = image__jpeg_walk_markers(*buf, *len, markers);
-        if (rc != -EAGAIN)
-            return rc;
-        if (*len < cap)
-            return KADR_E_CORRUPT;
-        if (cap >= JPEG_HEAD_MAX_BYTES)
-            return KADR_E_TOO_LARGE;
-        cap *= 4;
-    }
-}
 
 /* Reads width, height and colourspace with tjDecompressHeader3. */
 static int read_header(const uint8_t *buf, size_t len, int *width, int *height,
@@ -90,23 +50,17 @@ static int probe_markers(const uint8_t *buf, const jpeg_markers_t *markers,
     return 0;
 }
 
-int image__jpeg_probe(const char *path, image_info_t *out)
+int image__jpeg_probe(const uint8_t *data, size_t len, image_info_t *out)
 {
     jpeg_markers_t markers;
-    uint8_t *buf = NULL;
-    size_t len;
-    FILE *file = fopen(path, "rb");
+    size_t head_len = len < JPEG_HEAD_MAX_BYTES ? len : JPEG_HEAD_MAX_BYTES;
+    int rc = image__jpeg_walk_markers(data, head_len, &markers);
 
-    if (file == NULL)
-        return -errno;
-
-    int rc = read_head(file, &buf, &len, &markers);
-
-    fclose(file);
-    if (rc == 0)
-        rc = probe_markers(buf, &markers, out);
-    free(buf);
-    return rc;
+    if (rc == -EAGAIN)
+        return len < JPEG_HEAD_MAX_BYTES ? KADR_E_CORRUPT : KADR_E_TOO_LARGE;
+    if (rc != 0)
+        return rc;
+    return probe_markers(data, &markers, out);
 }
 
 /* Picks the smallest DCT scaling factor whose upright output is still at
@@ -242,19 +196,18 @@ static int decode_buffer(jpeg_source_t *src, const image_info_t *info,
     return image__orient(out, info->orientation);
 }
 
-int image__jpeg_decode(const char *path, const image_info_t *info,
-                       uint32_t min_width, image_pixels_t *out)
+int image__jpeg_decode(const uint8_t *data, size_t len,
+                       const image_info_t *info, uint32_t min_width,
+                       image_pixels_t *out)
 {
     jpeg_source_t src;
 
     memset(&src, 0, sizeof(src));
+    src.buf = data;
+    src.len = len;
 
-    int rc = image__map_file(path, &src.buf, &src.len);
+    int rc = decode_buffer(&src, info, min_width, out);
 
-    if (rc != 0)
-        return rc;
-    rc = decode_buffer(&src, info, min_width, out);
     free(src.icc);
-    image__unmap_file(src.buf, src.len);
     return rc;
 }

@@ -1,9 +1,8 @@
-/* PNG probe and decode through libpng. */
+/* PNG probe and decode from memory through libpng. */
 #include "image_internal.h"
 
 #include <errno.h>
 #include <png.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,25 +20,39 @@ static void on_png_warning(png_structp png, png_const_charp message)
     (void)message;
 }
 
-/* One read in progress. It lives on the heap, so that what a longjmp
- * must not lose is never a local of the frame that called setjmp. */
+/* One read in progress, from a cursor over the caller's bytes. It lives
+ * on the heap, so that what a longjmp must not lose is never a local of
+ * the frame that called setjmp. */
 typedef struct png_reader {
-    FILE *file;
+    const uint8_t *data;
+    size_t len;
+    size_t pos;
     png_structp png;
     png_infop info;
     png_bytepp rows;
 } png_reader_t;
 
-static int reader_open(png_reader_t **out, const char *path)
+/* libpng's read callback. A read past the end of the bytes is an error,
+ * as a short read of a file is in libpng's own stdio reader. */
+static void read_bytes(png_structp png, png_bytep out, size_t count)
+{
+    png_reader_t *reader = png_get_io_ptr(png);
+
+    if (count > reader->len - reader->pos)
+        png_error(png, "unexpected end of PNG data");
+    memcpy(out, reader->data + reader->pos, count);
+    reader->pos += count;
+}
+
+static int reader_open(png_reader_t **out, const uint8_t *data, size_t len)
 {
     png_reader_t *reader = calloc(1, sizeof(*reader));
 
     *out = reader;
     if (reader == NULL)
         return -ENOMEM;
-    reader->file = fopen(path, "rb");
-    if (reader->file == NULL)
-        return -errno;
+    reader->data = data;
+    reader->len = len;
     reader->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL,
                                          on_png_error, on_png_warning);
     if (reader->png == NULL)
@@ -47,7 +60,7 @@ static int reader_open(png_reader_t **out, const char *path)
     reader->info = png_create_info_struct(reader->png);
     if (reader->info == NULL)
         return -ENOMEM;
-    png_init_io(reader->png, reader->file);
+    png_set_read_fn(reader->png, reader, read_bytes);
     return 0;
 }
 
@@ -57,8 +70,6 @@ static void reader_close(png_reader_t *reader)
         return;
     if (reader->png != NULL)
         png_destroy_read_struct(&reader->png, &reader->info, NULL);
-    if (reader->file != NULL)
-        fclose(reader->file);
     free(reader->rows);
     free(reader);
 }
@@ -77,10 +88,10 @@ static void fill_info(png_reader_t *reader, image_info_t *out)
     out->orientation = 1;
 }
 
-int image__png_probe(const char *path, image_info_t *out)
+int image__png_probe(const uint8_t *data, size_t len, image_info_t *out)
 {
     png_reader_t *reader;
-    int rc = reader_open(&reader, path);
+    int rc = reader_open(&reader, data, len);
 
     if (rc == 0) {
         if (setjmp(png_jmpbuf(reader->png)) == 0) {
@@ -164,11 +175,11 @@ static int read_pixels(png_reader_t *reader, const image_info_t *info,
     return image__icc_to_srgb(out, icc, icc_len);
 }
 
-int image__png_decode(const char *path, const image_info_t *info,
+int image__png_decode(const uint8_t *data, size_t len, const image_info_t *info,
                       image_pixels_t *out)
 {
     png_reader_t *reader;
-    int rc = reader_open(&reader, path);
+    int rc = reader_open(&reader, data, len);
 
     if (rc == 0) {
         if (setjmp(png_jmpbuf(reader->png)) == 0)

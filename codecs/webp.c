@@ -1,16 +1,16 @@
-/* WebP probe and decode through libwebp. An animation decodes to its
- * first frame. */
+/* WebP probe and decode from memory through libwebp. An animation decodes to
+ * its first frame. */
 #include "image_internal.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <webp/decode.h>
 #include <webp/demux.h>
 
 /* WebPGetFeatures needs the RIFF header and the first chunk header (VP8,
- * VP8L or VP8X), all within the first few dozen bytes. */
+ * VP8L or VP8X), all within the first few dozen bytes: the probe passes
+ * it no more than this. */
 #define WEBP_HEAD_BYTES 4096
 
 static int features_to_info(const WebPBitstreamFeatures *features,
@@ -29,22 +29,12 @@ static int features_to_info(const WebPBitstreamFeatures *features,
     return 0;
 }
 
-int image__webp_probe(const char *path, image_info_t *out)
+int image__webp_probe(const uint8_t *data, size_t len, image_info_t *out)
 {
-    uint8_t head[WEBP_HEAD_BYTES];
     WebPBitstreamFeatures features;
-    FILE *file = fopen(path, "rb");
+    size_t head_len = len < WEBP_HEAD_BYTES ? len : WEBP_HEAD_BYTES;
 
-    if (file == NULL)
-        return -errno;
-
-    size_t len = fread(head, 1, sizeof(head), file);
-    bool failed = ferror(file) != 0;
-
-    fclose(file);
-    if (failed)
-        return -EIO;
-    if (WebPGetFeatures(head, len, &features) != VP8_STATUS_OK)
+    if (WebPGetFeatures(data, head_len, &features) != VP8_STATUS_OK)
         return KADR_E_CORRUPT;
     return features_to_info(&features, out);
 }
@@ -127,8 +117,8 @@ static int convert_icc(const uint8_t *data, size_t len, image_pixels_t *out)
     return rc;
 }
 
-static int decode_buffer(const uint8_t *data, size_t len,
-                         const image_info_t *info, image_pixels_t *out)
+int image__webp_decode(const uint8_t *data, size_t len,
+                       const image_info_t *info, image_pixels_t *out)
 {
     WebPBitstreamFeatures features;
 
@@ -149,18 +139,4 @@ static int decode_buffer(const uint8_t *data, size_t len,
     if (rc != 0)
         return rc;
     return convert_icc(data, len, out);
-}
-
-int image__webp_decode(const char *path, const image_info_t *info,
-                       image_pixels_t *out)
-{
-    const uint8_t *data;
-    size_t len;
-    int rc = image__map_file(path, &data, &len);
-
-    if (rc != 0)
-        return rc;
-    rc = decode_buffer(data, len, info, out);
-    image__unmap_file(data, len);
-    return rc;
 }
