@@ -109,7 +109,7 @@ static int copy_range_plain(int in, uint64_t in_off, int out, uint64_t out_off,
 
         rc = store__pread_full(in, buf, n, in_off);
         if (rc == 0)
-            rc = store__pwrite_full(out, buf, n, out_off);
+            rc = kadr_pwrite_full(out, buf, n, out_off);
         in_off += n;
         out_off += n;
         len -= n;

@@ -24,24 +24,6 @@ int store__pread_full(int fd, void *buf, size_t len, uint64_t off)
     return 0;
 }
 
-int store__pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
-{
-    const uint8_t *p = buf;
-
-    while (len > 0) {
-        ssize_t n = pwrite(fd, p, len, (off_t)off);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        p += n;
-        len -= (size_t)n;
-        off += (uint64_t)n;
-    }
-    return 0;
-}
-
 int store__fsync_dir(const char *path)
 {
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

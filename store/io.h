@@ -1,4 +1,4 @@
-/* Positioned reads and writes that finish the whole range. */
+/* Positioned reads that finish the whole range (writes: <kadr/io.h>). */
 #ifndef KADR_STORE_IO_H
 #define KADR_STORE_IO_H
 
@@ -6,15 +6,12 @@
 #include <stdint.h>
 
 #include <kadr/error.h>
+#include <kadr/io.h>
 
 /* Reads exactly len bytes at off, retrying on EINTR and short reads.
  * Returns 0, -errno, or KADR_E_CORRUPT if the file ends first. */
 KADR_MUST_CHECK int store__pread_full(int fd, void *buf, size_t len,
                                       uint64_t off);
-
-/* Writes exactly len bytes at off. Returns 0 or -errno. */
-KADR_MUST_CHECK int store__pwrite_full(int fd, const void *buf, size_t len,
-                                       uint64_t off);
 
 /* Syncs the folder at path so that entries created in it are durable. */
 KADR_MUST_CHECK int store__fsync_dir(const char *path);

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <string.h>
 #include <xxhash.h>
 
@@ -35,8 +36,9 @@ int needle_header_decode(const uint8_t in[NEEDLE_HEADER_SIZE],
 {
     if (memcmp(in, header_magic, sizeof(header_magic)) != 0)
         return KADR_E_CORRUPT;
-    if (in[4] != NEEDLE_VERSION)
+    if (in[4] != NEEDLE_VERSION_1 && in[4] != NEEDLE_VERSION)
         return KADR_E_FORMAT;
+    out->version = in[4];
     out->flags = in[5];
     out->format = in[6];
     memcpy(out->hash.bytes, in + 8, KADR_HASH_SIZE);
@@ -81,10 +83,10 @@ static void start_writeback(int fd, uint64_t off, uint64_t len)
     (void)sync_file_range(fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
 }
 
-/* Copies the payload from src to fd at payload_off, feeding the checksum,
- * and starts writeback every NEEDLE_WRITEBACK_BYTES. */
+/* Copies the payload from src to fd at payload_off, and starts writeback
+ * every NEEDLE_WRITEBACK_BYTES. */
 static int copy_payload(int fd, uint64_t payload_off, uint64_t length,
-                        source_t *src, XXH3_state_t *state)
+                        source_t *src)
 {
     uint64_t done = 0;
     uint64_t flushed = 0;
@@ -96,9 +98,7 @@ static int copy_payload(int fd, uint64_t payload_off, uint64_t length,
 
         if (rc != 0)
             return rc;
-        if (XXH3_64bits_update(state, chunk, n) != XXH_OK)
-            return -EINVAL;
-        rc = store__pwrite_full(fd, chunk, n, payload_off + done);
+        rc = kadr_pwrite_full(fd, chunk, n, payload_off + done);
         if (rc != 0)
             return rc;
         done += n;
@@ -110,194 +110,202 @@ static int copy_payload(int fd, uint64_t payload_off, uint64_t length,
     return 0;
 }
 
-static int write_with_state(int fd, uint64_t needle_off,
-                            const needle_header_t *header, source_t *src,
-                            XXH3_state_t *state)
+int needle_seal(int fd, uint64_t needle_off, const needle_header_t *header)
 {
     uint8_t head[NEEDLE_HEADER_SIZE];
     uint8_t foot[NEEDLE_FOOTER_SIZE + NEEDLE_ALIGN];
-    uint64_t payload_off = needle_off + NEEDLE_HEADER_SIZE;
     size_t foot_len;
     int rc;
 
     needle_header_encode(header, head);
-    if (XXH3_64bits_reset(state) != XXH_OK ||
-        XXH3_64bits_update(state, head, sizeof(head)) != XXH_OK)
-        return -EINVAL;
-    rc = store__pwrite_full(fd, head, sizeof(head), needle_off);
+    foot_len =
+        encode_footer(XXH3_64bits(head, sizeof(head)), header->length, foot);
+    rc = kadr_pwrite_full(fd, foot, foot_len,
+                            needle_off + NEEDLE_HEADER_SIZE + header->length);
     if (rc != 0)
         return rc;
-    rc = copy_payload(fd, payload_off, header->length, src, state);
-    if (rc != 0)
-        return rc;
-    foot_len = encode_footer(XXH3_64bits_digest(state), header->length, foot);
-    return store__pwrite_full(fd, foot, foot_len, payload_off + header->length);
+    return kadr_pwrite_full(fd, head, sizeof(head), needle_off);
 }
 
 int needle_write(int fd, uint64_t needle_off, const needle_header_t *header,
                  source_t *src)
 {
-    XXH3_state_t *state = XXH3_createState();
-    int rc;
+    int rc =
+        copy_payload(fd, needle_off + NEEDLE_HEADER_SIZE, header->length, src);
 
-    if (state == NULL)
-        return -ENOMEM;
-    rc = write_with_state(fd, needle_off, header, src, state);
-    XXH3_freeState(state);
-    return rc;
+    if (rc != 0)
+        return rc;
+    return needle_seal(fd, needle_off, header);
 }
 
-/* Reads and decodes the header at needle_off, and starts the checksum. */
-static int read_header(int fd, uint64_t needle_off, needle_header_t *out,
-                       XXH3_state_t *state)
+/* The running checks of one needle being read. Version 1's footer
+ * checksum covers the header and the payload. Version 2's covers the
+ * header only, and the payload must hash to the content hash in the
+ * header. */
+typedef struct needle_check {
+    uint64_t needle_off;
+    needle_header_t header;
+    XXH3_state_t *sum;     /* XXH3-64 for the footer */
+    XXH3_state_t *content; /* XXH3-128 of the payload */
+    bool want_content;     /* the caller needs the payload's hash */
+} needle_check_t;
+
+static int check_init(needle_check_t *check, bool want_content)
+{
+    check->sum = XXH3_createState();
+    check->content = XXH3_createState();
+    check->want_content = want_content;
+    if (check->sum == NULL || check->content == NULL)
+        return -ENOMEM;
+    return 0;
+}
+
+static void check_free(needle_check_t *check)
+{
+    XXH3_freeState(check->sum);
+    XXH3_freeState(check->content);
+}
+
+static bool hashes_content(const needle_check_t *check)
+{
+    return check->want_content || check->header.version != NEEDLE_VERSION_1;
+}
+
+/* Reads and decodes the header at needle_off, and starts the checks. */
+static int check_begin(needle_check_t *check, int fd, uint64_t needle_off)
 {
     uint8_t head[NEEDLE_HEADER_SIZE];
     int rc = store__pread_full(fd, head, sizeof(head), needle_off);
 
     if (rc != 0)
         return rc;
-    rc = needle_header_decode(head, out);
+    rc = needle_header_decode(head, &check->header);
     if (rc != 0)
         return rc;
-    if (XXH3_64bits_reset(state) != XXH_OK ||
-        XXH3_64bits_update(state, head, sizeof(head)) != XXH_OK)
+    check->needle_off = needle_off;
+    if (XXH3_64bits_reset(check->sum) != XXH_OK ||
+        XXH3_64bits_update(check->sum, head, sizeof(head)) != XXH_OK ||
+        XXH3_128bits_reset(check->content) != XXH_OK)
         return -EINVAL;
     return 0;
 }
 
-static int read_footer(int fd, uint64_t footer_off, XXH3_state_t *state)
+static int check_feed(needle_check_t *check, const uint8_t *data, size_t len)
 {
+    if (check->header.version == NEEDLE_VERSION_1 &&
+        XXH3_64bits_update(check->sum, data, len) != XXH_OK)
+        return -EINVAL;
+    if (hashes_content(check) &&
+        XXH3_128bits_update(check->content, data, len) != XXH_OK)
+        return -EINVAL;
+    return 0;
+}
+
+/* Checks the footer after the payload and, for version 2, the payload's
+ * hash. Writes the payload's hash into *content when the caller wants
+ * it. */
+static int check_end(needle_check_t *check, int fd, kadr_hash_t *content)
+{
+    uint64_t footer_off =
+        check->needle_off + NEEDLE_HEADER_SIZE + check->header.length;
     uint8_t foot[NEEDLE_FOOTER_SIZE];
+    kadr_hash_t hash;
     int rc = store__pread_full(fd, foot, sizeof(foot), footer_off);
 
     if (rc != 0)
         return rc;
-    return check_footer(foot, XXH3_64bits_digest(state));
-}
-
-struct verify_states {
-    XXH3_state_t *checksum; /* XXH3-64 over header and payload */
-    XXH3_state_t *content;  /* XXH3-128 over the payload, or NULL */
-};
-
-static int hash_payload(source_t *src, uint64_t length,
-                        const struct verify_states *st)
-{
-    uint64_t done = 0;
-
-    while (done < length) {
-        size_t n = chunk_len(length - done);
-        const uint8_t *chunk;
-        int rc = source_read(src, done, n, &chunk);
-
-        if (rc != 0)
-            return rc;
-        if (XXH3_64bits_update(st->checksum, chunk, n) != XXH_OK)
-            return -EINVAL;
-        if (st->content != NULL &&
-            XXH3_128bits_update(st->content, chunk, n) != XXH_OK)
-            return -EINVAL;
-        done += n;
-    }
+    rc = check_footer(foot, XXH3_64bits_digest(check->sum));
+    if (rc != 0 || !hashes_content(check))
+        return rc;
+    XXH128_canonicalFromHash((XXH128_canonical_t *)hash.bytes,
+                             XXH3_128bits_digest(check->content));
+    if (content != NULL)
+        *content = hash;
+    if (check->header.version != NEEDLE_VERSION_1 &&
+        memcmp(hash.bytes, check->header.hash.bytes, KADR_HASH_SIZE) != 0)
+        return KADR_E_CHECKSUM;
     return 0;
 }
 
-static int scan_with_state(int fd, uint64_t needle_off, needle_header_t *out,
-                           XXH3_state_t *state)
+/* Feeds the payload to the checks in bounded chunks read from fd. */
+static int check_payload(needle_check_t *check, int fd)
 {
-    uint64_t payload_off = needle_off + NEEDLE_HEADER_SIZE;
+    uint64_t length = check->header.length;
+    uint64_t done = 0;
     source_t src;
-    int rc = read_header(fd, needle_off, out, state);
+    int rc = source_init_fd(&src, fd, check->needle_off + NEEDLE_HEADER_SIZE);
 
-    if (rc != 0)
-        return rc;
-    rc = source_init_fd(&src, fd, payload_off);
-    if (rc != 0)
-        return rc;
-    rc = hash_payload(&src, out->length, &(struct verify_states){state, NULL});
+    while (rc == 0 && done < length) {
+        size_t n = chunk_len(length - done);
+        const uint8_t *chunk;
+
+        rc = source_read(&src, done, n, &chunk);
+        if (rc == 0)
+            rc = check_feed(check, chunk, n);
+        done += n;
+    }
     source_free(&src);
-    if (rc != 0)
-        return rc;
-    return read_footer(fd, payload_off + out->length, state);
+    return rc;
+}
+
+/* Checks the whole needle at needle_off, reading the payload in chunks. */
+static int check_needle(int fd, uint64_t needle_off, needle_header_t *out,
+                        kadr_hash_t *content)
+{
+    needle_check_t check;
+    int rc = check_init(&check, content != NULL);
+
+    if (rc == 0)
+        rc = check_begin(&check, fd, needle_off);
+    if (rc == 0) {
+        *out = check.header;
+        rc = check_payload(&check, fd);
+    }
+    if (rc == 0)
+        rc = check_end(&check, fd, content);
+    check_free(&check);
+    return rc;
 }
 
 int needle_scan(int fd, uint64_t needle_off, needle_header_t *out)
 {
-    XXH3_state_t *state = XXH3_createState();
-    int rc;
-
-    if (state == NULL)
-        return -ENOMEM;
-    rc = scan_with_state(fd, needle_off, out, state);
-    XXH3_freeState(state);
-    return rc;
-}
-
-static int read_with_state(int fd, uint64_t needle_off, uint64_t expected_len,
-                           uint8_t *payload, XXH3_state_t *state)
-{
-    uint64_t payload_off = needle_off + NEEDLE_HEADER_SIZE;
-    needle_header_t header;
-    int rc = read_header(fd, needle_off, &header, state);
-
-    if (rc != 0)
-        return rc;
-    if (header.length != expected_len)
-        return KADR_E_CORRUPT;
-    rc = store__pread_full(fd, payload, (size_t)expected_len, payload_off);
-    if (rc != 0)
-        return rc;
-    if (XXH3_64bits_update(state, payload, (size_t)expected_len) != XXH_OK)
-        return -EINVAL;
-    return read_footer(fd, payload_off + expected_len, state);
-}
-
-int needle_read(int fd, uint64_t needle_off, uint64_t expected_len,
-                uint8_t *payload)
-{
-    XXH3_state_t *state = XXH3_createState();
-    int rc;
-
-    if (state == NULL)
-        return -ENOMEM;
-    rc = read_with_state(fd, needle_off, expected_len, payload, state);
-    XXH3_freeState(state);
-    return rc;
-}
-
-static int verify_with_states(int fd, uint64_t needle_off, needle_header_t *out,
-                              kadr_hash_t *content,
-                              const struct verify_states *st)
-{
-    uint64_t payload_off = needle_off + NEEDLE_HEADER_SIZE;
-    source_t src;
-    int rc = read_header(fd, needle_off, out, st->checksum);
-
-    if (rc != 0)
-        return rc;
-    if (XXH3_128bits_reset(st->content) != XXH_OK)
-        return -EINVAL;
-    rc = source_init_fd(&src, fd, payload_off);
-    if (rc != 0)
-        return rc;
-    rc = hash_payload(&src, out->length, st);
-    source_free(&src);
-    if (rc != 0)
-        return rc;
-    XXH128_canonicalFromHash((XXH128_canonical_t *)content->bytes,
-                             XXH3_128bits_digest(st->content));
-    return read_footer(fd, payload_off + out->length, st->checksum);
+    return check_needle(fd, needle_off, out, NULL);
 }
 
 int needle_verify(int fd, uint64_t needle_off, needle_header_t *out,
                   kadr_hash_t *content)
 {
-    struct verify_states st = {XXH3_createState(), XXH3_createState()};
-    int rc = -ENOMEM;
+    return check_needle(fd, needle_off, out, content);
+}
 
-    if (st.checksum != NULL && st.content != NULL)
-        rc = verify_with_states(fd, needle_off, out, content, &st);
-    XXH3_freeState(st.checksum);
-    XXH3_freeState(st.content);
+/* Reads the payload of length expected_len into payload and checks it. */
+static int read_checked(needle_check_t *check, int fd, uint64_t needle_off,
+                        uint64_t expected_len, uint8_t *payload)
+{
+    int rc = check_begin(check, fd, needle_off);
+
+    if (rc != 0)
+        return rc;
+    if (check->header.length != expected_len)
+        return KADR_E_CORRUPT;
+    rc = store__pread_full(fd, payload, (size_t)expected_len,
+                           needle_off + NEEDLE_HEADER_SIZE);
+    if (rc != 0)
+        return rc;
+    rc = check_feed(check, payload, (size_t)expected_len);
+    if (rc != 0)
+        return rc;
+    return check_end(check, fd, NULL);
+}
+
+int needle_read(int fd, uint64_t needle_off, uint64_t expected_len,
+                uint8_t *payload)
+{
+    needle_check_t check;
+    int rc = check_init(&check, false);
+
+    if (rc == 0)
+        rc = read_checked(&check, fd, needle_off, expected_len, payload);
+    check_free(&check);
     return rc;
 }

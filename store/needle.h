@@ -8,7 +8,8 @@
  *     24 u64 payload length
  *   payload, length bytes
  *   footer, NEEDLE_FOOTER_SIZE bytes:
- *     0  u64 XXH3-64 over header and payload
+ *     0  u64 checksum: XXH3-64 over the header (format version 2), or
+ *        over the header and the payload (version 1, still read)
  *     8  magic "KDNF"       12 reserved (0)
  *   zero bytes up to the next multiple of NEEDLE_ALIGN. */
 #ifndef KADR_STORE_NEEDLE_H
@@ -24,7 +25,12 @@
 #define NEEDLE_HEADER_SIZE 32
 #define NEEDLE_FOOTER_SIZE 16
 #define NEEDLE_ALIGN 8
-#define NEEDLE_VERSION 1
+/* The format version written. A version 2 payload is checked against
+ * the content hash in its header, so the footer checksum covers the
+ * header alone and a needle can be sealed without reading its payload
+ * again. Version 1 needles are still read and checked. */
+#define NEEDLE_VERSION 2
+#define NEEDLE_VERSION_1 1
 
 /* Bytes written between two writeback starts (sync_file_range) while a
  * needle is copied into a volume: 1 MiB. */
@@ -35,6 +41,7 @@
 #define NEEDLE_MAX_PAYLOAD_BYTES (UINT64_C(1) << 40)
 
 typedef struct needle_header {
+    uint8_t version; /* set by needle_header_decode() */
     uint8_t flags;
     uint8_t format;
     kadr_hash_t hash;
@@ -58,10 +65,17 @@ KADR_MUST_CHECK int needle_header_decode(const uint8_t in[NEEDLE_HEADER_SIZE],
 KADR_MUST_CHECK int needle_write(int fd, uint64_t needle_off,
                                  const needle_header_t *header, source_t *src);
 
-/* Reads the needle at needle_off of fd, checks its header and footer, and
- * re-computes its checksum over header and payload in bounded chunks.
- * Returns 0, KADR_E_CHECKSUM if the checksum differs, KADR_E_CORRUPT for a
- * bad magic or a needle cut short, KADR_E_FORMAT, or -errno. */
+/* Finishes a needle whose payload is in place already, at
+ * needle_off + NEEDLE_HEADER_SIZE of fd, by writing its footer and then
+ * its header. Does not sync. */
+KADR_MUST_CHECK int needle_seal(int fd, uint64_t needle_off,
+                                const needle_header_t *header);
+
+/* Reads the needle at needle_off of fd and checks it, reading the payload
+ * in bounded chunks: header, footer checksum and, for version 2, the
+ * payload's XXH3-128 against the content hash in the header. Returns 0,
+ * KADR_E_CHECKSUM if a checksum or the hash differs, KADR_E_CORRUPT for
+ * a bad magic or a needle cut short, KADR_E_FORMAT, or -errno. */
 KADR_MUST_CHECK int needle_scan(int fd, uint64_t needle_off,
                                 needle_header_t *out);
 

@@ -83,7 +83,7 @@ static int write_header(int fd, uint32_t id)
     int rc;
 
     encode_header(id, head);
-    rc = store__pwrite_full(fd, head, sizeof(head), 0);
+    rc = kadr_pwrite_full(fd, head, sizeof(head), 0);
     if (rc != 0)
         return rc;
     if (fsync(fd) != 0)

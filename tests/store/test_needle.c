@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <xxhash.h>
 
 #include "needle.h"
 #include "support.h"
@@ -124,6 +125,81 @@ static void needle_scan_round_trip(void **state)
     free(payload);
 }
 
+/* Writes a needle of format version 1, whose footer checksum covers the
+ * header and the payload. */
+static void write_v1_needle(int fd, const uint8_t *data, size_t len)
+{
+    needle_header_t header = {.format = 2, .length = len};
+    uint8_t head[NEEDLE_HEADER_SIZE];
+    uint8_t foot[NEEDLE_FOOTER_SIZE] = {0};
+    XXH3_state_t *sum = XXH3_createState();
+    uint64_t checksum;
+
+    assert_non_null(sum);
+    header.hash = test_hash(data, len);
+    needle_header_encode(&header, head);
+    head[4] = NEEDLE_VERSION_1;
+    XXH3_64bits_reset(sum);
+    XXH3_64bits_update(sum, head, sizeof(head));
+    XXH3_64bits_update(sum, data, len);
+    checksum = XXH3_64bits_digest(sum);
+    XXH3_freeState(sum);
+    for (int i = 0; i < 8; i++)
+        foot[i] = (uint8_t)(checksum >> (8 * i));
+    memcpy(foot + 8, "KDNF", 4);
+    assert_int_equal(pwrite(fd, head, sizeof(head), 0), sizeof(head));
+    assert_int_equal(pwrite(fd, data, len, NEEDLE_HEADER_SIZE), (ssize_t)len);
+    assert_int_equal(pwrite(fd, foot, sizeof(foot), NEEDLE_HEADER_SIZE + len),
+                     sizeof(foot));
+}
+
+static void needle_version_1_still_read(void **state)
+{
+    fixture_t *fx = *state;
+    uint8_t data[3000];
+    uint8_t payload[sizeof(data)];
+    needle_header_t header;
+    kadr_hash_t content;
+    uint8_t byte = 0x55;
+
+    test_fill(data, sizeof(data), 31);
+    write_v1_needle(fx->fd, data, sizeof(data));
+    assert_int_equal(needle_scan(fx->fd, 0, &header), 0);
+    assert_int_equal(header.version, NEEDLE_VERSION_1);
+    assert_int_equal(header.format, 2);
+    assert_int_equal(header.length, sizeof(data));
+    assert_int_equal(needle_read(fx->fd, 0, sizeof(data), payload), 0);
+    assert_memory_equal(payload, data, sizeof(data));
+    assert_int_equal(needle_verify(fx->fd, 0, &header, &content), 0);
+    assert_memory_equal(content.bytes, header.hash.bytes, KADR_HASH_SIZE);
+
+    /* A changed payload byte breaks the version 1 checksum. */
+    assert_int_equal(pwrite(fx->fd, &byte, 1, NEEDLE_HEADER_SIZE + 7), 1);
+    assert_int_equal(needle_scan(fx->fd, 0, &header), KADR_E_CHECKSUM);
+    assert_int_equal(needle_read(fx->fd, 0, sizeof(data), payload),
+                     KADR_E_CHECKSUM);
+}
+
+static void needle_written_as_version_2(void **state)
+{
+    fixture_t *fx = *state;
+    uint8_t data[100];
+    uint8_t head[NEEDLE_HEADER_SIZE];
+    uint8_t foot[NEEDLE_FOOTER_SIZE];
+    uint64_t checksum = 0;
+
+    test_fill(data, sizeof(data), 32);
+    write_needle(fx->fd, 0, data, sizeof(data));
+    assert_int_equal(pread(fx->fd, head, sizeof(head), 0), sizeof(head));
+    assert_int_equal(head[4], 2);
+    assert_int_equal(
+        pread(fx->fd, foot, sizeof(foot), NEEDLE_HEADER_SIZE + sizeof(data)),
+        sizeof(foot));
+    for (int i = 7; i >= 0; i--)
+        checksum = checksum << 8 | foot[i];
+    assert_true(checksum == XXH3_64bits(head, sizeof(head)));
+}
+
 static void needle_scan_flipped_payload_byte(void **state)
 {
     fixture_t *fx = *state;
@@ -229,6 +305,10 @@ int main(void)
         cmocka_unit_test(needle_size_pads_to_eight),
         cmocka_unit_test(needle_header_layout),
         cmocka_unit_test(needle_header_rejects_unknown),
+        cmocka_unit_test_setup_teardown(needle_version_1_still_read, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(needle_written_as_version_2, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(needle_scan_round_trip, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(needle_scan_flipped_payload_byte, setup,
