@@ -35,8 +35,7 @@ int store__lookup(store_t *store, const kadr_hash_t *hash, store_blob_t *out)
     return rc;
 }
 
-/* Compares the staged bytes with the indexed blob of the same hash. */
-static int stage_existing(store_t *store, source_t *src, uint64_t len,
+int store__stage_existing(store_t *store, source_t *src, uint64_t len,
                           const store_blob_t *found, store_staged_t *out)
 {
     int fd;
@@ -56,9 +55,7 @@ static int stage_existing(store_t *store, source_t *src, uint64_t len,
     return 0;
 }
 
-/* Returns KADR_E_DISK_FULL if appending size bytes would leave less free
- * space than the reserve on the volumes' filesystem. */
-static int check_reserve(store_t *store, uint64_t size)
+int store__check_reserve(store_t *store, uint64_t size)
 {
     struct statvfs vfs;
     uint64_t free_bytes;
@@ -88,7 +85,7 @@ static int stage_append(store_t *store, source_t *src, uint64_t len,
     uint64_t size = needle_size(len);
     volume_t *vol;
     uint64_t offset;
-    int rc = check_reserve(store, size);
+    int rc = store__check_reserve(store, size);
 
     if (rc != 0)
         return rc;
@@ -129,7 +126,7 @@ static int stage_source(store_t *store, source_t *src, uint64_t len,
     out->hash = *hash;
     rc = store__lookup(store, hash, &found);
     if (rc == 0)
-        return stage_existing(store, src, len, &found, out);
+        return store__stage_existing(store, src, len, &found, out);
     if (rc != KADR_E_NOT_FOUND)
         return rc;
     return stage_append(store, src, len, format, out);

@@ -145,6 +145,53 @@ KADR_MUST_CHECK int store_blob_commit(store_txn_t *txn,
  * or for an existing blob. */
 void store_staged_release(store_t *store, store_staged_t *staged);
 
+/* An inbound needle: room reserved at the end of the active volume for
+ * an upload of known length, whose bytes are written there as they
+ * arrive. Staging then only seals the needle, so the bytes are copied
+ * once, from the network to their place in the store. */
+typedef struct store_inbound {
+    uint32_t volume_id;
+    uint64_t needle_offset;
+    uint64_t length; /* payload bytes reserved */
+    /* The volume's read fd and the payload's offset in it, for reading
+     * the bytes written so far. Borrowed: valid while the inbound needle
+     * is open, and for the staged needle until it is committed or
+     * released. */
+    int read_fd;
+    uint64_t payload_offset;
+    int write_fd;     /* borrowed, for store_inbound_write() */
+    uint64_t flushed; /* payload bytes whose writeback has started */
+    bool open;        /* reserved and pinned, not yet staged or cancelled */
+} store_inbound_t;
+
+/* Reserves a needle for length payload bytes (1 to 2^40) at the end of
+ * the active volume. KADR_E_DISK_FULL if it would leave less free space
+ * than the reserve. Give it up with store_inbound_cancel() unless
+ * store_inbound_stage() succeeds. */
+KADR_MUST_CHECK int store_inbound_open(store_t *store, uint64_t length,
+                                       store_inbound_t *out);
+
+/* Writes len bytes at payload byte at of an open inbound needle, and
+ * starts writeback of each MiB written so that the final sync has less
+ * to wait for. One write at a time per needle; any thread. */
+KADR_MUST_CHECK int store_inbound_write(store_inbound_t *in, const void *data,
+                                        size_t len, uint64_t at);
+
+/* Stages an inbound needle whose length bytes are all written, as
+ * store_blob_stage() does with a file: if hash is indexed, compares the
+ * bytes and gives the reservation back; otherwise writes the header and
+ * footer and syncs. On success the inbound needle is closed and *out
+ * holds the pin. On failure it stays open, for store_inbound_cancel(). */
+KADR_MUST_CHECK int store_inbound_stage(store_t *store, store_inbound_t *in,
+                                        const kadr_hash_t *hash,
+                                        uint8_t format, store_staged_t *out);
+
+/* Gives back the reservation of an open inbound needle: the volume is
+ * cut back if nothing was reserved after it, else its blocks are freed
+ * and count as dead bytes until compaction. Does nothing for a closed
+ * one. */
+void store_inbound_cancel(store_t *store, store_inbound_t *in);
+
 /* Adds one reference to an indexed blob (a dead blob becomes live). */
 KADR_MUST_CHECK int store_blob_ref(store_txn_t *txn, const kadr_hash_t *hash);
 

@@ -5,6 +5,7 @@
 #include <lmdb.h>
 #include <pthread.h>
 
+#include "source.h"
 #include "store.h"
 #include "volume.h"
 
@@ -35,6 +36,18 @@ int store__index_error(int mdb_rc);
 /* Looks a blob up in a read transaction of its own. */
 KADR_MUST_CHECK int store__lookup(store_t *store, const kadr_hash_t *hash,
                                   store_blob_t *out);
+
+/* Compares len bytes of src with the indexed blob found under the same
+ * hash, and on a match fills *out as an existing blob (no pin). Returns
+ * KADR_E_COLLISION if the bytes or lengths differ. */
+KADR_MUST_CHECK int store__stage_existing(store_t *store, source_t *src,
+                                          uint64_t len,
+                                          const store_blob_t *found,
+                                          store_staged_t *out);
+
+/* Returns KADR_E_DISK_FULL if appending size bytes would leave less free
+ * space than the reserve on the volumes' filesystem. */
+KADR_MUST_CHECK int store__check_reserve(store_t *store, uint64_t size);
 
 /* Copies a needle of a retired (compacted) volume that was staged but
  * not committed before the compaction to the active volume, and fills

@@ -106,18 +106,24 @@ int test_tmp_file(store_t *store, const char *name, const void *data,
     return fd;
 }
 
+void test_commit(store_t *store, const store_staged_t *staged, bool *deduped)
+{
+    store_txn_t *txn;
+
+    assert_int_equal(store_txn_begin(store, true, &txn), 0);
+    assert_int_equal(store_blob_commit(txn, staged, deduped), 0);
+    assert_int_equal(store_txn_commit(txn), 0);
+}
+
 store_staged_t test_put_mem(store_t *store, const void *data, size_t len,
                             bool *deduped)
 {
     kadr_hash_t hash = test_hash(data, len);
     store_staged_t staged;
-    store_txn_t *txn;
 
     assert_int_equal(store_blob_stage_mem(store, data, len, &hash, 1, &staged),
                      0);
-    assert_int_equal(store_txn_begin(store, true, &txn), 0);
-    assert_int_equal(store_blob_commit(txn, &staged, deduped), 0);
-    assert_int_equal(store_txn_commit(txn), 0);
+    test_commit(store, &staged, deduped);
     return staged;
 }
 

@@ -31,6 +31,9 @@ uint64_t test_volume_size(const char *dir, uint32_t id);
 int test_tmp_file(store_t *store, const char *name, const void *data,
                   size_t len);
 
+/* Commits a staged blob in a write transaction of its own. */
+void test_commit(store_t *store, const store_staged_t *staged, bool *deduped);
+
 /* Stages data from memory and commits it in a write transaction of its
  * own. Returns the staged needle. */
 store_staged_t test_put_mem(store_t *store, const void *data, size_t len,
