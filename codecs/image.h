@@ -79,13 +79,16 @@ typedef struct image_preset {
     int quality;
 } image_preset_t;
 
+/* Largest encoded image probed or decoded, in bytes (256 MiB). */
+#define IMAGE_MAX_FILE_BYTES ((size_t)256 << 20)
+
 /* Reads the header of an image of the given format from the len bytes at
  * data. The bytes stay the caller's and must not change during the call,
  * which only reads them and never past len, so a read-only mapping of
  * part of a file serves. Sets out->file_bytes to len. Fails with
  * KADR_E_CORRUPT if len is 0 or the header cannot be parsed,
- * KADR_E_TOO_LARGE if len is over 256 MiB, and KADR_E_UNSUPPORTED if the
- * format is not an image kadr serves. */
+ * KADR_E_TOO_LARGE if len is over IMAGE_MAX_FILE_BYTES, and KADR_E_UNSUPPORTED
+ * if the format is not an image kadr serves. */
 KADR_MUST_CHECK int image_probe_mem(const uint8_t *data, size_t len,
                                     kadr_format_t format, image_info_t *out);
 

@@ -8,9 +8,6 @@
 
 #include "image.h"
 
-/* Largest encoded image probed or decoded, in bytes. */
-#define IMAGE_MAX_FILE_BYTES ((size_t)256 << 20)
-
 /* Largest decode in pixels whatever the caller's limits allow, so that
  * width * height * 4 always fits a size_t and a uint32_t pixel count. */
 #define IMAGE_MAX_DECODE_PIXELS ((uint64_t)1 << 28)

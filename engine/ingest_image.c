@@ -29,9 +29,9 @@ struct image_ingest {
 };
 
 static int probe_upright(upload_t *up, struct image_ingest *in,
-                         const char *path)
+                         const upload_map_t *body)
 {
-    int rc = image_probe_file(path, up->format, &in->info);
+    int rc = image_probe_mem(body->data, body->len, up->format, &in->info);
 
     if (rc != 0)
         return rc;
@@ -95,7 +95,7 @@ static bool share_earlier(struct image_ingest *in, const bool *skip,
 }
 
 static int render_missing(upload_t *up, struct image_ingest *in,
-                          const char *path)
+                          const upload_map_t *body)
 {
     image_blob_t blobs[IMAGE_PRESET_MAX];
     bool skip[IMAGE_PRESET_MAX];
@@ -103,8 +103,8 @@ static int render_missing(upload_t *up, struct image_ingest *in,
     uint32_t min_width = image_presets_min_width(variants_image_presets,
                                                  variants_image_preset_count,
                                                  in->width, in->height);
-    int rc = image_decode_file(path, up->format, &up->app->image_limits,
-                               min_width, &pixels);
+    int rc = image_decode_mem(body->data, body->len, up->format,
+                              &up->app->image_limits, min_width, &pixels);
 
     if (rc != 0)
         return rc;
@@ -232,20 +232,37 @@ static void fill_cached_dims(struct image_ingest *in)
     }
 }
 
-static int ingest_steps(upload_t *up, struct image_ingest *in)
+/* Probes the mapped body and makes the variants the derivation cache
+ * lacks. */
+static int make_variants(upload_t *up, struct image_ingest *in,
+                         const upload_map_t *body)
 {
-    char path[64];
-    int rc;
+    int rc = probe_upright(up, in, body);
 
-    variants_fd_path(up->fd, path, sizeof(path));
-    rc = probe_upright(up, in, path);
     if (rc != 0)
         return rc;
     rc = find_cached(up, in);
     if (rc < 0)
         return rc;
-    rc =
-        rc > 0 ? render_missing(up, in, path) : placeholder_from_cached(up, in);
+    return rc > 0 ? render_missing(up, in, body)
+                  : placeholder_from_cached(up, in);
+}
+
+static int ingest_steps(upload_t *up, struct image_ingest *in)
+{
+    uint64_t limit = up->app->image_limits.max_file_bytes;
+    upload_map_t body;
+    int rc;
+
+    /* Checked before mapping, which reads the whole body in. */
+    if (up->received > IMAGE_MAX_FILE_BYTES ||
+        (limit != 0 && up->received > limit))
+        return KADR_E_TOO_LARGE;
+    rc = upload_map_body(up, &body);
+    if (rc != 0)
+        return rc;
+    rc = make_variants(up, in, &body);
+    upload_unmap_body(&body);
     if (rc != 0)
         return rc;
     fill_cached_dims(in);

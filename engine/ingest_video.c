@@ -38,11 +38,11 @@ static int probe_and_commit(upload_t *up)
 {
     video_info_t info;
     store_staged_t original;
-    char path[64];
+    char url[128];
     int rc;
 
-    variants_fd_path(up->fd, path, sizeof(path));
-    rc = video_probe_file(path, &info);
+    upload_body_url(up, url, sizeof(url));
+    rc = video_probe_file(url, &info);
     if (rc != 0)
         return rc;
     rc = video_check_limits(&info, &up->app->video_limits);

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <kadr/io.h>
+
 #include "log.h"
 #include "overload.h"
 #include "webhook.h"
@@ -25,6 +27,7 @@ static const body_ops_t upload_ops = {
 
 static void upload_free(upload_t *up)
 {
+    store_inbound_cancel(up->app->store, &up->inbound);
     if (up->fd >= 0)
         close(up->fd);
     XXH3_freeState(up->xxh);
@@ -160,9 +163,14 @@ void upload_fail_code(upload_t *up, int code, const char *detail)
 int upload_stage_original(upload_t *up, store_staged_t *out)
 {
     media_t *m = &up->media;
-    int rc = store_blob_stage(up->app->store, up->fd, up->received, &up->hash,
-                              (uint8_t)up->format, out);
+    int rc;
 
+    if (up->inbound.open)
+        rc = store_inbound_stage(up->app->store, &up->inbound, &up->hash,
+                                 (uint8_t)up->format, out);
+    else
+        rc = store_blob_stage(up->app->store, up->fd, up->received, &up->hash,
+                              (uint8_t)up->format, out);
     if (rc != 0)
         return rc;
     if (atomic_load(&up->client_gone)) {
@@ -192,13 +200,24 @@ static void sniff_head(upload_t *up)
 static void start_write(upload_t *up);
 static void upload_finish(upload_t *up);
 
-static void on_write(uv_fs_t *fs)
+/* Runs on libuv's pool: writes one buffer where the body goes. */
+static void write_run(uv_work_t *work)
 {
-    upload_t *up = fs->data;
-    ssize_t result = fs->result;
-    size_t expected = up->fill[up->cur ^ 1];
+    upload_t *up = work->data;
 
-    uv_fs_req_cleanup(fs);
+    if (up->inbound.open) {
+        up->write_rc = store_inbound_write(&up->inbound, up->write_buf,
+                                           up->write_len, up->written);
+        return;
+    }
+    up->write_rc =
+        kadr_pwrite_full(up->fd, up->write_buf, up->write_len, up->written);
+}
+
+static void on_write(uv_work_t *work, int status)
+{
+    upload_t *up = work->data;
+
     up->writing = false;
     up->fill[up->cur ^ 1] = 0;
     if (up->req == NULL) {
@@ -206,12 +225,12 @@ static void on_write(uv_fs_t *fs)
         return;
     }
     up->pending--;
-    if (result < 0 || (size_t)result != expected) {
-        upload_fail_code(up, result == UV_ENOSPC ? -ENOSPC : -EIO,
+    if (status != 0 || up->write_rc != 0) {
+        upload_fail_code(up, status != 0 ? status : up->write_rc,
                          "writing the upload failed");
         return;
     }
-    up->written += (uint64_t)result;
+    up->written += up->write_len;
     if (up->fill[up->cur] >= UPLOAD_BUFFER_BYTES ||
         (up->complete && up->fill[up->cur] > 0)) {
         start_write(up);
@@ -227,12 +246,12 @@ static void on_write(uv_fs_t *fs)
 
 static void start_write(upload_t *up)
 {
-    uv_buf_t buf = uv_buf_init(up->buf[up->cur], (unsigned)up->fill[up->cur]);
     int rc;
 
-    up->write_req.data = up;
-    rc = uv_fs_write(up->app->loop, &up->write_req, up->fd, &buf, 1,
-                     (int64_t)up->written, on_write);
+    up->write_buf = up->buf[up->cur];
+    up->write_len = up->fill[up->cur];
+    up->write_work.data = up;
+    rc = uv_queue_work(up->app->loop, &up->write_work, write_run, on_write);
     if (rc != 0) {
         upload_fail_code(up, rc, "writing the upload failed");
         return;
@@ -442,10 +461,24 @@ static bool check_upload_headers(app_t *app, http_request_t *req)
     return true;
 }
 
+/* Opens where the body goes. A body of known length is written in place
+ * into an inbound needle. A chunked one goes to a temporary file, which
+ * is copied into a needle once complete. */
+static int open_destination(upload_t *up, http_request_t *req)
+{
+    if (!req->chunked)
+        return store_inbound_open(up->app->store, req->content_length,
+                                  &up->inbound);
+    up->fd = variants_open_tmpfile(store_tmp_dir(up->app->store));
+    return up->fd < 0 ? up->fd : 0;
+}
+
 void route_upload(app_t *app, http_request_t *req)
 {
     const char *detail = NULL;
+    const char *error;
     upload_t *up;
+    int rc;
 
     if (!check_upload_headers(app, req))
         return;
@@ -461,12 +494,16 @@ void route_upload(app_t *app, http_request_t *req)
         routes_respond_error(app, req, 400, "bad_request", detail);
         return;
     }
-    up->fd = variants_open_tmpfile(store_tmp_dir(app->store));
-    if (up->fd < 0) {
-        log_error("upload.tmpfile", "error=\"%s\"", kadr_strerror(up->fd));
+    rc = open_destination(up, req);
+    if (rc != 0) {
+        int status = upload_status_for(rc, &error);
+
+        log_error("upload.open", "req=%llu error=\"%s\"",
+                  (unsigned long long)req->id, kadr_strerror(rc));
         upload_free(up);
-        routes_respond_error(app, req, 500, "internal_error",
-                             "cannot create the upload file");
+        routes_respond_error(app, req, status, error,
+                             status == 507 ? "the disk is full"
+                                           : "cannot store the upload");
         return;
     }
     req->user = up;

@@ -1,9 +1,12 @@
 /* One upload in flight, from the first body byte to the reply.
  *
- * The body streams to an unnamed temporary file through two bounded
- * buffers while it is hashed with XXH3-128 and sniffed. Then the image
- * or video ingest takes over. The upload is freed once its response is
- * sent (or its client is gone) and no asynchronous step is pending. */
+ * The body streams through two bounded buffers while it is hashed with
+ * XXH3-128 and sniffed. A body of known length goes straight into an
+ * inbound needle of the store, where it stays. A chunked body goes to an
+ * unnamed temporary file. Then the image or video ingest takes over and
+ * reads the bytes where they were written. The upload is freed once its
+ * response is sent (or its client is gone) and no asynchronous step is pending.
+ */
 #ifndef KADR_ENGINE_UPLOAD_H
 #define KADR_ENGINE_UPLOAD_H
 
@@ -32,7 +35,9 @@ typedef struct upload {
     unsigned pending;    /* asynchronous steps in flight */
     uint64_t started_ns;
 
-    /* Streaming. */
+    /* Streaming: into the inbound needle when it is open, else into the
+     * temporary file fd. */
+    store_inbound_t inbound;
     int fd;
     XXH3_state_t *xxh;
     uint64_t received;
@@ -46,7 +51,10 @@ typedef struct upload {
     char *buf[2];
     size_t fill[2];
     int cur;
-    uv_fs_t write_req;
+    uv_work_t write_work;
+    const char *write_buf; /* the buffer being written, and its length */
+    size_t write_len;
+    int write_rc;
 
     /* Query parameters of the request. */
     enum media_access access;
@@ -94,6 +102,22 @@ void upload_fail_code(upload_t *up, int code, const char *detail);
  * new id and the fields every upload has. KADR_E_CANCELLED if the client
  * left meanwhile, with the staged needle released. */
 KADR_MUST_CHECK int upload_stage_original(upload_t *up, store_staged_t *out);
+
+/* A read-only mapping of the whole body, wherever it was written. */
+typedef struct upload_map {
+    const uint8_t *data;
+    size_t len;
+    void *base; /* the mapping, from the page that contains data */
+    size_t base_len;
+} upload_map_t;
+
+/* Maps the received body. Returns 0 or -errno. */
+KADR_MUST_CHECK int upload_map_body(const upload_t *up, upload_map_t *out);
+void upload_unmap_body(upload_map_t *map);
+
+/* Writes the URL that libavformat opens to read the received body: a
+ * subfile of the volume or of the temporary file. */
+void upload_body_url(const upload_t *up, char *out, size_t size);
 
 /* Maps a codec or store code to an HTTP status and error name. */
 int upload_status_for(int code, const char **error);

@@ -127,8 +127,10 @@ class AdminCompactTest(unittest.TestCase):
         self.assertTrue(compacted)
         for entry in compacted:
             self.assertIn(entry["volume"], before)
-            self.assertEqual(entry["bytes_before"],
-                             before[entry["volume"]]["file_bytes"])
+            # Uploads of the traffic may append to the volume between the
+            # listing and the seal that starts its compaction.
+            self.assertGreaterEqual(entry["bytes_before"],
+                                    before[entry["volume"]]["file_bytes"])
             self.assertLess(entry["bytes_copied"], entry["bytes_before"])
         self.assertTrue({e["volume"] for e in compacted} <= dead_ids)
 

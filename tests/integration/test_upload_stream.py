@@ -85,6 +85,7 @@ class UploadStreamTest(unittest.TestCase):
 
     def test_aborted_upload_leaves_no_file(self):
         blobs = self.kadr.metrics()["kadr_store_blobs"]
+        volume_before = self.kadr.volume_bytes()
         with socket.create_connection(("127.0.0.1", self.kadr.port),
                                       timeout=10) as s:
             s.sendall(b"POST /v1/media HTTP/1.1\r\nHost: k\r\n"
@@ -94,6 +95,7 @@ class UploadStreamTest(unittest.TestCase):
         time.sleep(0.5)
         self.assertEqual(self.kadr.tmp_files(), [])
         self.assertEqual(self.kadr.metrics()["kadr_store_blobs"], blobs)
+        self.assertEqual(self.kadr.volume_bytes(), volume_before)
         self.assertEqual(self.kadr.request("GET", "/healthz").status, 200)
 
     def test_one_gib_upload_memory_bounded(self):
@@ -102,6 +104,7 @@ class UploadStreamTest(unittest.TestCase):
         pid = self.kadr.proc.pid
         self.kadr.upload(read_file(corpus("photos/camera-canon-40d.jpg")))
         rss_before = resident_kib(pid, "VmRSS")
+        volume_before = self.kadr.volume_bytes()
         total = 1024 * MIB
         block = b"\xff\xd8\xff\xe0" + b"\x00" * (MIB - 4)
         filler = b"\x5a" * MIB
@@ -126,6 +129,21 @@ class UploadStreamTest(unittest.TestCase):
         self.assertLess(growth_mib, 8, "resident memory grew %.1f MiB" %
                         growth_mib)
         self.assertEqual(self.kadr.tmp_files(), [])
+        self.assertEqual(self.kadr.volume_bytes(), volume_before)
+
+    def test_repeated_upload_adds_no_volume_bytes(self):
+        # The second upload is written in place, then found to be a
+        # duplicate: its room at the end of the volume is given back.
+        data = read_file(corpus("photos/camera-canon-40d.jpg"))
+        first = self.kadr.upload(data)
+        self.assertEqual(first.status, 201)
+        volume_before = self.kadr.volume_bytes()
+        second = self.kadr.upload(data)
+        self.assertEqual(second.status, 201)
+        self.assertNotEqual(second.json()["id"], first.json()["id"])
+        self.assertEqual(self.kadr.volume_bytes(), volume_before)
+        stored = self.kadr.variant(second.json()["id"], "original", key=True)
+        self.assertEqual(stored.body, data)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,65 @@
+/* Access to a received upload's bytes, through a mapping or a URL: a
+ * range of the volume that contains its inbound needle, or the whole
+ * temporary file of a chunked upload. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "upload.h"
+
+static void body_range(const upload_t *up, int *fd, uint64_t *offset)
+{
+    if (up->inbound.open) {
+        *fd = up->inbound.read_fd;
+        *offset = up->inbound.payload_offset;
+    } else {
+        *fd = up->fd;
+        *offset = 0;
+    }
+}
+
+int upload_map_body(const upload_t *up, upload_map_t *out)
+{
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    uint64_t offset;
+    uint64_t start;
+    void *addr;
+    int fd;
+
+    body_range(up, &fd, &offset);
+    if (up->received == 0 || up->received > SIZE_MAX - page)
+        return -EINVAL;
+    start = offset / page * page;
+    out->base_len = (size_t)(offset - start + up->received);
+    /* Not populated: a decoder may read only part of the body, such as
+     * the JPEG of a motion photo with its video appended. For the parts
+     * read, Linux maps up to fault_around_bytes (64 KiB) per fault. */
+    addr = mmap(NULL, out->base_len, PROT_READ, MAP_SHARED, fd, (off_t)start);
+    if (addr == MAP_FAILED)
+        return -errno;
+    out->base = addr;
+    out->data = (const uint8_t *)addr + (offset - start);
+    out->len = (size_t)up->received;
+    return 0;
+}
+
+void upload_unmap_body(upload_map_t *map)
+{
+    if (map->base != NULL)
+        munmap(map->base, map->base_len);
+    map->base = NULL;
+    map->data = NULL;
+}
+
+void upload_body_url(const upload_t *up, char *out, size_t size)
+{
+    uint64_t offset;
+    int fd;
+
+    body_range(up, &fd, &offset);
+    snprintf(out, size,
+             "subfile,,start,%" PRIu64 ",end,%" PRIu64 ",,:/proc/self/fd/%d",
+             offset, offset + up->received, fd);
+}
