@@ -35,3 +35,13 @@ void store_txn_abort(store_txn_t *txn)
     mdb_txn_abort(txn->mdb);
     free(txn);
 }
+
+void store_txn_reset(store_txn_t *txn)
+{
+    mdb_txn_reset(txn->mdb);
+}
+
+int store_txn_renew(store_txn_t *txn)
+{
+    return store__index_error(mdb_txn_renew(txn->mdb));
+}
