@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "access.h"
+#include "blob_cache.h"
 #include "http_range.h"
 #include "http_text.h"
 #include "log.h"
@@ -99,7 +100,7 @@ static int locate_variant(app_t *app, const char *id, const char *name,
         hash = &v->hash;
         out->mime = media_variant_mime(name);
     }
-    rc = store_blob_get(txn, hash, &out->blob);
+    rc = blob_cache_get(txn, hash, &out->blob);
     /* The ETag is the blob hash; keep a copy past the transaction. */
     out->media.original = *hash;
 done:

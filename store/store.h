@@ -117,6 +117,11 @@ void store_txn_reset(store_txn_t *txn);
  * On error the handle stays reset and still needs store_txn_abort(). */
 KADR_MUST_CHECK int store_txn_renew(store_txn_t *txn);
 
+/* Returns the id of the commit a read transaction sees, or 0 for a
+ * write transaction. Two read transactions with the same nonzero id see
+ * the same data, so a value read in one stays valid in the other. */
+uint64_t store_txn_snapshot(const store_txn_t *txn);
+
 /* Blobs. */
 
 /* Looks up a live or dead blob: KADR_E_NOT_FOUND if absent. */

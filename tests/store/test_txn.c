@@ -119,6 +119,31 @@ static void reset_handle_aborts(void **state)
     put_media(fx->store, "m1", "v", 1);
 }
 
+static void snapshot_follows_commits(void **state)
+{
+    fixture_t *fx = *state;
+    store_txn_t *read;
+    store_txn_t *write;
+    uint64_t first;
+
+    assert_int_equal(store_txn_begin(fx->store, false, &read), 0);
+    first = store_txn_snapshot(read);
+    assert_int_not_equal(first, 0);
+    store_txn_reset(read);
+    assert_int_equal(store_txn_renew(read), 0);
+    assert_int_equal(store_txn_snapshot(read), first);
+    store_txn_reset(read);
+
+    put_media(fx->store, "m1", "v", 1);
+    assert_int_equal(store_txn_renew(read), 0);
+    assert_true(store_txn_snapshot(read) > first);
+
+    assert_int_equal(store_txn_begin(fx->store, true, &write), 0);
+    assert_int_equal(store_txn_snapshot(write), 0);
+    store_txn_abort(write);
+    store_txn_abort(read);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -127,6 +152,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(renewed_snapshot_stays_fixed, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(reset_handle_aborts, setup, teardown),
+        cmocka_unit_test_setup_teardown(snapshot_follows_commits, setup,
+                                        teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
