@@ -32,6 +32,9 @@ typedef struct app {
      * aligned pointer store on the targets kadr builds for). */
     config_t *cfg;
     store_t *store;
+    /* The reset read transaction kept between requests (read_txn.h).
+     * Loop thread only. */
+    store_txn_t *loop_read_txn;
     pool_t *pool;
     http_server_t *server;
     metrics_t metrics;

@@ -488,6 +488,7 @@ static void start_next_request(struct http_conn *conn)
     }
     http__parse_reset_request(conn);
     conn->phase = HTTP_PHASE_HEAD;
+    conn->idle_start_ms = uv_now(conn->server->loop);
 }
 
 /* Makes one step of progress. Returns true when another step may make
@@ -664,6 +665,24 @@ static void on_timeout(struct http_conn *conn, enum http_timer_kind kind)
     http__conn_fail(conn);
 }
 
+/* A keep-alive wait that follows a request handled at once keeps the
+ * idle timer of an earlier wait, which saves a timer restart per request.
+ * Returns true when the timer was armed again for the rest of the
+ * current wait, which began at idle_start_ms. */
+static bool idle_wait_continues(struct http_conn *conn)
+{
+    uint64_t now = uv_now(conn->server->loop);
+    uint64_t deadline =
+        conn->idle_start_ms + conn->server->opts.idle_timeout_ms;
+
+    if (now >= deadline)
+        return false;
+    if (uv_timer_start(&conn->timer, on_timer, deadline - now, 0) != 0)
+        return false;
+    conn->timer_kind = HTTP_TIMER_IDLE;
+    return true;
+}
+
 static void on_timer(uv_timer_t *timer)
 {
     struct http_conn *conn = timer->data;
@@ -674,6 +693,8 @@ static void on_timer(uv_timer_t *timer)
         http__conn_step(conn);
         return;
     }
+    if (kind == HTTP_TIMER_IDLE && idle_wait_continues(conn))
+        return;
     on_timeout(conn, kind);
 }
 

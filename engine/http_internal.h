@@ -79,6 +79,7 @@ struct http_conn {
     int timer_kind;   /* enum http_timer_kind in http_conn.c */
     bool io_progress; /* bytes moved since the timer was last armed */
     uint64_t request_count;
+    uint64_t idle_start_ms; /* loop time the last keep-alive wait began */
 
     http_parser parser;
     char *buf; /* HTTP_READ_BUFFER_BYTES */

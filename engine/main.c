@@ -10,6 +10,7 @@
 #include "log.h"
 #include "maintenance.h"
 #include "ops.h"
+#include "read_txn.h"
 #include "reload.h"
 #include "routes.h"
 #include "token.h"
@@ -262,6 +263,7 @@ static int run_daemon(struct daemon *d)
         uv_run(d->app.loop, UV_RUN_DEFAULT);
     }
     maintenance_stop(&d->app);
+    read_txn_close(&d->app);
     store_close(d->app.store);
     return rc == 0 ? 0 : 1;
 }

@@ -11,7 +11,8 @@ struct media_cache_slot {
     char id[MEDIA_ID_LEN + 1];
     size_t raw_len;
     size_t raw_cap;
-    char *raw; /* a copy of the stored bytes */
+    char *raw;         /* a copy of the stored bytes */
+    uint64_t snapshot; /* the commit the copy was last checked against */
     media_t media;
 };
 
@@ -30,16 +31,23 @@ static struct media_cache_slot *slot_of(const char *id)
 
 int media_cache_load(store_txn_t *txn, const char *id, media_t *out)
 {
-    struct media_cache_slot *slot;
+    struct media_cache_slot *slot = slot_of(id);
+    uint64_t snapshot = store_txn_snapshot(txn);
     const void *value;
     size_t len;
-    int rc = store_media_get(txn, id, &value, &len);
+    int rc;
 
+    if (slot != NULL && slot->raw != NULL && snapshot != 0 &&
+        slot->snapshot == snapshot && strcmp(slot->id, id) == 0) {
+        *out = slot->media;
+        return 0;
+    }
+    rc = store_media_get(txn, id, &value, &len);
     if (rc != 0)
         return rc;
-    slot = slot_of(id);
     if (slot != NULL && slot->raw != NULL && slot->raw_len == len &&
         strcmp(slot->id, id) == 0 && memcmp(slot->raw, value, len) == 0) {
+        slot->snapshot = snapshot;
         *out = slot->media;
         return 0;
     }
@@ -58,6 +66,7 @@ int media_cache_load(store_txn_t *txn, const char *id, media_t *out)
     strcpy(slot->id, id);
     memcpy(slot->raw, value, len);
     slot->raw_len = len;
+    slot->snapshot = snapshot;
     slot->media = *out;
     return 0;
 }

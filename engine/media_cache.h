@@ -1,10 +1,12 @@
 /* A cache of decoded media records for the read path. Decoding a record's
  * JSON costs more than the rest of a small read, so each slot keeps a
- * copy of the stored bytes with their decoded record. A lookup still
- * reads the stored bytes from the index (zero copy). It reuses the
- * decoded record only when they are byte for byte the same, so a changed,
- * deleted or new record is never served stale, and writers invalidate
- * nothing. Loop thread only: no locking. */
+ * copy of the stored bytes with their decoded record. A lookup in the
+ * snapshot the slot was last checked in (store_txn_snapshot()) reuses the
+ * record at once, because no commit came in between. Otherwise it reads
+ * the stored bytes from the index (zero copy) and reuses the decoded
+ * record only when they are byte for byte the same. So a changed, deleted
+ * or new record is never served stale, and writers invalidate nothing.
+ * Loop thread only: no locking. */
 #ifndef KADR_ENGINE_MEDIA_CACHE_H
 #define KADR_ENGINE_MEDIA_CACHE_H
 

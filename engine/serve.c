@@ -9,10 +9,12 @@
 #include <time.h>
 
 #include "access.h"
+#include "blob_cache.h"
 #include "http_range.h"
 #include "http_text.h"
 #include "log.h"
 #include "media_cache.h"
+#include "read_txn.h"
 #include "routes.h"
 #include "variants.h"
 #include "video_running.h"
@@ -32,12 +34,12 @@ struct located {
 static int find_media(app_t *app, const char *id, media_t *out)
 {
     store_txn_t *txn;
-    int rc = store_txn_begin(app->store, false, &txn);
+    int rc = read_txn_begin(app, &txn);
 
     if (rc != 0)
         return rc;
     rc = media_load(txn, id, out);
-    store_txn_abort(txn);
+    read_txn_end(app, txn);
     return rc;
 }
 
@@ -78,7 +80,7 @@ static int locate_variant(app_t *app, const char *id, const char *name,
 {
     const kadr_hash_t *hash;
     store_txn_t *txn;
-    int rc = store_txn_begin(app->store, false, &txn);
+    int rc = read_txn_begin(app, &txn);
 
     if (rc != 0)
         return rc;
@@ -98,11 +100,11 @@ static int locate_variant(app_t *app, const char *id, const char *name,
         hash = &v->hash;
         out->mime = media_variant_mime(name);
     }
-    rc = store_blob_get(txn, hash, &out->blob);
+    rc = blob_cache_get(txn, hash, &out->blob);
     /* The ETag is the blob hash; keep a copy past the transaction. */
     out->media.original = *hash;
 done:
-    store_txn_abort(txn);
+    read_txn_end(app, txn);
     return rc;
 }
 

@@ -106,6 +106,22 @@ KADR_MUST_CHECK int store_txn_begin(store_t *store, bool write,
 KADR_MUST_CHECK int store_txn_commit(store_txn_t *txn);
 void store_txn_abort(store_txn_t *txn);
 
+/* Ends a read transaction but keeps its handle and its slot in LMDB's
+ * reader table, so that store_txn_renew() starts the next read without
+ * taking the reader table lock. A reset transaction holds no snapshot,
+ * so it blocks no writer and no page reuse. Values borrowed from it are
+ * no longer valid. store_txn_abort() frees the handle. */
+void store_txn_reset(store_txn_t *txn);
+
+/* Starts a reset read transaction again, on the newest committed data.
+ * On error the handle stays reset and still needs store_txn_abort(). */
+KADR_MUST_CHECK int store_txn_renew(store_txn_t *txn);
+
+/* Returns the id of the commit a read transaction sees, or 0 for a
+ * write transaction. Two read transactions with the same nonzero id see
+ * the same data, so a value read in one stays valid in the other. */
+uint64_t store_txn_snapshot(const store_txn_t *txn);
+
 /* Blobs. */
 
 /* Looks up a live or dead blob: KADR_E_NOT_FOUND if absent. */

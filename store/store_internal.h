@@ -27,6 +27,7 @@ struct store {
 struct store_txn {
     store_t *store;
     MDB_txn *mdb;
+    bool read_only; /* begun by store_txn_begin() without write */
 };
 
 /* Maps an LMDB result to kadr's convention: 0, -errno for a system error,

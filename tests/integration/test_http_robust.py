@@ -242,6 +242,21 @@ class RobustTest(unittest.TestCase):
         self.assertLess(elapsed, 5)
         sock.close()
 
+    def test_idle_timeout_restarts(self):
+        # Requests 0.2 s apart for 2 s: each gap is shorter than the
+        # 0.7 s idle timeout, so the connection stays open throughout.
+        sock = connect(self.kadr)
+        reader = Reader(sock)
+        for _ in range(10):
+            sock.sendall(get_line("/healthz"))
+            status, headers, _ = reader.response()
+            self.assertEqual(status, 200)
+            self.assertEqual(headers["connection"], "keep-alive")
+            time.sleep(0.2)
+        sock.sendall(get_line("/healthz"))
+        self.assertEqual(reader.response()[0], 200)
+        sock.close()
+
     def test_silent_connection_closes(self):
         sock = connect(self.kadr)
         self.assertTrue(Reader(sock).closed())
