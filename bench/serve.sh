@@ -2,6 +2,8 @@
 # Serves the same bytes from kadrd and from nginx (Debian package,
 # sendfile on) on 127.0.0.1 and drives both with the same wrk load:
 #   small: 20 KB image variants at high concurrency (requests/s)
+#   pipelined: the same variants, PIPELINE_DEPTH requests (default 8)
+#     sent at once on each connection (requests/s)
 #   range: random 1 MiB ranges of a 5 MB video (GB/s)
 # with latency p50 and p99. Each workload runs RUNS times per server,
 # alternating, and the medians and the kadr/nginx ratios are printed.
@@ -23,8 +25,12 @@ threads=${WRK_THREADS:-2}
 kadrd=${KADRD:-$root/build/engine/kadrd}
 key=bench-key
 work=$(mktemp -d /tmp/kadr-bench-serve.XXXXXX)
+depth=${PIPELINE_DEPTH:-8}
 kadr_port=18481
 nginx_port=18482
+# nginx with tcp_nopush off, for the pipelined load: with it on, nginx
+# served pipelined requests at about a third of the rate.
+nginx_pipe_port=18483
 
 need_packages() {
     missing=""
@@ -88,7 +94,7 @@ load_media() {
         -movflags +faststart "$work/video.mp4"
     curl -sf -H "X-Api-Key: $key" --data-binary "@$work/video.mp4" \
         "http://127.0.0.1:$kadr_port/v1/media?wait=1" >"$work/video.json"
-    python3 - "$work" "$kadr_port" "$key" <<'EOF'
+    PIPELINE_DEPTH=$depth python3 - "$work" "$kadr_port" "$key" <<'EOF'
 import json, os, sys, time, urllib.request
 work, port, key = sys.argv[1], sys.argv[2], sys.argv[3]
 base = "http://127.0.0.1:%s" % port
@@ -129,6 +135,14 @@ with open(os.path.join(work, "small.lua"), "w") as f:
     f.write("paths = {%s}\n" % ",".join('"%s"' % p for p in small))
     f.write('i = 0\nfunction request()\n  i = i % #paths + 1\n'
             '  return wrk.format("GET", paths[i])\nend\n')
+with open(os.path.join(work, "pipelined.lua"), "w") as f:
+    f.write("paths = {%s}\n" % ",".join('"%s"' % p for p in small))
+    f.write('depth = %s\n' % os.environ["PIPELINE_DEPTH"])
+    f.write('function init(args)\n  local r = {}\n'
+            '  for i = 1, depth do\n'
+            '    r[i] = wrk.format("GET", paths[(i - 1) % #paths + 1])\n'
+            '  end\n  batch = table.concat(r)\nend\n'
+            'function request()\n  return batch\nend\n')
 with open(os.path.join(work, "range.lua"), "w") as f:
     f.write('path = "%s"\nsize = %d\nspan = 1048576\n' % (video_path,
                                                           video_size))
@@ -172,6 +186,13 @@ http {
         add_header Cache-Control "public, max-age=31536000, immutable";
         add_header X-Content-Type-Options nosniff;
     }
+    server {
+        listen 127.0.0.1:$nginx_pipe_port;
+        tcp_nopush off;
+        root $work/www;
+        add_header Cache-Control "public, max-age=31536000, immutable";
+        add_header X-Content-Type-Options nosniff;
+    }
 }
 EOF
     nginx -c "$work/nginx.conf" -p "$work"
@@ -208,14 +229,15 @@ run_workload() {
     name=$1
     script=$2
     conns=$3
+    nginx_at=${4:-$nginx_port}
     : >"$work/$name.kadr"
     : >"$work/$name.nginx"
     # One warm-up run each, not counted.
     run_wrk "$kadr_port" "$script" "$conns" >/dev/null
-    run_wrk "$nginx_port" "$script" "$conns" >/dev/null
+    run_wrk "$nginx_at" "$script" "$conns" >/dev/null
     for i in $(seq "$runs"); do
         run_wrk "$kadr_port" "$script" "$conns" >>"$work/$name.kadr"
-        run_wrk "$nginx_port" "$script" "$conns" >>"$work/$name.nginx"
+        run_wrk "$nginx_at" "$script" "$conns" >>"$work/$name.nginx"
         echo "  $name run $i: kadr $(tail -1 "$work/$name.kadr")," \
             "nginx $(tail -1 "$work/$name.nginx")"
     done
@@ -232,7 +254,7 @@ print()
 print("| workload | server | requests/s | GB/s | p50 ms | p99 ms |")
 print("| --- | --- | ---: | ---: | ---: | ---: |")
 ratios = []
-for name in ["small", "range"]:
+for name in ["small", "pipelined", "range"]:
     k = medians("%s/%s.kadr" % (work, name))
     n = medians("%s/%s.nginx" % (work, name))
     for server, row in [("kadr", k), ("nginx", n)]:
@@ -264,10 +286,12 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo |
 echo "nginx: $(nginx -v 2>&1 | cut -d/ -f2), wrk: $(wrk -v 2>&1 |
     head -1 | cut -d' ' -f2)"
 echo "load: ${seconds}s per run, $runs runs, $threads wrk threads," \
-    "$small_conns connections (small), $range_conns connections (range)"
+    "$small_conns connections (small, pipelined $depth deep)," \
+    "$range_conns connections (range)"
 start_kadrd
 load_media
 start_nginx
 run_workload small "$work/small.lua" "$small_conns"
+run_workload pipelined "$work/pipelined.lua" "$small_conns" "$nginx_pipe_port"
 run_workload range "$work/range.lua" "$range_conns"
 report
