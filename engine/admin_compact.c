@@ -202,9 +202,9 @@ void route_admin_compact(app_t *app, http_request_t *req)
     struct compact_op *op;
 
     if (!routes_has_api_key(app, req)) {
-        routes_respond_error(app, req, 401, "unauthorized",
-                             "this request needs a front-end key in "
-                             "X-Api-Key");
+        routes_respond_unauthorized(app, req,
+                                    "this request needs a front-end key in "
+                                    "X-Api-Key");
         return;
     }
     op = calloc(1, sizeof(*op));

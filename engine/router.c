@@ -63,6 +63,15 @@ void routes_respond_error(app_t *app, http_request_t *req, int status,
     http_respond_error(req, status, error, detail);
 }
 
+void routes_respond_unauthorized(app_t *app, http_request_t *req,
+                                 const char *detail)
+{
+    json_t *doc =
+        json_pack("{s:s, s:s}", "error", "unauthorized", "detail", detail);
+
+    routes_respond_json(app, req, 401, ROUTES_KEY_CHALLENGE, doc);
+}
+
 /* Splits "/v1/media/{id}[/{variant}]". Returns the number of parts
  * found after the prefix (0, 1 or 2), or -1 if the path is malformed. */
 static int split_media_path(const char *path, char *id, size_t id_size,

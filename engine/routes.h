@@ -43,4 +43,12 @@ void routes_respond_json(app_t *app, http_request_t *req, int status,
 void routes_respond_error(app_t *app, http_request_t *req, int status,
                           const char *error, const char *detail);
 
+/* The challenge every 401 carries (RFC 9110, section 11.6.1): the
+ * front-end key goes in the X-Api-Key header. */
+#define ROUTES_KEY_CHALLENGE "WWW-Authenticate: ApiKey header=\"X-Api-Key\"\r\n"
+
+/* Sends 401 unauthorized with the key challenge and detail. */
+void routes_respond_unauthorized(app_t *app, http_request_t *req,
+                                 const char *detail);
+
 #endif

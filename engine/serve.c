@@ -421,10 +421,14 @@ static void send_denied(app_t *app, http_request_t *req, int status,
                         const char *body)
 {
     metrics_add(app->metrics.responses[status], 1);
-    http_respond(req, status,
-                 "Content-Type: application/json\r\n"
-                 "Cache-Control: private, no-store\r\n",
-                 body, strlen(body));
+    http_respond(
+        req, status,
+        status == 401
+            ? "Content-Type: application/json\r\n"
+              "Cache-Control: private, no-store\r\n" ROUTES_KEY_CHALLENGE
+            : "Content-Type: application/json\r\n"
+              "Cache-Control: private, no-store\r\n",
+        body, strlen(body));
 }
 
 /* The 401 for an original read without the front-end key. */

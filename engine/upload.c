@@ -430,8 +430,8 @@ static bool check_upload_headers(app_t *app, http_request_t *req)
     const char *type;
 
     if (!routes_has_api_key(app, req)) {
-        routes_respond_error(app, req, 401, "unauthorized",
-                             "uploads need a front-end key in X-Api-Key");
+        routes_respond_unauthorized(
+            app, req, "uploads need a front-end key in X-Api-Key");
         return false;
     }
     if (!req->has_body) {

@@ -23,6 +23,8 @@ class AdminTest(unittest.TestCase):
         doc = self.upload("photos/orientation-portrait_6.jpg")
         resp = self.kadr.request("DELETE", "/v1/media/" + doc["id"])
         self.assertEqual(resp.status, 401)
+        self.assertEqual(resp.header("www-authenticate"),
+                         'ApiKey header="X-Api-Key"')
         resp = self.kadr.request("DELETE", "/v1/media/" + doc["id"],
                                  key=True)
         self.assertEqual(resp.status, 204)

@@ -216,6 +216,8 @@ class AdminCompactTest(unittest.TestCase):
         resp = self.compact(key=False)
         self.assertEqual(resp.status, 401)
         self.assertEqual(resp.json()["error"], "unauthorized")
+        self.assertEqual(resp.header("www-authenticate"),
+                         'ApiKey header="X-Api-Key"')
         resp = self.kadr.request("GET", PATH, key=True)
         self.assertEqual(resp.status, 405)
         self.assertEqual(resp.header("allow"), "POST")

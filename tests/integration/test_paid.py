@@ -135,6 +135,8 @@ class PaidTest(unittest.TestCase):
                      self.get("original", token=mint(self.id))):
             self.assertEqual(resp.status, 401)
             self.assertEqual(json.loads(resp.body)["error"], "unauthorized")
+            self.assertEqual(resp.header("www-authenticate"),
+                             'ApiKey header="X-Api-Key"')
             self.assertEqual(resp.header("cache-control"),
                              "private, no-store")
             self.assertEqual(resp.header("content-type"), "application/json")

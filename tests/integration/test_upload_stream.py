@@ -51,6 +51,8 @@ class UploadStreamTest(unittest.TestCase):
         resp = self.kadr.request("POST", "/v1/media", body=b"x" * 10)
         self.assertEqual(resp.status, 401)
         self.assertEqual(resp.json()["error"], "unauthorized")
+        self.assertEqual(resp.header("www-authenticate"),
+                         'ApiKey header="X-Api-Key"')
         resp = self.kadr.request("POST", "/v1/media", body=b"x" * 10,
                                  headers={"X-Api-Key": API_KEY + "x"})
         self.assertEqual(resp.status, 401)
