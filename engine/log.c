@@ -78,11 +78,12 @@ static struct event_limit *limit_slot(const char *event)
     return oldest;
 }
 
-/* Returns whether a line of event may be written now. *report gets the
- * count suppressed in the event's previous second, to be written first. */
-static bool admit_line(const char *event, unsigned limit, uint64_t *report)
+/* Returns whether a line of event may be written in second now, the
+ * second of the line's timestamp. *report gets the count suppressed in
+ * the event's previous second, to be written first. */
+static bool admit_line(const char *event, unsigned limit, time_t now,
+                       uint64_t *report)
 {
-    time_t now = time(NULL);
     struct event_limit *slot;
     bool admitted = true;
 
@@ -111,16 +112,14 @@ static bool admit_line(const char *event, unsigned limit, uint64_t *report)
     return admitted;
 }
 
-static void format_timestamp(char *out, size_t size)
+static void format_timestamp(const struct timeval *tv, char *out, size_t size)
 {
-    struct timeval tv;
     struct tm tm;
 
-    gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
+    gmtime_r(&tv->tv_sec, &tm);
     snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, (long)(tv.tv_usec / 1000));
+             tm.tm_min, tm.tm_sec, (long)(tv->tv_usec / 1000));
 }
 
 static void write_line(const char *line)
@@ -138,13 +137,17 @@ void log_write(enum log_level level, const char *event, const char *fmt, ...)
     char stamp[64];
     unsigned limit = atomic_load(&rate_limit);
     uint64_t suppressed = 0;
+    struct timeval now;
     va_list ap;
     int used;
 
+    /* One clock read for the limit and the stamp: time(2) may still be
+     * in the previous second when gettimeofday(2) is past it. */
+    gettimeofday(&now, NULL);
     if (level >= LOG_LEVEL_WARN && limit > 0 &&
-        !admit_line(event, limit, &suppressed))
+        !admit_line(event, limit, now.tv_sec, &suppressed))
         return;
-    format_timestamp(stamp, sizeof(stamp));
+    format_timestamp(&now, stamp, sizeof(stamp));
     if (suppressed > 0) {
         snprintf(line, sizeof(line),
                  "%s level=warn event=log.suppressed name=%s count=%llu", stamp,
