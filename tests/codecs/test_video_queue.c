@@ -2,6 +2,7 @@
  * decoding and encoding threads. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,14 +17,25 @@
 /* Frames a producer thread pushes in the threaded tests. */
 #define PRODUCED_FRAMES 200
 
-/* Time a test gives the other thread to reach its blocking call. */
-#define SETTLE_NS (50 * 1000 * 1000)
+/* Maximum wait for the producer thread to fill the queue, in
+ * milliseconds: far above what it needs on a loaded machine. */
+#define FILL_WAIT_MS 10000
 
-static void settle(void)
+/* Waits until the queue contains VIDEO_QUEUE_MAX_FRAMES frames, so that
+ * the producer's next frame blocks. Fails the test after FILL_WAIT_MS. */
+static void wait_until_full(video_queue_t *queue)
 {
-    struct timespec pause = {0, SETTLE_NS};
+    struct timespec pause = {0, 1000 * 1000};
+    bool full = false;
 
-    nanosleep(&pause, NULL);
+    for (int waited = 0; !full && waited < FILL_WAIT_MS; waited++) {
+        pthread_mutex_lock(&queue->lock);
+        full = queue->frames == VIDEO_QUEUE_MAX_FRAMES;
+        pthread_mutex_unlock(&queue->lock);
+        if (!full)
+            nanosleep(&pause, NULL);
+    }
+    assert_true(full);
 }
 
 /* Fills frame with a 16x16 gray picture whose pts is pts. */
@@ -247,11 +259,8 @@ static void queue_threads_in_order(void **state)
     assert_int_equal(pthread_create(&thread, NULL, producer_main, &producer),
                      0);
 
-    settle();
     /* Nothing was popped yet, so the producer waits on a full queue. */
-    pthread_mutex_lock(&queue.lock);
-    assert_int_equal(queue.frames, VIDEO_QUEUE_MAX_FRAMES);
-    pthread_mutex_unlock(&queue.lock);
+    wait_until_full(&queue);
 
     for (int64_t i = 0; i < PRODUCED_FRAMES; i++) {
         expect_item(&queue, &p, VIDEO_QUEUE_FRAME, i * 3);
@@ -281,7 +290,7 @@ static void queue_stop_wakes_producer(void **state)
     assert_int_equal(pthread_create(&thread, NULL, producer_main, &producer),
                      0);
     expect_item(&queue, &p, VIDEO_QUEUE_FRAME, 0);
-    settle();
+    wait_until_full(&queue);
 
     video__queue_stop(&queue);
     assert_int_equal(pthread_join(thread, NULL), 0);
