@@ -166,6 +166,7 @@ static int volume_load(const char *dir, uint32_t id, volume_t **out)
     vol->pins = NULL;
     vol->pin_count = 0;
     vol->pin_cap = 0;
+    vol->append_end = 0;
     vol->rfd = open(path, O_RDONLY | O_CLOEXEC);
     if (vol->rfd < 0) {
         rc = -errno;
@@ -393,7 +394,7 @@ static int activate_last(volume_table_t *table)
     if (fstat(vol->wfd, &st) != 0)
         return -errno;
     table->active = vol;
-    table->append_end = (uint64_t)st.st_size;
+    vol->append_end = (uint64_t)st.st_size;
     return 0;
 }
 
@@ -637,12 +638,41 @@ void volume_drop_retired(volume_table_t *table)
     pthread_rwlock_unlock(&table->lock);
 }
 
-/* Starts the volume after the active one. The caller holds append_lock. */
-static int roll_active(volume_table_t *table)
+/* Returns a volume emptied by cancelled reservations: not active, not
+ * retired, open for writing, with no needle and no pin. The caller holds
+ * append_lock.
+ * TODO: an empty volume left from before the store was opened is not
+ * found here, because its append_end is unknown and it has no write fd.
+ * Compaction skips volumes without dead bytes, so such files stay until
+ * removed by hand. There are at most as many as large reservations were
+ * in flight at once. */
+static volume_t *find_empty(volume_table_t *table)
 {
-    volume_t *vol;
+    volume_t *found = NULL;
+
+    pthread_rwlock_rdlock(&table->lock);
+    for (size_t i = 0; i < table->count && found == NULL; i++) {
+        volume_t *vol = table->items[i];
+
+        if (vol != table->active && !vol->retired && vol->wfd >= 0 &&
+            vol->append_end == VOLUME_HEADER_SIZE && vol->pin_count == 0)
+            found = vol;
+    }
+    pthread_rwlock_unlock(&table->lock);
+    return found;
+}
+
+/* Sets *out to an empty volume for appends: an emptied one, else a new
+ * one. The caller holds append_lock. */
+static int empty_volume(volume_table_t *table, volume_t **out)
+{
+    volume_t *vol = find_empty(table);
     int rc;
 
+    if (vol != NULL) {
+        *out = vol;
+        return 0;
+    }
     if (table->next_id == UINT32_MAX)
         return KADR_E_TOO_LARGE;
     rc = volume_create(table->dir, table->next_id, &vol);
@@ -653,9 +683,20 @@ static int roll_active(volume_table_t *table)
         volume_free(vol);
         return rc;
     }
-    table->active = vol;
-    table->append_end = VOLUME_HEADER_SIZE;
+    vol->append_end = VOLUME_HEADER_SIZE;
+    *out = vol;
     return 0;
+}
+
+/* Starts the volume after the active one. The caller holds append_lock. */
+static int roll_active(volume_table_t *table)
+{
+    volume_t *vol;
+    int rc = empty_volume(table, &vol);
+
+    if (rc == 0)
+        table->active = vol;
+    return rc;
 }
 
 int volume_seal(volume_table_t *table, uint32_t id)
@@ -671,28 +712,50 @@ int volume_seal(volume_table_t *table, uint32_t id)
     return rc;
 }
 
+/* Sets *out to the volume a needle of size bytes goes to. The caller
+ * holds append_lock. */
+static int place_needle(volume_table_t *table, uint64_t size, volume_t **out)
+{
+    volume_t *active = table->active;
+    volume_t *vol;
+    int rc;
+
+    if (active->append_end == VOLUME_HEADER_SIZE ||
+        active->append_end + size <= table->max_bytes) {
+        *out = active;
+        return 0;
+    }
+    rc = empty_volume(table, &vol);
+    if (rc != 0)
+        return rc;
+    /* The volume with more room left takes the appends that follow. */
+    if (VOLUME_HEADER_SIZE + size < active->append_end)
+        table->active = vol;
+    *out = vol;
+    return 0;
+}
+
 int volume_append_reserve(volume_table_t *table, uint64_t size, volume_t **vol,
                           uint64_t *offset)
 {
-    int rc = 0;
+    volume_t *target = NULL;
+    int rc;
 
     if (table->read_only)
         return KADR_E_BAD_INPUT;
     pthread_mutex_lock(&table->append_lock);
-    if (table->append_end > VOLUME_HEADER_SIZE &&
-        table->append_end + size > table->max_bytes)
-        rc = roll_active(table);
+    rc = place_needle(table, size, &target);
     /* Pinned under the table lock that volume_retire() takes, so a
      * retirement that follows sees the pin. */
     if (rc == 0) {
         pthread_rwlock_wrlock(&table->lock);
-        rc = pin_add(table->active, table->append_end);
+        rc = pin_add(target, target->append_end);
         pthread_rwlock_unlock(&table->lock);
     }
     if (rc == 0) {
-        *vol = table->active;
-        *offset = table->append_end;
-        table->append_end += size;
+        *vol = target;
+        *offset = target->append_end;
+        target->append_end += size;
     }
     pthread_mutex_unlock(&table->append_lock);
     return rc;
@@ -706,14 +769,21 @@ int volume_append_reserve(volume_table_t *table, uint64_t size, volume_t **vol,
 void volume_append_cancel(volume_table_t *table, uint32_t id, int fd,
                           uint64_t offset, uint64_t size)
 {
+    volume_t *vol;
+    bool retired = true;
     bool tail;
 
     pthread_mutex_lock(&table->append_lock);
-    tail = table->active != NULL && table->active->id == id &&
-           table->append_end == offset + size &&
+    pthread_rwlock_rdlock(&table->lock);
+    vol = table_lookup(table, id);
+    if (vol != NULL)
+        retired = vol->retired;
+    pthread_rwlock_unlock(&table->lock);
+    /* The reservation's pin keeps vol in the table until the unpin. */
+    tail = !retired && vol->append_end == offset + size &&
            ftruncate(fd, (off_t)offset) == 0;
     if (tail)
-        table->append_end = offset;
+        vol->append_end = offset;
     pthread_mutex_unlock(&table->append_lock);
     /* A failed punch leaves the bytes as they are, which nothing reads. */
     if (!tail)

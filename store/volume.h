@@ -37,6 +37,10 @@ typedef struct volume {
     uint64_t *pins;
     size_t pin_count;
     size_t pin_cap;
+    /* Offset where the next needle of this volume would go, guarded by
+     * the table's append_lock; 0 for a volume not appended to since the
+     * table was opened. */
+    uint64_t append_end;
 } volume_t;
 
 typedef struct volume_table {
@@ -46,11 +50,10 @@ typedef struct volume_table {
     volume_t **items;      /* sorted by id; each volume_t never moves */
     size_t count;
     size_t cap;
-    pthread_mutex_t append_lock; /* guards active and append_end */
+    pthread_mutex_t append_lock; /* guards active and each append_end */
     volume_t *active;
-    uint64_t append_end; /* offset where the next needle goes */
-    uint32_t next_id;    /* id of the next volume created */
-    bool read_only;      /* a reader: no recovery, no active volume */
+    uint32_t next_id; /* id of the next volume created */
+    bool read_only;   /* a reader: no recovery, no active volume */
     /* Time a retired volume stays open at least, in nanoseconds:
      * VOLUME_RETIRED_GRACE_S unless the store's options shorten it. */
     uint64_t retired_grace_ns;
@@ -122,18 +125,24 @@ void volume_drop_retired(volume_table_t *table);
 KADR_MUST_CHECK int volume_path(const char *dir, uint32_t id,
                                 char out[PATH_MAX]);
 
-/* Reserves size bytes at the end of the active volume for one needle,
- * first starting a new volume if the active one has needles and would
- * pass max_bytes. Sets *vol and *offset to where the needle goes, and
- * pins the needle: the caller releases the pin with volume_unpin() once
- * the needle is indexed or given up, or through volume_append_cancel(). */
+/* Reserves size bytes at the end of the active volume for one needle.
+ * A needle that would take an active volume with needles past max_bytes
+ * goes to an empty volume instead: one emptied by the cancel of every
+ * reservation it had since the table was opened, else a new one. That
+ * volume becomes the active one only if it has more room left than the
+ * active one. So a large reservation that is then given back, such as a
+ * client that declared a large body and left, takes no room from the
+ * active volume and adds no volume file. Sets *vol and *offset to where the
+ * needle goes, and pins the needle: the caller releases the pin with
+ * volume_unpin() once the needle is indexed or given up, or through
+ * volume_append_cancel(). */
 KADR_MUST_CHECK int volume_append_reserve(volume_table_t *table, uint64_t size,
                                           volume_t **vol, uint64_t *offset);
 
 /* Gives back a reservation of volume id whose write or sync failed, and
  * releases its pin. fd is a write fd of the volume. The space returns to
- * the volume if no later reservation follows it. Otherwise the bytes stay
- * as a gap between needles. Their disk blocks are freed
+ * the volume, active or not, if no later reservation follows it. Otherwise the
+ * bytes stay as a gap between needles. Their disk blocks are freed
  * (FALLOC_FL_PUNCH_HOLE, where the filesystem supports it), they read as
  * zeros, and store_volume_list() counts them as dead bytes, so compaction
  * reclaims them. */

@@ -139,6 +139,10 @@ static void volume_blob_over_max_fits_alone(void **state)
     assert_int_equal(staged.blob.volume_id, 1);
     staged = test_put_mem(store, data, 100, &deduped);
     assert_int_equal(staged.blob.volume_id, 2);
+    /* The new volume has more room left, so it takes the next needles. */
+    assert_int_equal(volume_active_id(&store->volumes), 2);
+    staged = test_put_mem(store, data + 100, 100, &deduped);
+    assert_int_equal(staged.blob.volume_id, 2);
     store_close(store);
 }
 
@@ -304,6 +308,43 @@ static void volume_cancelled_tail_cut(void **state)
     store_close(store);
 }
 
+/* A large reservation that would pass max_bytes goes to an empty volume
+ * of its own, and the active volume keeps taking appends. Given back, it
+ * leaves that volume empty, and the next large reservation reuses it. */
+static void volume_cancelled_large_reuses_volume(void **state)
+{
+    fixture_t *fx = *state;
+    store_options_t opts = {.volume_max_bytes = 8192};
+    uint64_t big = needle_size(8000);
+    uint8_t data[100];
+    store_staged_t staged;
+    store_t *store;
+    volume_t *vol;
+    uint64_t offset;
+    bool deduped;
+
+    assert_int_equal(store_open(fx->dir, &opts, &store), 0);
+    for (int round = 0; round < 3; round++) {
+        test_fill(data, sizeof(data), 50 + round);
+        staged = test_put_mem(store, data, sizeof(data), &deduped);
+        assert_int_equal(staged.blob.volume_id, 1);
+        assert_int_equal(staged.blob.offset, VOLUME_HEADER_SIZE +
+                                                 round * needle_size(100) +
+                                                 NEEDLE_HEADER_SIZE);
+        assert_int_equal(
+            volume_append_reserve(&store->volumes, big, &vol, &offset), 0);
+        assert_int_equal(vol->id, 2);
+        assert_int_equal(offset, VOLUME_HEADER_SIZE);
+        assert_int_equal(volume_active_id(&store->volumes), 1);
+        assert_int_equal(pwrite(vol->wfd, data, sizeof(data), (off_t)offset),
+                         (ssize_t)sizeof(data));
+        volume_append_cancel(&store->volumes, vol->id, vol->wfd, offset, big);
+        assert_int_equal(test_volume_size(fx->dir, 2), VOLUME_HEADER_SIZE);
+    }
+    assert_int_equal(volume_count(&store->volumes), 2);
+    store_close(store);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -322,6 +363,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(volume_other_files_ignored, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(volume_cancelled_large_reuses_volume,
+                                        setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
