@@ -200,6 +200,25 @@ static void sniff_head(upload_t *up)
 static void start_write(upload_t *up);
 static void upload_finish(upload_t *up);
 
+/* Returns whether the declared length is over the file size limit of
+ * the sniffed kind, so the upload can be rejected before its body
+ * arrives. A chunked body is checked by the ingest once received. */
+static bool declared_over_limit(const upload_t *up, const http_request_t *req)
+{
+    uint64_t limit = 0;
+
+    if (req->chunked)
+        return false;
+    if (up->kind == KADR_KIND_IMAGE) {
+        limit = up->app->image_limits.max_file_bytes;
+        if (limit == 0 || limit > IMAGE_MAX_FILE_BYTES)
+            limit = IMAGE_MAX_FILE_BYTES;
+    } else if (up->kind == KADR_KIND_VIDEO) {
+        limit = up->app->video_limits.max_file_bytes;
+    }
+    return limit != 0 && req->content_length > limit;
+}
+
 /* Runs on libuv's pool: writes one buffer where the body goes. */
 static void write_run(uv_work_t *work)
 {
@@ -279,6 +298,13 @@ static void upload_on_body(http_request_t *req, const char *data, size_t len)
             upload_fail(up, 415, "unsupported_media_type",
                         "the body is not a photo or video format kadr "
                         "serves");
+            return;
+        }
+        if (declared_over_limit(up, req)) {
+            upload_fail(up, 422, "media_over_limit",
+                        up->kind == KADR_KIND_IMAGE
+                            ? "the photo is larger than image_max_file_bytes"
+                            : "the video is larger than video_max_file_bytes");
             return;
         }
     }

@@ -100,15 +100,33 @@ class UploadStreamTest(unittest.TestCase):
         self.assertEqual(self.kadr.volume_bytes(), volume_before)
         self.assertEqual(self.kadr.request("GET", "/healthz").status, 200)
 
+    def test_declared_size_over_limit_rejected_early(self):
+        # A photo declared larger than image_max_file_bytes (100 MB by
+        # default) gets 422 from its first bytes, without its body.
+        volume_before = self.kadr.volume_bytes()
+        head = read_file(corpus("photos/phone-jolla.jpg"))[:64 * 1024]
+        with socket.create_connection(("127.0.0.1", self.kadr.port),
+                                      timeout=10) as s:
+            s.sendall(b"POST /v1/media HTTP/1.1\r\nHost: k\r\n"
+                      b"X-Api-Key: " + API_KEY.encode() + b"\r\n"
+                      b"Content-Length: 200000000\r\n\r\n" + head)
+            reply = s.recv(65536)
+        self.assertTrue(reply.startswith(b"HTTP/1.1 422 "), reply)
+        self.assertIn(b'"error": "media_over_limit"', reply)
+        self.assertIn(b"image_max_file_bytes", reply)
+        self.assertEqual(self.kadr.volume_bytes(), volume_before)
+        self.assertEqual(self.kadr.tmp_files(), [])
+
     def test_one_gib_upload_memory_bounded(self):
-        # A JPEG start followed by 1 GiB of filler: it streams to disk in
-        # full, then fails to decode. Resident memory must stay flat.
+        # An MP4 start followed by 1 GiB of filler: it streams to disk in
+        # full, then fails the probe. Resident memory must stay flat.
         pid = self.kadr.proc.pid
         self.kadr.upload(read_file(corpus("photos/camera-canon-40d.jpg")))
         rss_before = resident_kib(pid, "VmRSS")
         volume_before = self.kadr.volume_bytes()
         total = 1024 * MIB
-        block = b"\xff\xd8\xff\xe0" + b"\x00" * (MIB - 4)
+        ftyp = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
+        block = ftyp + b"\x00" * (MIB - len(ftyp))
         filler = b"\x5a" * MIB
         conn = http.client.HTTPConnection("127.0.0.1", self.kadr.port,
                                           timeout=300)
