@@ -250,13 +250,11 @@ static int make_variants(upload_t *up, struct image_ingest *in,
 
 static int ingest_steps(upload_t *up, struct image_ingest *in)
 {
-    uint64_t limit = up->app->image_limits.max_file_bytes;
     upload_map_t body;
     int rc;
 
     /* Checked before mapping, which reads the whole body in. */
-    if (up->received > IMAGE_MAX_FILE_BYTES ||
-        (limit != 0 && up->received > limit))
+    if (up->received > upload_max_bytes(up))
         return KADR_E_TOO_LARGE;
     rc = upload_map_body(up, &body);
     if (rc != 0)

@@ -200,23 +200,27 @@ static void sniff_head(upload_t *up)
 static void start_write(upload_t *up);
 static void upload_finish(upload_t *up);
 
-/* Returns whether the declared length is over the file size limit of
- * the sniffed kind, so the upload can be rejected before its body
- * arrives. A chunked body is checked by the ingest once received. */
+uint64_t upload_max_bytes(const upload_t *up)
+{
+    uint64_t limit;
+
+    if (up->kind == KADR_KIND_VIDEO)
+        return up->app->video_limits.max_file_bytes;
+    if (up->kind != KADR_KIND_IMAGE)
+        return 0;
+    limit = up->app->image_limits.max_file_bytes;
+    return limit == 0 || limit > IMAGE_MAX_FILE_BYTES ? IMAGE_MAX_FILE_BYTES
+                                                      : limit;
+}
+
+/* Returns whether the declared length is over upload_max_bytes(), so the
+ * upload can be rejected before its body arrives. A chunked body is
+ * checked by the ingest once received. */
 static bool declared_over_limit(const upload_t *up, const http_request_t *req)
 {
-    uint64_t limit = 0;
+    uint64_t limit = upload_max_bytes(up);
 
-    if (req->chunked)
-        return false;
-    if (up->kind == KADR_KIND_IMAGE) {
-        limit = up->app->image_limits.max_file_bytes;
-        if (limit == 0 || limit > IMAGE_MAX_FILE_BYTES)
-            limit = IMAGE_MAX_FILE_BYTES;
-    } else if (up->kind == KADR_KIND_VIDEO) {
-        limit = up->app->video_limits.max_file_bytes;
-    }
-    return limit != 0 && req->content_length > limit;
+    return !req->chunked && limit != 0 && req->content_length > limit;
 }
 
 /* Runs on libuv's pool: writes one buffer where the body goes. */

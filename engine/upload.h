@@ -5,8 +5,8 @@
  * inbound needle of the store, where it stays. A chunked body goes to an
  * unnamed temporary file. Then the image or video ingest takes over and
  * reads the bytes where they were written. The upload is freed once its
- * response is sent (or its client is gone) and no asynchronous step is pending.
- */
+ * response is sent (or its client is gone) and no asynchronous step is
+ * pending. */
 #ifndef KADR_ENGINE_UPLOAD_H
 #define KADR_ENGINE_UPLOAD_H
 
@@ -118,6 +118,11 @@ void upload_unmap_body(upload_map_t *map);
 /* Writes the URL that libavformat opens to read the received body: a
  * subfile of the volume or of the temporary file. */
 void upload_body_url(const upload_t *up, char *out, size_t size);
+
+/* Returns the largest body the sniffed kind accepts, in bytes:
+ * image_max_file_bytes capped at IMAGE_MAX_FILE_BYTES for a photo,
+ * video_max_file_bytes for a video (0: no limit). */
+uint64_t upload_max_bytes(const upload_t *up);
 
 /* Maps a codec or store code to an HTTP status and error name. */
 int upload_status_for(int code, const char **error);
