@@ -55,7 +55,9 @@ int store__stage_existing(store_t *store, source_t *src, uint64_t len,
     return 0;
 }
 
-int store__check_reserve(store_t *store, uint64_t size)
+/* Returns KADR_E_DISK_FULL if appending size bytes would leave less free
+ * space than the reserve on the volumes' filesystem. */
+static int check_reserve(store_t *store, uint64_t size)
 {
     struct statvfs vfs;
     uint64_t free_bytes;
@@ -70,6 +72,31 @@ int store__check_reserve(store_t *store, uint64_t size)
     return 0;
 }
 
+int store__reserve_needle(store_t *store, uint64_t length, volume_t **vol,
+                          uint64_t *offset)
+{
+    int rc = check_reserve(store, needle_size(length));
+
+    if (rc != 0)
+        return rc;
+    return volume_append_reserve(&store->volumes, needle_size(length), vol,
+                                 offset);
+}
+
+void store__staged_new(store_staged_t *out, uint32_t volume_id,
+                       uint64_t needle_offset, uint64_t length, uint8_t format)
+{
+    out->blob = (store_blob_t){
+        .volume_id = volume_id,
+        .offset = needle_offset + NEEDLE_HEADER_SIZE,
+        .length = length,
+        .refcount = 0,
+        .format = format,
+    };
+    out->existing = false;
+    out->pinned = true; /* the reservation's pin */
+}
+
 /* Appends a needle to the active volume and syncs it. A failed write or
  * sync (ENOSPC included) gives the space back, so nothing half-written
  * stays at the tail. A file source is mapped, so its bytes are copied
@@ -82,14 +109,10 @@ static int stage_append(store_t *store, source_t *src, uint64_t len,
                         uint8_t format, store_staged_t *out)
 {
     needle_header_t header = {.format = format, .length = len};
-    uint64_t size = needle_size(len);
     volume_t *vol;
     uint64_t offset;
-    int rc = store__check_reserve(store, size);
+    int rc = store__reserve_needle(store, len, &vol, &offset);
 
-    if (rc != 0)
-        return rc;
-    rc = volume_append_reserve(&store->volumes, size, &vol, &offset);
     if (rc != 0)
         return rc;
     header.hash = out->hash;
@@ -97,18 +120,11 @@ static int stage_append(store_t *store, source_t *src, uint64_t len,
     if (rc == 0 && fdatasync(vol->wfd) != 0)
         rc = -errno;
     if (rc != 0) {
-        volume_append_cancel(&store->volumes, vol->id, vol->wfd, offset, size);
+        volume_append_cancel(&store->volumes, vol->id, vol->wfd, offset,
+                             needle_size(len));
         return rc;
     }
-    out->blob = (store_blob_t){
-        .volume_id = vol->id,
-        .offset = offset + NEEDLE_HEADER_SIZE,
-        .length = len,
-        .refcount = 0,
-        .format = format,
-    };
-    out->existing = false;
-    out->pinned = true; /* the reservation's pin */
+    store__staged_new(out, vol->id, offset, len, format);
     return 0;
 }
 

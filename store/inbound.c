@@ -2,7 +2,6 @@
 #include "store_internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -18,11 +17,7 @@ int store_inbound_open(store_t *store, uint64_t length, store_inbound_t *out)
         return KADR_E_BAD_INPUT;
     if (length > NEEDLE_MAX_PAYLOAD_BYTES)
         return KADR_E_TOO_LARGE;
-    rc = store__check_reserve(store, needle_size(length));
-    if (rc != 0)
-        return rc;
-    rc = volume_append_reserve(&store->volumes, needle_size(length), &vol,
-                               &offset);
+    rc = store__reserve_needle(store, length, &vol, &offset);
     if (rc != 0)
         return rc;
     *out = (store_inbound_t){
@@ -49,10 +44,8 @@ int store_inbound_write(store_inbound_t *in, const void *data, size_t len,
     if (rc != 0)
         return rc;
     if (end - in->flushed >= NEEDLE_WRITEBACK_BYTES || end == in->length) {
-        /* Only a hint: an I/O error it meets comes back from the sync. */
-        (void)sync_file_range(
-            in->write_fd, (off_t)(in->payload_offset + in->flushed),
-            (off_t)(end - in->flushed), SYNC_FILE_RANGE_WRITE);
+        needle_start_writeback(in->write_fd, in->payload_offset + in->flushed,
+                               end - in->flushed);
         in->flushed = end;
     }
     return 0;
@@ -71,14 +64,9 @@ static int seal(store_inbound_t *in, uint8_t format, store_staged_t *out)
         rc = -errno;
     if (rc != 0)
         return rc;
-    out->blob = (store_blob_t){
-        .volume_id = in->volume_id,
-        .offset = in->payload_offset,
-        .length = in->length,
-        .format = format,
-    };
-    out->existing = false;
-    out->pinned = true; /* the reservation's pin moves to *out */
+    /* The reservation's pin moves to *out. */
+    store__staged_new(out, in->volume_id, in->needle_offset, in->length,
+                      format);
     in->open = false;
     return 0;
 }

@@ -74,11 +74,7 @@ static size_t chunk_len(uint64_t left)
     return left < STORE_CHUNK_BYTES ? (size_t)left : STORE_CHUNK_BYTES;
 }
 
-/* Starts writeback of the len bytes at off that were just written, so
- * that the disk works while the next chunks are copied and the final
- * fdatasync() has less left to wait for. It is only a hint: an I/O error
- * it meets is reported again by that fdatasync(). */
-static void start_writeback(int fd, uint64_t off, uint64_t len)
+void needle_start_writeback(int fd, uint64_t off, uint64_t len)
 {
     (void)sync_file_range(fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
 }
@@ -103,7 +99,7 @@ static int copy_payload(int fd, uint64_t payload_off, uint64_t length,
             return rc;
         done += n;
         if (done - flushed >= NEEDLE_WRITEBACK_BYTES) {
-            start_writeback(fd, payload_off + flushed, done - flushed);
+            needle_start_writeback(fd, payload_off + flushed, done - flushed);
             flushed = done;
         }
     }
@@ -121,7 +117,7 @@ int needle_seal(int fd, uint64_t needle_off, const needle_header_t *header)
     foot_len =
         encode_footer(XXH3_64bits(head, sizeof(head)), header->length, foot);
     rc = kadr_pwrite_full(fd, foot, foot_len,
-                            needle_off + NEEDLE_HEADER_SIZE + header->length);
+                          needle_off + NEEDLE_HEADER_SIZE + header->length);
     if (rc != 0)
         return rc;
     return kadr_pwrite_full(fd, head, sizeof(head), needle_off);

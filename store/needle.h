@@ -60,6 +60,12 @@ void needle_header_encode(const needle_header_t *header,
 KADR_MUST_CHECK int needle_header_decode(const uint8_t in[NEEDLE_HEADER_SIZE],
                                          needle_header_t *out);
 
+/* Starts writeback of the len bytes at off of fd that were just written,
+ * so that the disk works while later bytes are written and the final
+ * fdatasync() has less left to wait for. It is only a hint: an I/O error
+ * it meets is reported again by that fdatasync(). */
+void needle_start_writeback(int fd, uint64_t off, uint64_t len);
+
 /* Writes a whole needle at needle_off of the volume fd, with the payload
  * taken from src (header->length bytes). Does not sync. */
 KADR_MUST_CHECK int needle_write(int fd, uint64_t needle_off,

@@ -46,9 +46,16 @@ KADR_MUST_CHECK int store__stage_existing(store_t *store, source_t *src,
                                           const store_blob_t *found,
                                           store_staged_t *out);
 
-/* Returns KADR_E_DISK_FULL if appending size bytes would leave less free
- * space than the reserve on the volumes' filesystem. */
-KADR_MUST_CHECK int store__check_reserve(store_t *store, uint64_t size);
+/* Reserves a needle for length payload bytes with volume_append_reserve(),
+ * or returns KADR_E_DISK_FULL if it would leave less free space than the
+ * reserve on the volumes' filesystem. */
+KADR_MUST_CHECK int store__reserve_needle(store_t *store, uint64_t length,
+                                          volume_t **vol, uint64_t *offset);
+
+/* Fills *out as a new needle staged at needle_offset of volume_id. *out
+ * takes over the reservation's pin until its commit or release. */
+void store__staged_new(store_staged_t *out, uint32_t volume_id,
+                       uint64_t needle_offset, uint64_t length, uint8_t format);
 
 /* Copies a needle of a retired (compacted) volume that was staged but
  * not committed before the compaction to the active volume, and fills
