@@ -7,6 +7,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <kadr/io.h>
+
 #include "upload.h"
 
 static void body_range(const upload_t *up, int *fd, uint64_t *offset)
@@ -22,25 +24,17 @@ static void body_range(const upload_t *up, int *fd, uint64_t *offset)
 
 int upload_map_body(const upload_t *up, upload_map_t *out)
 {
-    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
     uint64_t offset;
-    uint64_t start;
-    void *addr;
     int fd;
 
     body_range(up, &fd, &offset);
-    if (up->received == 0 || up->received > SIZE_MAX - page)
-        return -EINVAL;
-    start = offset / page * page;
-    out->base_len = (size_t)(offset - start + up->received);
     /* Not populated: a decoder may read only part of the body, such as
      * the JPEG of a motion photo with its video appended. For the parts
      * read, Linux maps up to fault_around_bytes (64 KiB) per fault. */
-    addr = mmap(NULL, out->base_len, PROT_READ, MAP_SHARED, fd, (off_t)start);
-    if (addr == MAP_FAILED)
+    out->data =
+        kadr_map_range(fd, offset, up->received, 0, &out->base, &out->base_len);
+    if (out->data == NULL)
         return -errno;
-    out->base = addr;
-    out->data = (const uint8_t *)addr + (offset - start);
     out->len = (size_t)up->received;
     return 0;
 }

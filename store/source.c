@@ -29,21 +29,11 @@ int source_init_fd(source_t *src, int fd, uint64_t base)
 static const uint8_t *map_range(int fd, uint64_t base, uint64_t len, void **map,
                                 size_t *map_len)
 {
-    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-    uint64_t start = base / page * page;
     struct stat st;
-    void *addr;
 
-    if (len == 0 || len > SIZE_MAX - page || fstat(fd, &st) != 0 ||
-        (uint64_t)st.st_size < base + len)
+    if (fstat(fd, &st) != 0 || (uint64_t)st.st_size < base + len)
         return NULL;
-    *map_len = (size_t)(base - start + len);
-    addr = mmap(NULL, *map_len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd,
-                (off_t)start);
-    if (addr == MAP_FAILED)
-        return NULL;
-    *map = addr;
-    return (const uint8_t *)addr + (base - start);
+    return kadr_map_range(fd, base, len, MAP_POPULATE, map, map_len);
 }
 
 int source_init_file(source_t *src, int fd, uint64_t base, uint64_t len)

@@ -1,11 +1,12 @@
-/* Positioned writes that finish the whole range, for the store's volumes
- * and the engine's upload files. */
+/* Positioned writes that finish the whole range, and read-only mappings
+ * of a range, for the store's volumes and the engine's upload files. */
 #ifndef KADR_IO_H
 #define KADR_IO_H
 
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 /* Writes exactly len bytes at off, retrying on EINTR and short writes.
@@ -27,6 +28,32 @@ static inline int kadr_pwrite_full(int fd, const void *buf, size_t len,
         off += (uint64_t)n;
     }
     return 0;
+}
+
+/* Maps len bytes (len > 0) of fd from offset on, read-only and shared,
+ * with extra mmap(2) flags such as MAP_POPULATE. Sets *base and
+ * *base_len to the whole mapping, which starts at the page that contains
+ * offset, for munmap(2). Returns the address of byte offset, or NULL with
+ * errno set. */
+static inline const uint8_t *kadr_map_range(int fd, uint64_t offset,
+                                            uint64_t len, int flags,
+                                            void **base, size_t *base_len)
+{
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    uint64_t start = offset / page * page;
+    void *addr;
+
+    if (len == 0 || len > SIZE_MAX - page) {
+        errno = EINVAL;
+        return NULL;
+    }
+    *base_len = (size_t)(offset - start + len);
+    addr =
+        mmap(NULL, *base_len, PROT_READ, MAP_SHARED | flags, fd, (off_t)start);
+    if (addr == MAP_FAILED)
+        return NULL;
+    *base = addr;
+    return (const uint8_t *)addr + (offset - start);
 }
 
 #endif
