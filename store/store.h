@@ -117,8 +117,8 @@ void store_txn_reset(store_txn_t *txn);
  * On error the handle stays reset and still needs store_txn_abort(). */
 KADR_MUST_CHECK int store_txn_renew(store_txn_t *txn);
 
-/* Returns the id of the commit a read transaction sees, or 0 for a
- * write transaction. Two read transactions with the same nonzero id see
+/* Returns the id of the commit whose data a read transaction reads, or 0
+ * for a write transaction. Two read transactions with the same nonzero id see
  * the same data, so a value read in one stays valid in the other. */
 uint64_t store_txn_snapshot(const store_txn_t *txn);
 
@@ -161,10 +161,10 @@ KADR_MUST_CHECK int store_blob_commit(store_txn_t *txn,
  * or for an existing blob. */
 void store_staged_release(store_t *store, store_staged_t *staged);
 
-/* An inbound needle: room reserved at the end of the active volume for
- * an upload of known length, whose bytes are written there as they
- * arrive. Staging then only seals the needle, so the bytes are copied
- * once, from the network to their place in the store. */
+/* An inbound needle: room reserved at the end of a volume for an upload
+ * of known length, whose bytes are written there as they arrive. Staging
+ * then only seals the needle, so the bytes are copied once, from the
+ * network to their place in the store. */
 typedef struct store_inbound {
     uint32_t volume_id;
     uint64_t needle_offset;
@@ -180,27 +180,27 @@ typedef struct store_inbound {
     bool open;        /* reserved and pinned, not yet staged or cancelled */
 } store_inbound_t;
 
-/* Reserves a needle for length payload bytes (1 to 2^40) at the end of
- * the active volume. KADR_E_DISK_FULL if it would leave less free space
- * than the reserve. Give it up with store_inbound_cancel() unless
- * store_inbound_stage() succeeds. */
+/* Reserves a needle for length payload bytes (1 to 2^40) at the end of a
+ * volume, as volume_append_reserve() places it. Returns KADR_E_DISK_FULL
+ * if it would leave less free space than the reserve. Give it up with
+ * store_inbound_cancel() unless store_inbound_stage() succeeds. */
 KADR_MUST_CHECK int store_inbound_open(store_t *store, uint64_t length,
                                        store_inbound_t *out);
 
 /* Writes len bytes at payload byte at of an open inbound needle, and
  * starts writeback of each MiB written so that the final sync has less
- * to wait for. One write at a time per needle; any thread. */
+ * to wait for. Callable from any thread, one write at a time per needle. */
 KADR_MUST_CHECK int store_inbound_write(store_inbound_t *in, const void *data,
                                         size_t len, uint64_t at);
 
 /* Stages an inbound needle whose length bytes are all written, as
- * store_blob_stage() does with a file: if hash is indexed, compares the
- * bytes and gives the reservation back; otherwise writes the header and
+ * store_blob_stage() does with a file. If hash is indexed, compares the
+ * bytes and gives the reservation back. Otherwise writes the header and
  * footer and syncs. On success the inbound needle is closed and *out
  * holds the pin. On failure it stays open, for store_inbound_cancel(). */
 KADR_MUST_CHECK int store_inbound_stage(store_t *store, store_inbound_t *in,
-                                        const kadr_hash_t *hash,
-                                        uint8_t format, store_staged_t *out);
+                                        const kadr_hash_t *hash, uint8_t format,
+                                        store_staged_t *out);
 
 /* Gives back the reservation of an open inbound needle: the volume is
  * cut back if nothing was reserved after it, else its blocks are freed

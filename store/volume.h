@@ -38,8 +38,8 @@ typedef struct volume {
     size_t pin_count;
     size_t pin_cap;
     /* Offset where the next needle of this volume would go, guarded by
-     * the table's append_lock; 0 for a volume not appended to since the
-     * table was opened. */
+     * the table's append_lock. It is 0 for a volume not appended to since
+     * the table was opened. */
     uint64_t append_end;
 } volume_t;
 
@@ -132,8 +132,8 @@ KADR_MUST_CHECK int volume_path(const char *dir, uint32_t id,
  * volume becomes the active one only if it has more room left than the
  * active one. So a large reservation that is then given back, such as a
  * client that declared a large body and left, takes no room from the
- * active volume and adds no volume file. Sets *vol and *offset to where the
- * needle goes, and pins the needle: the caller releases the pin with
+ * active volume and adds no volume file. Sets *vol and *offset to where
+ * the needle goes, and pins the needle. The caller releases the pin with
  * volume_unpin() once the needle is indexed or given up, or through
  * volume_append_cancel(). */
 KADR_MUST_CHECK int volume_append_reserve(volume_table_t *table, uint64_t size,
@@ -141,9 +141,9 @@ KADR_MUST_CHECK int volume_append_reserve(volume_table_t *table, uint64_t size,
 
 /* Gives back a reservation of volume id whose write or sync failed, and
  * releases its pin. fd is a write fd of the volume. The space returns to
- * the volume, active or not, if no later reservation follows it. Otherwise the
- * bytes stay as a gap between needles. Their disk blocks are freed
- * (FALLOC_FL_PUNCH_HOLE, where the filesystem supports it), they read as
+ * the volume, active or not, if no later reservation follows it.
+ * Otherwise the bytes stay as a gap between needles. Their disk blocks are
+ * freed (FALLOC_FL_PUNCH_HOLE, where the filesystem supports it), they read as
  * zeros, and store_volume_list() counts them as dead bytes, so compaction
  * reclaims them. */
 void volume_append_cancel(volume_table_t *table, uint32_t id, int fd,
