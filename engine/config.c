@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include "fd_limit.h"
 #include "log.h"
 #include "webhook.h"
 
@@ -343,12 +344,9 @@ static void derive_host_defaults(config_t *cfg)
         cfg->video_encoder_threads = cores / cfg->video_workers;
     if (cfg->video_encoder_threads == 0)
         cfg->video_encoder_threads = 1;
-    if (cfg->max_connections == 0) {
-        long fds = sysconf(_SC_OPEN_MAX);
-
-        /* Leave room for volumes, the index and upload files. */
-        cfg->max_connections = fds > 256 ? (uint64_t)(fds - 128) / 2 : 64;
-    }
+    if (cfg->max_connections == 0)
+        cfg->max_connections =
+            fd_limit_connections(fd_limit_raise(FD_LIMIT_TARGET));
 }
 
 static int parse_listen(config_t *cfg, char *err, size_t err_size)

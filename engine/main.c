@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "fd_limit.h"
 #include "log.h"
 #include "maintenance.h"
 #include "ops.h"
@@ -98,6 +99,22 @@ static int load_token_keys(struct daemon *d)
     }
     d->app.token_keys = &d->token_keys;
     return 0;
+}
+
+/* Raises the open-file limit to what a configured max_connections needs,
+ * and lowers max_connections to what the hard limit allows. */
+static void fit_connections(config_t *cfg)
+{
+    uint64_t open_files = fd_limit_raise(fd_limit_needed(cfg->max_connections));
+    uint64_t allowed = fd_limit_connections(open_files);
+
+    if (cfg->max_connections <= allowed)
+        return;
+    log_warn("config.max_connections_lowered",
+             "configured=%llu allowed=%llu open_files=%llu",
+             (unsigned long long)cfg->max_connections,
+             (unsigned long long)allowed, (unsigned long long)open_files);
+    cfg->max_connections = allowed;
 }
 
 static void fill_limits(app_t *app, const config_t *cfg)
@@ -192,10 +209,11 @@ static int start_server(struct daemon *d)
     }
     log_info("server.listening",
              "host=%s port=%d workers=%llu "
-             "video_workers=%llu",
+             "video_workers=%llu max_connections=%llu",
              d->cfg.host, http_server_port(d->app.server),
              (unsigned long long)d->cfg.workers,
-             (unsigned long long)d->cfg.video_workers);
+             (unsigned long long)d->cfg.video_workers,
+             (unsigned long long)d->cfg.max_connections);
     return 0;
 }
 
@@ -298,6 +316,7 @@ int main(int argc, char **argv)
     d.app.cfg = &d.cfg;
     reload_init(&d.reload, &d.app, argc, argv, &d.token_keys);
     reload_apply_logging(&d.app);
+    fit_connections(&d.cfg);
     fill_limits(&d.app, &d.cfg);
     status = run_daemon(&d);
     uv_loop_close(d.app.loop);

@@ -6,6 +6,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -59,7 +60,11 @@ class Response:
 class Daemon:
     """One kadrd process. Use as a context manager."""
 
-    def __init__(self, *flags, data_dir=None):
+    def __init__(self, *flags, data_dir=None, open_files=None):
+        """open_files: a (soft, hard) open-file limit to start kadrd
+        under, as a shell or service manager might; None keeps the test's
+        own limit."""
+        self.open_files = open_files
         self.own_dir = data_dir is None
         self.root = tempfile.mkdtemp(prefix="kadr-it-")
         self.data = data_dir or os.path.join(self.root, "data")
@@ -75,7 +80,7 @@ class Daemon:
         log_start = self.log.tell()
         self.proc = subprocess.Popen(args, stdout=self.log,
                                      stderr=subprocess.STDOUT,
-                                     preexec_fn=die_with_parent)
+                                     preexec_fn=self.prepare_child)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             match = re.findall(rb"event=server.listening .*port=(\d+)",
@@ -87,6 +92,17 @@ class Daemon:
                 raise RuntimeError("kadrd exited: " + self.log_text())
             time.sleep(0.05)
         raise RuntimeError("kadrd did not start: " + self.log_text())
+
+    def prepare_child(self):
+        die_with_parent()
+        if self.open_files is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, self.open_files)
+
+    def max_connections(self):
+        """The connection cap kadrd took, from its start log line."""
+        found = re.findall(rb"event=server\.listening .*max_connections="
+                           rb"(\d+)", read_file(self.log_path))
+        return int(found[-1])
 
     def log_text(self):
         return read_file(self.log_path).decode(errors="replace")

@@ -3,6 +3,7 @@ pipelining, size limits, slow clients, the connection cap,
 100-continue, request smuggling and a graceful stop on SIGTERM."""
 
 import json
+import resource
 import signal
 import socket
 import time
@@ -413,6 +414,73 @@ class CapTest(unittest.TestCase):
                     sock.close()
             time.sleep(0.2)
             self.assertEqual(kadr.request("GET", "/healthz").status, 200)
+
+
+def soft_open_files(pid):
+    """The soft open-file limit of a process, from /proc."""
+    with open("/proc/%d/limits" % pid) as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                return int(line.split()[3])
+    raise AssertionError("no open-file limit for pid %d" % pid)
+
+
+class OpenFileLimitTest(unittest.TestCase):
+    """kadrd raises a low soft open-file limit to what its connections
+    need, and lowers max_connections to what the hard limit allows."""
+
+    def setUp(self):
+        self.hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+
+    def need_hard_limit(self, count):
+        if self.hard != resource.RLIM_INFINITY and self.hard < count:
+            self.skipTest("needs a hard open-file limit of %d or more, "
+                          "this one is %d" % (count, self.hard))
+
+    def hold_idle(self, kadr, count):
+        held = []
+        for _ in range(count):
+            held.append(connect(kadr))
+        self.addCleanup(lambda: [sock.close() for sock in held])
+        return held
+
+    def test_default_raises_soft_limit(self):
+        self.need_hard_limit(4096)
+        wanted = 65536
+        if self.hard != resource.RLIM_INFINITY:
+            wanted = min(self.hard, wanted)
+        with Daemon(open_files=(1024, self.hard)) as kadr:
+            self.assertEqual(soft_open_files(kadr.proc.pid), wanted)
+            self.assertEqual(kadr.max_connections(),
+                             (wanted - 128) // 2)
+            # More idle clients than 1024 descriptors would allow
+            # (448 connections), and a new client is still served.
+            self.hold_idle(kadr, 600)
+            self.assertEqual(kadr.request("GET", "/healthz").status, 200)
+
+    def test_configured_cap_raises_soft_limit(self):
+        self.need_hard_limit(2 * 1000 + 128)
+        with Daemon("--max-connections", "1000",
+                    open_files=(256, self.hard)) as kadr:
+            self.assertEqual(soft_open_files(kadr.proc.pid), 2 * 1000 + 128)
+            self.assertEqual(kadr.max_connections(), 1000)
+
+    def test_configured_cap_lowered_to_hard_limit(self):
+        with Daemon("--max-connections", "5000",
+                    open_files=(512, 512)) as kadr:
+            self.assertEqual(soft_open_files(kadr.proc.pid), 512)
+            self.assertEqual(kadr.max_connections(), 192)
+            self.assertIn("event=config.max_connections_lowered "
+                          "configured=5000 allowed=192 open_files=512",
+                          kadr.log_text())
+            self.hold_idle(kadr, 192)
+            time.sleep(0.2)
+            extra = connect(kadr)
+            reader = Reader(extra)
+            status, headers, _ = reader.response()
+            extra.close()
+            self.assertEqual(status, 503)
+            self.assertIn("retry-after", headers)
 
 
 class StopTest(unittest.TestCase):

@@ -1,0 +1,28 @@
+#ifndef KADR_ENGINE_FD_LIMIT_H
+#define KADR_ENGINE_FD_LIMIT_H
+/* The open-file limit of the process and the connections it allows.
+ * Shells and service managers often start a process with a soft limit
+ * of 1024 under a higher hard limit. So kadrd raises its soft limit to
+ * what its connections need, up to the hard limit. */
+
+#include <stdint.h>
+
+/* Descriptors kept apart from client connections: volumes, the index,
+ * logs, upload and job files. */
+#define FD_LIMIT_RESERVED 128
+/* Soft open-file limit kadrd sets when max_connections is left to the
+ * host. */
+#define FD_LIMIT_TARGET 65536
+
+/* Raises the soft open-file limit to `target`, or to the hard limit when
+ * that is lower. Never lowers it. Returns the soft limit in effect. */
+uint64_t fd_limit_raise(uint64_t target);
+
+/* Connections `open_files` descriptors allow: each may hold a socket and
+ * an upload file. At least 64. */
+uint64_t fd_limit_connections(uint64_t open_files);
+
+/* Open files that `connections` connections need. */
+uint64_t fd_limit_needed(uint64_t connections);
+
+#endif
