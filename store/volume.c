@@ -320,6 +320,21 @@ static int list_ids(const char *dir, uint32_t **ids_out, size_t *count_out)
     return 0;
 }
 
+/* Opens an empty volume for appends, so that it takes later needles. */
+static int open_empty(const char *dir, volume_t *vol)
+{
+    char path[PATH_MAX];
+    int rc = volume_path(dir, vol->id, path);
+
+    if (rc != 0)
+        return rc;
+    vol->wfd = open(path, O_WRONLY | O_CLOEXEC);
+    if (vol->wfd < 0)
+        return -errno;
+    vol->append_end = VOLUME_HEADER_SIZE;
+    return 0;
+}
+
 static int recover_and_load(volume_table_t *table, uint32_t id,
                             volume_end_fn end_of, void *ctx)
 {
@@ -336,7 +351,10 @@ static int recover_and_load(volume_table_t *table, uint32_t id,
     rc = volume_load(table->dir, id, &vol);
     if (rc != 0)
         return rc;
-    rc = table_add(table, vol);
+    if (!table->read_only && end <= VOLUME_HEADER_SIZE)
+        rc = open_empty(table->dir, vol);
+    if (rc == 0)
+        rc = table_add(table, vol);
     if (rc != 0)
         volume_free(vol);
     return rc;
@@ -638,14 +656,10 @@ void volume_drop_retired(volume_table_t *table)
     pthread_rwlock_unlock(&table->lock);
 }
 
-/* Returns a volume emptied by cancelled reservations: not active, not
- * retired, open for writing, with no needle and no pin. The caller holds
- * append_lock.
- * TODO: an empty volume left from before the store was opened is not
- * found here, because its append_end is unknown and it has no write fd.
- * Compaction skips volumes without dead bytes, so such files stay until
- * removed by hand. There are at most as many as large reservations were
- * in flight at once. */
+/* Returns an empty volume: emptied by cancelled reservations, or by
+ * recovery when the store was opened. It is not active, not retired,
+ * open for writing, with no needle and no pin. The caller holds
+ * append_lock. */
 static volume_t *find_empty(volume_table_t *table)
 {
     volume_t *found = NULL;

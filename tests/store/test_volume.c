@@ -345,6 +345,44 @@ static void volume_cancelled_large_reuses_volume(void **state)
     store_close(store);
 }
 
+/* Volumes emptied by recovery, here two left by reservations in flight
+ * at a stop, take later needles instead of new volume files. */
+static void volume_empty_after_restart_reused(void **state)
+{
+    fixture_t *fx = *state;
+    store_options_t opts = {.volume_max_bytes = 8192};
+    uint64_t big = needle_size(8000);
+    uint8_t data[100];
+    bool deduped;
+    store_t *store;
+    volume_t *vol;
+    uint64_t offset;
+
+    test_fill(data, sizeof(data), 70);
+    assert_int_equal(store_open(fx->dir, &opts, &store), 0);
+    test_put_mem(store, data, sizeof(data), &deduped);
+    for (uint32_t id = 2; id <= 3; id++) {
+        assert_int_equal(
+            volume_append_reserve(&store->volumes, big, &vol, &offset), 0);
+        assert_int_equal(vol->id, id);
+    }
+    store_close(store);
+
+    assert_int_equal(store_open(fx->dir, &opts, &store), 0);
+    assert_int_equal(test_volume_size(fx->dir, 2), VOLUME_HEADER_SIZE);
+    assert_int_equal(test_volume_size(fx->dir, 3), VOLUME_HEADER_SIZE);
+    assert_int_equal(volume_active_id(&store->volumes), 3);
+    assert_int_equal(volume_append_reserve(&store->volumes, big, &vol, &offset),
+                     0);
+    assert_int_equal(vol->id, 3);
+    assert_int_equal(volume_append_reserve(&store->volumes, big, &vol, &offset),
+                     0);
+    assert_int_equal(vol->id, 2);
+    assert_int_equal(offset, VOLUME_HEADER_SIZE);
+    assert_int_equal(volume_count(&store->volumes), 3);
+    store_close(store);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -364,6 +402,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(volume_other_files_ignored, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(volume_cancelled_large_reuses_volume,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(volume_empty_after_restart_reused,
                                         setup, teardown),
     };
 
