@@ -285,7 +285,7 @@ KADR_MUST_CHECK int store_get_stats(store_txn_t *txn, store_stats_t *out);
  * whole needle bytes (header, payload, footer, padding). */
 typedef struct store_volume_info {
     uint32_t id;
-    bool active;          /* appends go here */
+    bool active;          /* appends go here; false in a read-only store */
     uint64_t file_bytes;  /* size of the volume file */
     uint64_t indexed_end; /* end of the last indexed needle, 0 if none */
     uint64_t live_bytes;  /* needles of blobs with references */

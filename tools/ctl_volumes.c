@@ -5,21 +5,23 @@
 
 #include "ctl.h"
 
+/* No active flag: kadrctl reads the store beside kadrd, and only the
+ * writer knows which volume takes appends. */
 static json_t *volume_json(const store_volume_info_t *v)
 {
     return json_pack(
-        "{s:I,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:f}", "id", (json_int_t)v->id,
-        "active", v->active, "file_bytes", (json_int_t)v->file_bytes,
-        "indexed_end", (json_int_t)v->indexed_end, "live_bytes",
-        (json_int_t)v->live_bytes, "dead_bytes", (json_int_t)v->dead_bytes,
-        "live_blobs", (json_int_t)v->live_blobs, "dead_blobs",
-        (json_int_t)v->dead_blobs, "dead_ratio", store_volume_dead_ratio(v));
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f}", "id", (json_int_t)v->id,
+        "file_bytes", (json_int_t)v->file_bytes, "indexed_end",
+        (json_int_t)v->indexed_end, "live_bytes", (json_int_t)v->live_bytes,
+        "dead_bytes", (json_int_t)v->dead_bytes, "live_blobs",
+        (json_int_t)v->live_blobs, "dead_blobs", (json_int_t)v->dead_blobs,
+        "dead_ratio", store_volume_dead_ratio(v));
 }
 
 static void print_line(const store_volume_info_t *v)
 {
-    printf("%8u %-6s %12llu %12llu %12llu %12llu %8llu %8llu %5.1f%%\n", v->id,
-           v->active ? "active" : "", (unsigned long long)v->file_bytes,
+    printf("%8u %12llu %12llu %12llu %12llu %8llu %8llu %5.1f%%\n", v->id,
+           (unsigned long long)v->file_bytes,
            (unsigned long long)v->indexed_end,
            (unsigned long long)v->live_bytes, (unsigned long long)v->dead_bytes,
            (unsigned long long)v->live_blobs, (unsigned long long)v->dead_blobs,
@@ -41,9 +43,9 @@ int ctl_cmd_volumes(struct ctl *ctl)
             json_array_append_new(doc, volume_json(&list[i]));
         ctl_print_json(ctl, doc);
     } else {
-        printf("%8s %-6s %12s %12s %12s %12s %8s %8s %6s\n", "volume", "",
-               "file bytes", "indexed end", "live bytes", "dead bytes", "live",
-               "dead", "dead");
+        printf("%8s %12s %12s %12s %12s %8s %8s %6s\n", "volume", "file bytes",
+               "indexed end", "live bytes", "dead bytes", "live", "dead",
+               "dead");
         for (size_t i = 0; i < count; i++)
             print_line(&list[i]);
     }

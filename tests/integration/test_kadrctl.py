@@ -49,6 +49,11 @@ class KadrctlTest(unittest.TestCase):
         self.assertEqual(code, 0)
         self.assertEqual([v["id"] for v in doc], [1])
         self.assertGreater(doc[0]["live_blobs"], 0)
+        # A reader cannot tell which volume kadrd appends to, so no
+        # "active" field claims it.
+        self.assertEqual(sorted(doc[0]), [
+            "dead_blobs", "dead_bytes", "dead_ratio", "file_bytes", "id",
+            "indexed_end", "live_blobs", "live_bytes"])
 
     def test_verify_beside_daemon(self):
         text = self.run_ok("verify")
