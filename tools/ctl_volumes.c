@@ -6,7 +6,7 @@
 #include "ctl.h"
 
 /* No active flag: kadrctl reads the store beside kadrd, and only the
- * writer knows which volume takes appends. */
+ * writer tracks which volume takes appends. */
 static json_t *volume_json(const store_volume_info_t *v)
 {
     return json_pack(
