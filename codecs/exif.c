@@ -2,6 +2,10 @@
 #include "image_internal.h"
 
 #include <libexif/exif-data.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const uint8_t exif_header[6] = {'E', 'x', 'i', 'f', 0, 0};
 
 static uint32_t read_orientation(ExifData *exif)
 {
@@ -35,5 +39,27 @@ uint32_t image__exif_orientation(const uint8_t *exif, size_t len)
     uint32_t orientation = read_orientation(data);
 
     exif_data_unref(data);
+    return orientation;
+}
+
+uint32_t image__exif_block_orientation(const uint8_t *block, size_t len)
+{
+    if (block == NULL || len < 8 || len > 0xFFFF - sizeof(exif_header))
+        return 1;
+    if (memcmp(block, exif_header, sizeof(exif_header)) == 0)
+        return image__exif_orientation(block, len);
+
+    /* libexif reads a block only behind the "Exif\0\0" header. */
+    uint8_t *app1 = malloc(sizeof(exif_header) + len);
+
+    if (app1 == NULL)
+        return 1;
+    memcpy(app1, exif_header, sizeof(exif_header));
+    memcpy(app1 + sizeof(exif_header), block, len);
+
+    uint32_t orientation =
+        image__exif_orientation(app1, sizeof(exif_header) + len);
+
+    free(app1);
     return orientation;
 }

@@ -82,6 +82,11 @@ KADR_MUST_CHECK int image__jpeg_join_icc(const jpeg_markers_t *markers,
  * APP1 payload that starts with "Exif\0\0". */
 uint32_t image__exif_orientation(const uint8_t *exif, size_t len);
 
+/* exif.c: the EXIF orientation (1..8, 1 when absent or invalid) from the
+ * EXIF block of a PNG eXIf or WebP EXIF chunk: a TIFF header and its
+ * entries, with or without the "Exif\0\0" header before them. */
+uint32_t image__exif_block_orientation(const uint8_t *block, size_t len);
+
 /* orient.c: turns pixels upright for an EXIF orientation, replacing
  * *pixels on success. */
 KADR_MUST_CHECK int image__orient(image_pixels_t *pixels, uint32_t orientation);

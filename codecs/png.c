@@ -74,6 +74,18 @@ static void reader_close(png_reader_t *reader)
     free(reader);
 }
 
+/* Reads the orientation of an eXIf chunk placed before the image data,
+ * where png_read_info() finds it. */
+static uint32_t read_orientation(png_reader_t *reader)
+{
+    png_uint_32 len = 0;
+    png_bytep exif = NULL;
+
+    if (!png_get_eXIf_1(reader->png, reader->info, &len, &exif))
+        return 1;
+    return image__exif_block_orientation(exif, len);
+}
+
 static void fill_info(png_reader_t *reader, image_info_t *out)
 {
     int color_type = png_get_color_type(reader->png, reader->info);
@@ -83,9 +95,7 @@ static void fill_info(png_reader_t *reader, image_info_t *out)
     out->height = png_get_image_height(reader->png, reader->info);
     out->has_alpha = (color_type & PNG_COLOR_MASK_ALPHA) != 0 ||
                      png_get_valid(reader->png, reader->info, PNG_INFO_tRNS);
-    /* TODO: read orientation from a PNG eXIf chunk. Browsers apply it,
-     * so such an upload renders sideways here. */
-    out->orientation = 1;
+    out->orientation = read_orientation(reader);
 }
 
 int image__png_probe(const uint8_t *data, size_t len, image_info_t *out)
@@ -172,7 +182,10 @@ static int read_pixels(png_reader_t *reader, const image_info_t *info,
     if (rc != 0)
         return rc;
     png_read_image(reader->png, reader->rows);
-    return image__icc_to_srgb(out, icc, icc_len);
+    rc = image__icc_to_srgb(out, icc, icc_len);
+    if (rc != 0)
+        return rc;
+    return image__orient(out, seen.orientation);
 }
 
 int image__png_decode(const uint8_t *data, size_t len, const image_info_t *info,

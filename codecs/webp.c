@@ -13,6 +13,26 @@
  * it no more than this. */
 #define WEBP_HEAD_BYTES 4096
 
+/* Reads the orientation of the EXIF chunk. The chunk usually follows the
+ * image data, so this needs the whole file: a truncated one reads as 1. */
+static uint32_t read_orientation(const uint8_t *data, size_t len)
+{
+    WebPData webp = {data, len};
+    WebPChunkIterator chunk;
+    WebPDemuxer *demux = WebPDemux(&webp);
+    uint32_t orientation = 1;
+
+    if (demux == NULL)
+        return 1;
+    if (WebPDemuxGetChunk(demux, "EXIF", 1, &chunk)) {
+        orientation =
+            image__exif_block_orientation(chunk.chunk.bytes, chunk.chunk.size);
+        WebPDemuxReleaseChunkIterator(&chunk);
+    }
+    WebPDemuxDelete(demux);
+    return orientation;
+}
+
 static int features_to_info(const WebPBitstreamFeatures *features,
                             image_info_t *out)
 {
@@ -22,9 +42,6 @@ static int features_to_info(const WebPBitstreamFeatures *features,
     out->width = (uint32_t)features->width;
     out->height = (uint32_t)features->height;
     out->has_alpha = features->has_alpha != 0;
-    /* TODO: read orientation from the WebP EXIF chunk, which browsers
-     * apply. It often sits after the image data, past what the probe
-     * reads. */
     out->orientation = 1;
     return 0;
 }
@@ -36,7 +53,12 @@ int image__webp_probe(const uint8_t *data, size_t len, image_info_t *out)
 
     if (WebPGetFeatures(data, head_len, &features) != VP8_STATUS_OK)
         return KADR_E_CORRUPT;
-    return features_to_info(&features, out);
+
+    int rc = features_to_info(&features, out);
+
+    if (rc == 0)
+        out->orientation = read_orientation(data, len);
+    return rc;
 }
 
 static int decode_still(const uint8_t *data, size_t len, bool alpha,
@@ -138,5 +160,8 @@ int image__webp_decode(const uint8_t *data, size_t len,
         rc = decode_still(data, len, features.has_alpha != 0, out);
     if (rc != 0)
         return rc;
-    return convert_icc(data, len, out);
+    rc = convert_icc(data, len, out);
+    if (rc != 0)
+        return rc;
+    return image__orient(out, info->orientation);
 }

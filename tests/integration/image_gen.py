@@ -153,13 +153,47 @@ def png_rgb(width, height, pixel_at, icc=None):
             png_chunk(b"IEND", b""))
 
 
-def exif_orientation_app1(orientation):
-    """A JPEG APP1 segment whose EXIF block contains only Orientation."""
-    tiff = (b"MM\0\x2a" + struct.pack(">I", 8) + struct.pack(">H", 1) +
+def exif_orientation_tiff(orientation):
+    """A big-endian EXIF block (TIFF header and one IFD) that contains
+    only Orientation."""
+    return (b"MM\0\x2a" + struct.pack(">I", 8) + struct.pack(">H", 1) +
             struct.pack(">HHIHH", 0x0112, 3, 1, orientation, 0) +
             struct.pack(">I", 0))
-    body = b"Exif\0\0" + tiff
+
+
+def exif_orientation_app1(orientation):
+    """A JPEG APP1 segment whose EXIF block contains only Orientation."""
+    body = b"Exif\0\0" + exif_orientation_tiff(orientation)
     return b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body
+
+
+def png_with_exif(png, block):
+    """Inserts an eXIf chunk with an EXIF block right after IHDR."""
+    assert png[12:16] == b"IHDR"
+    end = 8 + 8 + 13 + 4
+    return png[:end] + png_chunk(b"eXIf", block) + png[end:]
+
+
+def riff_chunk(kind, body):
+    pad = b"\0" if len(body) % 2 else b""
+    return kind + struct.pack("<I", len(body)) + body + pad
+
+
+def webp_with_exif(webp, width, height, block):
+    """Rewrites a WebP file in the extended format, with an EXIF chunk
+    after its image data as encoders place it."""
+    assert webp[:4] == b"RIFF"
+    assert webp[8:12] == b"WEBP"
+    chunks = webp[12:]
+    if chunks[:4] == b"VP8X":
+        flags = bytes([chunks[8] | 0x08])
+        chunks = chunks[:8] + flags + chunks[9:]
+    else:
+        header = (bytes([0x08, 0, 0, 0]) + (width - 1).to_bytes(3, "little") +
+                  (height - 1).to_bytes(3, "little"))
+        chunks = riff_chunk(b"VP8X", header) + chunks
+    body = b"WEBP" + chunks + riff_chunk(b"EXIF", block)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
 def with_orientation(jpeg, orientation):

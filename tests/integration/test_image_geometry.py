@@ -1,6 +1,6 @@
 """Geometry through the whole HTTP path: the eight EXIF orientations of a
-generated marker image, the centre crop of s150.jpg, exact output sizes
-and no upscaling."""
+generated marker image in JPEG, PNG (eXIf) and WebP (EXIF), the centre
+crop of s150.jpg, exact output sizes and no upscaling."""
 
 import image_gen
 from kadr_harness import main
@@ -40,6 +40,14 @@ class ImageGeometryTest(image_gen.ImageDaemonTest):
                                    stdin=upright)
         return image_gen.with_orientation(stored, orientation)
 
+    def marker_stored(self, orientation, suffix, *options):
+        """The marker image as a camera stores it for an orientation, in
+        the format of suffix, without metadata."""
+        upright = image_gen.png_rgb(WIDTH, HEIGHT, marker_pixel)
+        return image_gen.convert("-", "-strip",
+                                 *STORED_OPERATION[orientation], *options,
+                                 suffix=suffix, stdin=upright)
+
     def check_upright(self, decoded, label):
         w, h = decoded[0], decoded[1]
         corners = {"top-left": (w // 8, h // 5, BRIGHT),
@@ -63,6 +71,41 @@ class ImageGeometryTest(image_gen.ImageDaemonTest):
                     self.assertEqual(decoded[:2], (WIDTH, HEIGHT),
                                      (orientation, preset))
                     self.check_upright(decoded, (orientation, preset))
+
+    def test_png_webp_exif_upright(self):
+        # vipsthumbnail turns these upright too (libvips 8.14 reads the
+        # PNG eXIf chunk and the WebP EXIF chunk).
+        for orientation in range(1, 9):
+            block = image_gen.exif_orientation_tiff(orientation)
+            stored_size = (HEIGHT, WIDTH) if orientation >= 5 else \
+                (WIDTH, HEIGHT)
+            png = image_gen.png_with_exif(
+                self.marker_stored(orientation, ".png"), block)
+            webp = image_gen.webp_with_exif(
+                self.marker_stored(orientation, ".webp", "-define",
+                                   "webp:lossless=true"),
+                *stored_size, block)
+            for label, data in (("png", png), ("webp", webp)):
+                with self.subTest(format=label, orientation=orientation):
+                    doc = self.upload(data, (label, orientation))
+                    self.assertEqual((doc["width"], doc["height"]),
+                                     (WIDTH, HEIGHT))
+                    decoded = image_gen.decode_rgba(
+                        self.variant(doc, "w320.webp"))
+                    self.assertEqual(decoded[:2], (WIDTH, HEIGHT))
+                    self.check_upright(decoded, (label, orientation))
+
+    def test_webp_exif_with_header_upright(self):
+        # An EXIF chunk that starts with the "Exif\0\0" header of a JPEG
+        # APP1 segment is read the same way.
+        block = b"Exif\0\0" + image_gen.exif_orientation_tiff(6)
+        webp = image_gen.webp_with_exif(
+            self.marker_stored(6, ".webp", "-define", "webp:lossless=true"),
+            HEIGHT, WIDTH, block)
+        doc = self.upload(webp, "webp-exif-header")
+        self.assertEqual((doc["width"], doc["height"]), (WIDTH, HEIGHT))
+        decoded = image_gen.decode_rgba(self.variant(doc, "w320.webp"))
+        self.check_upright(decoded, "webp-exif-header")
 
     def test_square_is_centre_crop(self):
         # 300x200: red, green and blue columns of 50, 200 and 50 pixels.
