@@ -13,23 +13,42 @@
  * it no more than this. */
 #define WEBP_HEAD_BYTES 4096
 
-/* Reads the orientation of the EXIF chunk. The chunk usually follows the
- * image data, so this needs the whole file: a truncated one reads as 1. */
-static uint32_t read_orientation(const uint8_t *data, size_t len)
+/* Calls use() with the payload of the first chunk named fourcc, and
+ * returns its result. Returns 0 without calling it when the file has no
+ * such chunk or cannot be demuxed (a truncated file). */
+static int with_chunk(const uint8_t *data, size_t len, const char *fourcc,
+                      int (*use)(const uint8_t *, size_t, void *), void *ctx)
 {
     WebPData webp = {data, len};
     WebPChunkIterator chunk;
     WebPDemuxer *demux = WebPDemux(&webp);
-    uint32_t orientation = 1;
+    int rc = 0;
 
     if (demux == NULL)
-        return 1;
-    if (WebPDemuxGetChunk(demux, "EXIF", 1, &chunk)) {
-        orientation =
-            image__exif_block_orientation(chunk.chunk.bytes, chunk.chunk.size);
+        return 0;
+    if (WebPDemuxGetChunk(demux, fourcc, 1, &chunk)) {
+        rc = use(chunk.chunk.bytes, chunk.chunk.size, ctx);
         WebPDemuxReleaseChunkIterator(&chunk);
     }
     WebPDemuxDelete(demux);
+    return rc;
+}
+
+static int use_exif(const uint8_t *block, size_t len, void *ctx)
+{
+    uint32_t *orientation = ctx;
+
+    *orientation = image__exif_block_orientation(block, len);
+    return 0;
+}
+
+/* Reads the orientation of the EXIF chunk. The chunk usually follows the
+ * image data, so this needs the whole file: a truncated one reads as 1. */
+static uint32_t read_orientation(const uint8_t *data, size_t len)
+{
+    uint32_t orientation = 1;
+
+    (void)with_chunk(data, len, "EXIF", use_exif, &orientation);
     return orientation;
 }
 
@@ -121,22 +140,15 @@ static int decode_animation(const uint8_t *data, size_t len,
     return rc;
 }
 
+static int use_icc(const uint8_t *icc, size_t len, void *ctx)
+{
+    return image__icc_to_srgb(ctx, icc, len);
+}
+
 /* Converts from the ICCP chunk's profile, if the file has one. */
 static int convert_icc(const uint8_t *data, size_t len, image_pixels_t *out)
 {
-    WebPData webp = {data, len};
-    WebPChunkIterator chunk;
-    WebPDemuxer *demux = WebPDemux(&webp);
-    int rc = 0;
-
-    if (demux == NULL)
-        return 0;
-    if (WebPDemuxGetChunk(demux, "ICCP", 1, &chunk)) {
-        rc = image__icc_to_srgb(out, chunk.chunk.bytes, chunk.chunk.size);
-        WebPDemuxReleaseChunkIterator(&chunk);
-    }
-    WebPDemuxDelete(demux);
-    return rc;
+    return with_chunk(data, len, "ICCP", use_icc, out);
 }
 
 int image__webp_decode(const uint8_t *data, size_t len,
