@@ -363,7 +363,7 @@ static int unlink_volume(store_t *store, uint32_t id)
         return rc;
     if (unlink(path) != 0 && errno != ENOENT)
         return -errno;
-    return store__fsync_dir(store->volumes_dir);
+    return kadr_fsync_dir(store->volumes_dir);
 }
 
 static int read_entries(store_t *store, struct entry_list *list)

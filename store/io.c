@@ -23,16 +23,3 @@ int store__pread_full(int fd, void *buf, size_t len, uint64_t off)
     }
     return 0;
 }
-
-int store__fsync_dir(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rc = 0;
-
-    if (fd < 0)
-        return -errno;
-    if (fsync(fd) != 0)
-        rc = -errno;
-    close(fd);
-    return rc;
-}

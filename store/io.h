@@ -13,7 +13,4 @@
 KADR_MUST_CHECK int store__pread_full(int fd, void *buf, size_t len,
                                       uint64_t off);
 
-/* Syncs the folder at path so that entries created in it are durable. */
-KADR_MUST_CHECK int store__fsync_dir(const char *path);
-
 #endif

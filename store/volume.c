@@ -194,7 +194,7 @@ static int volume_create(const char *dir, uint32_t id, volume_t **out)
     rc = write_header(fd, id);
     if (rc != 0)
         goto fail_header;
-    rc = store__fsync_dir(dir);
+    rc = kadr_fsync_dir(dir);
     if (rc != 0)
         goto fail_header;
     rc = volume_load(dir, id, &vol);

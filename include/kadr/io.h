@@ -1,9 +1,10 @@
-/* Positioned writes that finish the whole range, and read-only mappings
- * of a range, for the store's volumes and the engine's upload files. */
+/* Positioned writes that finish the whole range, read-only mappings of a
+ * range and folder syncs, for the store's volumes and the engine's files. */
 #ifndef KADR_IO_H
 #define KADR_IO_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -54,6 +55,21 @@ static inline const uint8_t *kadr_map_range(int fd, uint64_t offset,
         return NULL;
     *base = addr;
     return (const uint8_t *)addr + (offset - start);
+}
+
+/* Syncs the folder at path so that entries created, renamed or removed
+ * in it are durable. Returns 0 or -errno. */
+static inline int kadr_fsync_dir(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = 0;
+
+    if (fd < 0)
+        return -errno;
+    if (fsync(fd) != 0)
+        rc = -errno;
+    close(fd);
+    return rc;
 }
 
 #endif
