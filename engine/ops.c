@@ -13,9 +13,12 @@ static int start_webhook(app_t *app)
     if (rc != 0)
         return rc;
     rc = webhook_configure(app->webhook, app->cfg, err, sizeof(err));
-    if (rc != 0)
+    if (rc != 0) {
         log_error("webhook.config_failed", "error=\"%s\"", kadr_strerror(rc));
-    return rc;
+        return rc;
+    }
+    webhook_restore(app->webhook);
+    return 0;
 }
 
 int ops_start(app_t *app)

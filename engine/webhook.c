@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "webhook_spool.h"
 
 #define MAX_MEDIA_ID 32
 #define READ_BUFFER_BYTES 4096
@@ -58,6 +59,7 @@ struct webhook {
     unsigned attempts_alive;
     bool stopping;
     bool timer_closed;
+    char *spool_dir; /* the data folder, where the spool file goes */
 };
 
 static void start_attempt(webhook_t *webhook);
@@ -127,8 +129,10 @@ int webhook_parse_url(const char *url, webhook_url_t *out)
 static void maybe_free(webhook_t *webhook)
 {
     if (webhook->stopping && webhook->timer_closed &&
-        webhook->attempts_alive == 0)
+        webhook->attempts_alive == 0) {
+        free(webhook->spool_dir);
         free(webhook);
+    }
 }
 
 static void free_attempt(struct attempt *a)
@@ -448,6 +452,9 @@ int webhook_configure(webhook_t *webhook, const config_t *cfg, char *err,
 {
     webhook_url_t url;
 
+    if (webhook->spool_dir == NULL && cfg->data_dir != NULL &&
+        (webhook->spool_dir = strdup(cfg->data_dir)) == NULL)
+        return -ENOMEM;
     if (cfg->webhook_url[0] == '\0') {
         end_attempt(webhook);
         webhook->waiting = false;
@@ -517,21 +524,18 @@ static void make_room(webhook_t *webhook)
     free(victim);
 }
 
-void webhook_notify(webhook_t *webhook, const char *media_id,
-                    const char *status, const char *kind, const char *error)
+/* Queues an event with body (JSON, malloc'd, owned from here on). */
+static void push_event(webhook_t *webhook, const char *media_id, char *body)
 {
-    struct event *ev;
+    struct event *ev = body != NULL ? calloc(1, sizeof(*ev)) : NULL;
 
-    if (webhook == NULL || !webhook->enabled || webhook->stopping)
-        return;
-    ev = calloc(1, sizeof(*ev));
-    if (ev == NULL ||
-        (ev->body = format_event(media_id, status, kind, error)) == NULL) {
-        free(ev);
+    if (ev == NULL) {
+        free(body);
         metrics_add(webhook->metrics->webhook_dropped, 1);
         log_error("webhook.dropped", "media=%s error=out_of_memory", media_id);
         return;
     }
+    ev->body = body;
     snprintf(ev->media_id, sizeof(ev->media_id), "%s", media_id);
     ev->len = strlen(ev->body);
     make_room(webhook);
@@ -545,6 +549,92 @@ void webhook_notify(webhook_t *webhook, const char *media_id,
         start_attempt(webhook);
 }
 
+void webhook_notify(webhook_t *webhook, const char *media_id,
+                    const char *status, const char *kind, const char *error)
+{
+    if (webhook == NULL || !webhook->enabled || webhook->stopping)
+        return;
+    push_event(webhook, media_id, format_event(media_id, status, kind, error));
+}
+
+struct restore {
+    webhook_t *webhook;
+    unsigned queued;
+    unsigned skipped;
+};
+
+/* Queues one spooled event again, if it is a JSON object with a media
+ * id. */
+static void restore_line(void *ctx, const char *line, size_t len)
+{
+    struct restore *r = ctx;
+    json_t *doc = json_loadb(line, len, 0, NULL);
+    const char *id = json_string_value(json_object_get(doc, "id"));
+    char *body = NULL;
+
+    if (id != NULL && id[0] != '\0' && strlen(id) <= MAX_MEDIA_ID)
+        body = strndup(line, len);
+    if (body != NULL && r->webhook->enabled) {
+        push_event(r->webhook, id, body);
+        r->queued++;
+    } else {
+        free(body);
+        r->skipped++;
+    }
+    json_decref(doc);
+}
+
+void webhook_restore(webhook_t *webhook)
+{
+    struct restore r = {webhook, 0, 0};
+    int rc;
+
+    if (webhook == NULL || webhook->spool_dir == NULL)
+        return;
+    rc = webhook_spool_load(webhook->spool_dir, restore_line, &r);
+    if (rc < 0) {
+        log_error("webhook.restore_failed", "file=%s/%s error=\"%s\"",
+                  webhook->spool_dir, WEBHOOK_SPOOL_FILE, kadr_strerror(rc));
+        return;
+    }
+    if (rc == 0)
+        return;
+    if (r.skipped > 0)
+        metrics_add(webhook->metrics->webhook_dropped, r.skipped);
+    log_info("webhook.restored", "queued=%u skipped=%u", r.queued, r.skipped);
+}
+
+/* Writes the queued events to the spool, oldest first. Returns 0 when
+ * they are saved (or there are none). */
+static int save_queue(webhook_t *webhook)
+{
+    const char **bodies;
+    size_t count = 0;
+    int rc;
+
+    if (webhook->queued == 0)
+        return 0;
+    if (webhook->spool_dir == NULL)
+        return KADR_E_BAD_INPUT;
+    bodies = calloc(webhook->queued, sizeof(*bodies));
+    if (bodies == NULL)
+        return -ENOMEM;
+    for (struct event *ev = webhook->head; ev != NULL; ev = ev->next)
+        bodies[count++] = ev->body;
+    rc = webhook_spool_save(webhook->spool_dir, bodies, count);
+    free(bodies);
+    if (rc != 0) {
+        log_error("webhook.save_failed", "count=%zu error=\"%s\"", count,
+                  kadr_strerror(rc));
+        return rc;
+    }
+    log_info("webhook.saved", "count=%zu file=%s/%s", count, webhook->spool_dir,
+             WEBHOOK_SPOOL_FILE);
+    while (webhook->head != NULL)
+        pop_event(webhook);
+    return 0;
+}
+
 static void on_timer_closed(uv_handle_t *handle)
 {
     webhook_t *webhook = handle->data;
@@ -553,16 +643,16 @@ static void on_timer_closed(uv_handle_t *handle)
     maybe_free(webhook);
 }
 
-/* TODO: events still queued at shutdown are dropped, not stored, so a
- * receiver misses them across a restart; store them with the job if
- * receivers need every event. */
+/* NOTE: events queued at a crash are lost, because only a stop writes
+ * the spool. The receiver may get an event twice: one in flight when
+ * kadrd stopped is saved too. */
 void webhook_stop(webhook_t *webhook)
 {
     if (webhook == NULL)
         return;
     webhook->stopping = true;
     end_attempt(webhook);
-    if (webhook->queued > 0)
+    if (save_queue(webhook) != 0 && webhook->queued > 0)
         log_warn("webhook.dropped", "count=%zu error=shutting_down",
                  webhook->queued);
     drop_all(webhook);

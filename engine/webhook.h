@@ -53,7 +53,12 @@ KADR_MUST_CHECK int webhook_configure(webhook_t *webhook, const config_t *cfg,
 void webhook_notify(webhook_t *webhook, const char *media_id,
                     const char *status, const char *kind, const char *error);
 
-/* Drops queued events, aborts the attempt in flight and frees webhook
+/* Queues again the events that the last stop saved in the data folder,
+ * and removes their file. Logs what it queued and skipped. */
+void webhook_restore(webhook_t *webhook);
+
+/* Saves queued events in the data folder for the next start (dropping
+ * them if that fails), aborts the attempt in flight and frees webhook
  * once its handles have closed. */
 void webhook_stop(webhook_t *webhook);
 

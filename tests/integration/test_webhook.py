@@ -4,6 +4,7 @@ failed attempts and a bounded number of tries."""
 
 import http.server
 import json
+import os
 import re
 import threading
 import time
@@ -163,6 +164,55 @@ class WebhookTest(unittest.TestCase):
         self.assertEqual(body["kind"], "video")
         self.assertEqual(body["status"], doc["status"])
         self.assertEqual(body["event"], "media." + doc["status"])
+
+    def test_queue_kept_across_restart(self):
+        with Receiver([503]) as down, Receiver([200]) as up:
+            d = Daemon(*webhook_flags(down, 100))
+            try:
+                d.start()
+                media_id = d.upload_file(PHOTO).json()["id"]
+                down.wait_posts(1)
+                d.stop()
+                spool = os.path.join(d.data, "webhook-queue.jsonl")
+                with open(spool) as f:
+                    saved = [json.loads(line) for line in f]
+                stop_log = d.log_text()
+                d.flags = list(webhook_flags(up, 3))
+                d.start()
+                posts = up.wait_posts(1)
+                wait_metric(d, "kadr_webhook_sent_total", 1)
+                values = d.metrics()
+                spool_left = os.path.exists(spool)
+            finally:
+                d.__exit__(None, None, None)
+        self.assertEqual([(e["id"], e["event"]) for e in saved],
+                         [(media_id, "media.ready")])
+        self.assertIn("event=webhook.saved count=1 ", stop_log)
+        body = json.loads(posts[0][3])
+        self.assertEqual(body, saved[0])
+        self.assertFalse(spool_left)
+        self.assertEqual(values["kadr_webhook_dropped_total"], 0)
+
+    def test_spooled_lines_checked(self):
+        good = {"event": "media.ready", "id": "abc", "status": "ready",
+                "kind": "image", "error": None, "time": 1}
+        lines = [json.dumps(good), "not json", json.dumps({"id": "x" * 40}),
+                 json.dumps({"event": "media.ready"})]
+        with Receiver([200]) as rx:
+            d = Daemon(*webhook_flags(rx, 3))
+            try:
+                os.makedirs(d.data)
+                with open(os.path.join(d.data, "webhook-queue.jsonl"),
+                          "w") as f:
+                    f.write("\n".join(lines) + "\n")
+                d.start()
+                posts = rx.wait_posts(1)
+                wait_metric(d, "kadr_webhook_dropped_total", 3)
+                log = d.log_text()
+            finally:
+                d.__exit__(None, None, None)
+        self.assertEqual(json.loads(posts[0][3]), good)
+        self.assertIn("event=webhook.restored queued=1 skipped=3", log)
 
     def test_no_webhook_by_default(self):
         with Daemon() as d:

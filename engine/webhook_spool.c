@@ -1,0 +1,100 @@
+/* Webhook spool: queued events saved at a stop and loaded at a start. */
+#include "webhook_spool.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <kadr/io.h>
+
+/* The spool file and the temporary file a save writes first. */
+struct spool_paths {
+    char path[PATH_MAX];
+    char tmp[PATH_MAX];
+};
+
+static int spool_paths_init(struct spool_paths *p, const char *dir)
+{
+    int len = snprintf(p->path, PATH_MAX, "%s/%s", dir, WEBHOOK_SPOOL_FILE);
+    int tmp_len = snprintf(p->tmp, PATH_MAX, "%s.tmp", p->path);
+
+    if (len <= 0 || tmp_len <= 0 || tmp_len >= PATH_MAX)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
+static int write_lines(FILE *f, const char *const *bodies, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (fputs(bodies[i], f) == EOF || fputc('\n', f) == EOF)
+            return -EIO;
+    }
+    if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+        return errno != 0 ? -errno : -EIO;
+    return 0;
+}
+
+int webhook_spool_save(const char *dir, const char *const *bodies, size_t count)
+{
+    struct spool_paths p;
+    FILE *f;
+    int rc = spool_paths_init(&p, dir);
+
+    if (rc != 0)
+        return rc;
+    f = fopen(p.tmp, "we");
+    if (f == NULL)
+        return -errno;
+    rc = write_lines(f, bodies, count);
+    if (fclose(f) != 0 && rc == 0)
+        rc = -errno;
+    if (rc == 0 && rename(p.tmp, p.path) != 0)
+        rc = -errno;
+    if (rc != 0) {
+        unlink(p.tmp);
+        return rc;
+    }
+    return kadr_fsync_dir(dir);
+}
+
+/* Passes each line of f to fn. Returns how many lines fn received. */
+static int read_lines(FILE *f, webhook_spool_fn fn, void *ctx)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int count = 0;
+
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        if (len > 0 && line[len - 1] == '\n')
+            line[--len] = '\0';
+        if (len == 0 || len > WEBHOOK_SPOOL_MAX_LINE)
+            continue;
+        fn(ctx, line, (size_t)len);
+        count++;
+    }
+    free(line);
+    return ferror(f) ? -EIO : count;
+}
+
+int webhook_spool_load(const char *dir, webhook_spool_fn fn, void *ctx)
+{
+    struct spool_paths p;
+    FILE *f;
+    int rc = spool_paths_init(&p, dir);
+
+    if (rc != 0)
+        return rc;
+    unlink(p.tmp); /* a save cut short: the file it was to replace remains */
+    f = fopen(p.path, "re");
+    if (f == NULL)
+        return errno == ENOENT ? 0 : -errno;
+    rc = read_lines(f, fn, ctx);
+    fclose(f);
+    if (rc >= 0 && unlink(p.path) != 0)
+        rc = -errno;
+    return rc;
+}
