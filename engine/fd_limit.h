@@ -19,7 +19,8 @@
 uint64_t fd_limit_raise(uint64_t target);
 
 /* Connections `open_files` descriptors allow: each may hold a socket and
- * an upload file. At least 64. */
+ * an upload file, and FD_LIMIT_RESERVED descriptors stay apart, or half
+ * of `open_files` when that is less. At least 1. */
 uint64_t fd_limit_connections(uint64_t open_files);
 
 /* Open files that `connections` connections need. */
