@@ -115,7 +115,8 @@ void upload_fail_media(upload_t *up, int code)
     metrics_add(up->app->metrics.uploads_rejected[up->kind], 1);
     doc = json_pack("{s:s, s:s, s:o*}", "error", error, "detail",
                     up->media.error, "media", media_to_json(&up->media, true));
-    routes_respond_json(up->app, up->req, status, NULL, doc);
+    routes_respond_json(up->app, up->req, status,
+                        status == 503 ? "Retry-After: 1\r\n" : NULL, doc);
     upload_detach(up);
 }
 
@@ -143,6 +144,11 @@ int upload_status_for(int code, const char **error)
     case KADR_E_COLLISION:
         *error = "hash_collision";
         return 409;
+    case -EMFILE:
+    case -ENFILE:
+    case -ENOMEM:
+        *error = "overloaded";
+        return 503;
     default:
         *error = "internal_error";
         return 500;
