@@ -461,6 +461,21 @@ static upload_t *upload_new(app_t *app, http_request_t *req)
     return up;
 }
 
+/* Rejects an upload with Content-Length: 0. It is logged and counted
+ * like an empty chunked body, which upload_finish rejects. */
+static void reject_empty_body(app_t *app, http_request_t *req)
+{
+    const char *detail = "the upload has no bytes";
+    char reason[64];
+
+    log_escape(detail, reason, sizeof(reason));
+    log_info("upload.rejected",
+             "req=%llu status=400 error=empty_body detail=%s",
+             (unsigned long long)req->id, reason);
+    metrics_add(app->metrics.uploads_rejected[KADR_KIND_UNSUPPORTED], 1);
+    routes_respond_error(app, req, 400, "empty_body", detail);
+}
+
 static bool check_upload_headers(app_t *app, http_request_t *req)
 {
     const char *type;
@@ -474,8 +489,7 @@ static bool check_upload_headers(app_t *app, http_request_t *req)
         const char *cl = http_request_header(req, "content-length");
 
         if (cl != NULL)
-            routes_respond_error(app, req, 400, "empty_body",
-                                 "the upload has no bytes");
+            reject_empty_body(app, req);
         else
             routes_respond_error(app, req, 411, "length_required",
                                  "send Content-Length or a chunked body");
