@@ -8,7 +8,11 @@
 #include <stdint.h>
 
 /* Descriptors kept apart from client connections: volumes, the index,
- * logs, upload and job files. */
+ * logs, upload and job files.
+ * TODO: kadrd keeps two descriptors open per volume, so a store of more
+ * than about 50 volumes takes descriptors from the connections' share.
+ * Many uploads at once then get 503 before max_connections is reached;
+ * the reserve should grow with the volume count. */
 #define FD_LIMIT_RESERVED 128
 /* Soft open-file limit kadrd sets when max_connections is left to the
  * host. */
