@@ -50,6 +50,10 @@ typedef struct app {
     struct upload *waiters;
     /* Uploads from their start to their release; loop thread only. */
     uint64_t uploads_in_flight;
+    /* Client connections in effect: max_connections from the config,
+     * lowered at start to what the open-file limit allows. The config
+     * keeps the configured value for a reload to compare the file with. */
+    uint64_t max_connections;
     bool stopping;
     /* Set at shutdown: running transcodes stop and their jobs stay
      * stored, to resume at the next start. */

@@ -3,8 +3,6 @@
 
 #include <sys/resource.h>
 
-#define FD_LIMIT_MIN_CONNECTIONS 64
-
 uint64_t fd_limit_raise(uint64_t target)
 {
     struct rlimit limit;
@@ -25,11 +23,16 @@ uint64_t fd_limit_raise(uint64_t target)
 
 uint64_t fd_limit_connections(uint64_t open_files)
 {
-    uint64_t count = open_files > FD_LIMIT_RESERVED
-                         ? (open_files - FD_LIMIT_RESERVED) / 2
-                         : 0;
+    uint64_t count;
 
-    return count > FD_LIMIT_MIN_CONNECTIONS ? count : FD_LIMIT_MIN_CONNECTIONS;
+    /* Under twice the reserve, half the limit stays reserved, so the
+     * connections never need more descriptors than the limit has. At 256
+     * both rules give 64. */
+    if (open_files >= 2 * FD_LIMIT_RESERVED)
+        count = (open_files - FD_LIMIT_RESERVED) / 2;
+    else
+        count = open_files / 4;
+    return count > 0 ? count : 1;
 }
 
 uint64_t fd_limit_needed(uint64_t connections)

@@ -8,7 +8,11 @@
 #include <stdint.h>
 
 /* Descriptors kept apart from client connections: volumes, the index,
- * logs, upload and job files. */
+ * logs, upload and job files.
+ * TODO: kadrd keeps two descriptors open per volume, so a store of more
+ * than about 50 volumes takes descriptors from the connections' share.
+ * Many uploads at once then get 503 before max_connections is reached;
+ * the reserve should grow with the volume count. */
 #define FD_LIMIT_RESERVED 128
 /* Soft open-file limit kadrd sets when max_connections is left to the
  * host. */
@@ -19,7 +23,8 @@
 uint64_t fd_limit_raise(uint64_t target);
 
 /* Connections `open_files` descriptors allow: each may hold a socket and
- * an upload file. At least 64. */
+ * an upload file, and FD_LIMIT_RESERVED descriptors stay apart, or half
+ * of `open_files` when that is less. At least 1. */
 uint64_t fd_limit_connections(uint64_t open_files);
 
 /* Open files that `connections` connections need. */

@@ -102,19 +102,20 @@ static int load_token_keys(struct daemon *d)
 }
 
 /* Raises the open-file limit to what a configured max_connections needs,
- * and lowers max_connections to what the hard limit allows. */
-static void fit_connections(config_t *cfg)
+ * and sets the connections in effect to what the hard limit allows. */
+static void fit_connections(app_t *app, const config_t *cfg)
 {
     uint64_t open_files = fd_limit_raise(fd_limit_needed(cfg->max_connections));
     uint64_t allowed = fd_limit_connections(open_files);
 
+    app->max_connections = cfg->max_connections;
     if (cfg->max_connections <= allowed)
         return;
     log_warn("config.max_connections_lowered",
              "configured=%llu allowed=%llu open_files=%llu",
              (unsigned long long)cfg->max_connections,
              (unsigned long long)allowed, (unsigned long long)open_files);
-    cfg->max_connections = allowed;
+    app->max_connections = allowed;
 }
 
 static void fill_limits(app_t *app, const config_t *cfg)
@@ -139,7 +140,8 @@ static void fill_limits(app_t *app, const config_t *cfg)
     app->video_params.time_limit_s = (double)cfg->video_time_limit_s;
 }
 
-static void fill_server_options(http_server_options_t *o, const config_t *cfg)
+static void fill_server_options(http_server_options_t *o, const app_t *app,
+                                const config_t *cfg)
 {
     o->host = cfg->host;
     o->port = cfg->port;
@@ -147,7 +149,7 @@ static void fill_server_options(http_server_options_t *o, const config_t *cfg)
     o->max_headers = (uint32_t)cfg->max_headers;
     o->max_url_bytes = (uint32_t)cfg->max_url_bytes;
     o->max_body_bytes = cfg->max_upload_bytes;
-    o->max_connections = (uint32_t)cfg->max_connections;
+    o->max_connections = (uint32_t)app->max_connections;
     o->header_timeout_ms = (uint32_t)cfg->header_timeout_ms;
     o->body_timeout_ms = (uint32_t)cfg->body_timeout_ms;
     o->idle_timeout_ms = (uint32_t)cfg->idle_timeout_ms;
@@ -199,7 +201,7 @@ static int start_server(struct daemon *d)
     int rc;
 
     memset(&opts, 0, sizeof(opts));
-    fill_server_options(&opts, &d->cfg);
+    fill_server_options(&opts, &d->app, &d->cfg);
     routes_handlers(&d->app, &handlers);
     rc = http_server_start(d->app.loop, &opts, &handlers, &d->app.server);
     if (rc != 0) {
@@ -213,7 +215,7 @@ static int start_server(struct daemon *d)
              d->cfg.host, http_server_port(d->app.server),
              (unsigned long long)d->cfg.workers,
              (unsigned long long)d->cfg.video_workers,
-             (unsigned long long)d->cfg.max_connections);
+             (unsigned long long)d->app.max_connections);
     return 0;
 }
 
@@ -316,7 +318,7 @@ int main(int argc, char **argv)
     d.app.cfg = &d.cfg;
     reload_init(&d.reload, &d.app, argc, argv, &d.token_keys);
     reload_apply_logging(&d.app);
-    fit_connections(&d.cfg);
+    fit_connections(&d.app, &d.cfg);
     fill_limits(&d.app, &d.cfg);
     status = run_daemon(&d);
     uv_loop_close(d.app.loop);

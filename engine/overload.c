@@ -33,8 +33,8 @@ static uint64_t default_max_uploads(const app_t *app)
     if (pages > 0 && page_size > 0)
         by_memory = (uint64_t)pages * (uint64_t)page_size /
                     UPLOAD_MEMORY_SHARE / UPLOAD_MEMORY_BYTES;
-    if (by_memory > app->cfg->max_connections)
-        by_memory = app->cfg->max_connections;
+    if (by_memory > app->max_connections)
+        by_memory = app->max_connections;
     return by_memory > 0 ? by_memory : 1;
 }
 

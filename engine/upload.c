@@ -115,7 +115,8 @@ void upload_fail_media(upload_t *up, int code)
     metrics_add(up->app->metrics.uploads_rejected[up->kind], 1);
     doc = json_pack("{s:s, s:s, s:o*}", "error", error, "detail",
                     up->media.error, "media", media_to_json(&up->media, true));
-    routes_respond_json(up->app, up->req, status, NULL, doc);
+    routes_respond_json(up->app, up->req, status,
+                        status == 503 ? "Retry-After: 1\r\n" : NULL, doc);
     upload_detach(up);
 }
 
@@ -143,6 +144,11 @@ int upload_status_for(int code, const char **error)
     case KADR_E_COLLISION:
         *error = "hash_collision";
         return 409;
+    case -EMFILE:
+    case -ENFILE:
+    case -ENOMEM:
+        *error = "overloaded";
+        return 503;
     default:
         *error = "internal_error";
         return 500;
@@ -455,6 +461,21 @@ static upload_t *upload_new(app_t *app, http_request_t *req)
     return up;
 }
 
+/* Rejects an upload with Content-Length: 0. It is logged and counted
+ * like an empty chunked body, which upload_finish rejects. */
+static void reject_empty_body(app_t *app, http_request_t *req)
+{
+    const char *detail = "the upload has no bytes";
+    char reason[64];
+
+    log_escape(detail, reason, sizeof(reason));
+    log_info("upload.rejected",
+             "req=%llu status=400 error=empty_body detail=%s",
+             (unsigned long long)req->id, reason);
+    metrics_add(app->metrics.uploads_rejected[KADR_KIND_UNSUPPORTED], 1);
+    routes_respond_error(app, req, 400, "empty_body", detail);
+}
+
 static bool check_upload_headers(app_t *app, http_request_t *req)
 {
     const char *type;
@@ -468,8 +489,7 @@ static bool check_upload_headers(app_t *app, http_request_t *req)
         const char *cl = http_request_header(req, "content-length");
 
         if (cl != NULL)
-            routes_respond_error(app, req, 400, "empty_body",
-                                 "the upload has no bytes");
+            reject_empty_body(app, req);
         else
             routes_respond_error(app, req, 411, "length_required",
                                  "send Content-Length or a chunked body");

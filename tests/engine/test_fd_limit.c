@@ -45,9 +45,12 @@ static void connections_follow_open_files(void **state)
     (void)state;
     assert_int_equal(fd_limit_connections(1024), 448);
     assert_int_equal(fd_limit_connections(65536), 32704);
-    /* A limit too small for the reserve still allows 64. */
-    assert_int_equal(fd_limit_connections(100), 64);
-    assert_int_equal(fd_limit_connections(0), 64);
+    /* Under twice the reserve, half the limit stays reserved. */
+    assert_int_equal(fd_limit_connections(256), 64);
+    assert_int_equal(fd_limit_connections(255), 63);
+    assert_int_equal(fd_limit_connections(100), 25);
+    assert_int_equal(fd_limit_connections(3), 1);
+    assert_int_equal(fd_limit_connections(0), 1);
     assert_int_equal(fd_limit_needed(448), 1024);
     assert_int_equal(fd_limit_needed(32704), 65536);
 }

@@ -205,6 +205,12 @@ static void test_on_headers(http_request_t *req, void *ctx)
                          KADR_E_BAD_INPUT);
         return;
     }
+    if (strcmp(req->path, "/busy") == 0) {
+        assert_int_equal(
+            http_respond_error(req, 503, "overloaded", "out of descriptors"),
+            0);
+        return;
+    }
     if (strcmp(req->path, "/reject") == 0) {
         assert_int_equal(
             http_respond_error(req, 403, "forbidden", "no \"access\""), 0);
@@ -986,6 +992,26 @@ static void server_error_json_escaped(void **state)
     close(fd);
 }
 
+static void server_error_503_retry_after(void **state)
+{
+    struct server_fixture *fixture = *state;
+    int fd = connect_client(fixture);
+    struct response resp;
+    char value[64];
+
+    send_text(fd, "GET /busy HTTP/1.1\r\nHost: test\r\n\r\n"
+                  "GET /reject HTTP/1.1\r\nHost: test\r\n\r\n");
+    recv_response(fd, &resp, false);
+    assert_int_equal(resp.status, 503);
+    expect_header(&resp, "Retry-After", "1");
+    free_response(&resp);
+    recv_response(fd, &resp, false);
+    assert_int_equal(resp.status, 403);
+    assert_null(find_header(&resp, "Retry-After", value, sizeof(value)));
+    free_response(&resp);
+    close(fd);
+}
+
 static void server_client_gone_aborts(void **state)
 {
     struct server_fixture *fixture = *state;
@@ -1308,6 +1334,7 @@ int main(void)
         SERVER_TEST(server_slow_header_408),
         SERVER_TEST(server_idle_close),
         SERVER_TEST(server_http10_closes),
+        SERVER_TEST(server_error_503_retry_after),
         SERVER_TEST(server_query_decoded),
         SERVER_TEST(server_error_json_escaped),
         SERVER_TEST(server_client_gone_aborts),

@@ -1,6 +1,7 @@
 """Upload streaming: chunked bodies, bounded memory, aborted clients."""
 
 import http.client
+import json
 import socket
 import time
 import unittest
@@ -84,6 +85,24 @@ class UploadStreamTest(unittest.TestCase):
             headers={"Content-Type": "multipart/form-data; boundary=x"})
         self.assertEqual(resp.status, 415)
         self.assertIn("raw request body", resp.json()["detail"])
+
+    def test_empty_body_alike_both_ways(self):
+        counter = 'kadr_uploads_total{kind="unsupported",result="rejected"}'
+        for chunked in (False, True):
+            before = self.kadr.metrics()[counter]
+            conn = http.client.HTTPConnection("127.0.0.1", self.kadr.port,
+                                              timeout=60)
+            conn.request("POST", "/v1/media",
+                         body=iter([]) if chunked else b"",
+                         headers={"X-Api-Key": API_KEY},
+                         encode_chunked=chunked)
+            resp = conn.getresponse()
+            body = json.loads(resp.read())
+            conn.close()
+            self.assertEqual(resp.status, 400, chunked)
+            self.assertEqual(body["error"], "empty_body", chunked)
+            self.assertEqual(self.kadr.metrics()[counter], before + 1,
+                             chunked)
 
     def test_aborted_upload_leaves_no_file(self):
         blobs = self.kadr.metrics()["kadr_store_blobs"]

@@ -1,0 +1,135 @@
+"""kadrd under a low hard open-file limit: the connection cap fits the
+descriptors, a client past it gets 503 with Retry-After rather than a
+500, and a SIGHUP keeps a cap that was lowered at start."""
+
+import os
+import re
+import signal
+import socket
+import tempfile
+import time
+import unittest
+
+from kadr_harness import API_KEY, Daemon, corpus, main, read_file
+
+SOCKET_TIMEOUT_S = 10
+PHOTO = corpus("photos/phone-jolla.jpg")
+
+
+def open_fds(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def read_reply(sock):
+    """Returns the status and lower-case headers of one response, or
+    (None, {}) when the connection closed without one."""
+    data = b""
+    try:
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except OSError:
+        pass
+    if b"\r\n\r\n" not in data:
+        return None, {}
+    lines = data.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, value = line.split(":", 1)
+        headers[name.strip().lower()] = value.strip()
+    return int(lines[0].split(" ")[1]), headers
+
+
+def start_chunked_upload(kadr, first):
+    sock = socket.create_connection(("127.0.0.1", kadr.port),
+                                    timeout=SOCKET_TIMEOUT_S)
+    sock.sendall(("POST /v1/media HTTP/1.1\r\nHost: kadr\r\n"
+                  "X-Api-Key: %s\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  "%x\r\n" % (API_KEY, len(first))).encode() + first +
+                 b"\r\n")
+    return sock
+
+
+def finish_chunked_upload(sock, rest):
+    try:
+        sock.sendall(b"%x\r\n" % len(rest) + rest + b"\r\n0\r\n\r\n")
+    except OSError:
+        pass
+
+
+def wait_log(kadr, pattern, timeout_s=10):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if re.search(pattern, kadr.log_text()):
+            return
+        time.sleep(0.05)
+    raise AssertionError("log has no %r: %s" % (pattern, kadr.log_text()))
+
+
+class LowHardLimitTest(unittest.TestCase):
+    def test_cap_fits_hard_limit_100(self):
+        with Daemon(open_files=(100, 100)) as kadr:
+            # A quarter of the limit: half of it for the reserve, two
+            # descriptors a connection.
+            self.assertEqual(kadr.max_connections(), 25)
+
+    def test_uploads_past_descriptors(self):
+        photo = read_file(PHOTO)
+        with Daemon("--body-timeout-ms", "5000",
+                    open_files=(100, 100)) as kadr:
+            idle_fds = open_fds(kadr.proc.pid)
+            socks = [start_chunked_upload(kadr, photo[:1000])
+                     for _ in range(60)]
+            time.sleep(0.5)
+            for sock in socks:
+                finish_chunked_upload(sock, photo[1000:])
+            replies = [read_reply(sock) for sock in socks]
+            for sock in socks:
+                sock.close()
+            statuses = [status for status, _ in replies]
+            self.assertEqual(statuses.count(500), 0, statuses)
+            self.assertEqual(statuses.count(201), 25, statuses)
+            for status, headers in replies:
+                self.assertIn(status, (201, 503))
+                if status == 503:
+                    self.assertEqual(headers.get("retry-after"), "1")
+            self.assertEqual(kadr.tmp_files(), [])
+            deadline = time.monotonic() + 5
+            while (open_fds(kadr.proc.pid) > idle_fds and
+                   time.monotonic() < deadline):
+                time.sleep(0.05)
+            self.assertEqual(open_fds(kadr.proc.pid), idle_fds)
+
+
+class ReloadLoweredCapTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="kadr-it-")
+        self.addCleanup(self.tmp.cleanup)
+        self.ini = os.path.join(self.tmp.name, "kadrd.ini")
+        with open(self.ini, "w") as f:
+            f.write("max_connections = 5000\n")
+
+    def test_sighup_keeps_lowered_cap_quiet(self):
+        with Daemon("--config", self.ini, open_files=(512, 512)) as kadr:
+            self.assertEqual(kadr.max_connections(), 192)
+            os.kill(kadr.proc.pid, signal.SIGHUP)
+            wait_log(kadr, r"event=config\.reloaded")
+            text = kadr.log_text()
+            self.assertNotIn("event=config.restart_needed", text)
+            idle_socks = [socket.create_connection(("127.0.0.1", kadr.port),
+                                             timeout=SOCKET_TIMEOUT_S)
+                    for _ in range(192)]
+            self.addCleanup(lambda: [sock.close() for sock in idle_socks])
+            time.sleep(0.2)
+            extra = socket.create_connection(("127.0.0.1", kadr.port),
+                                             timeout=SOCKET_TIMEOUT_S)
+            status, headers = read_reply(extra)
+            extra.close()
+            self.assertEqual(status, 503)
+            self.assertEqual(headers.get("retry-after"), "1")
+
+
+if __name__ == "__main__":
+    main()
