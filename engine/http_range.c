@@ -21,8 +21,9 @@ static const char *skip_ows(const char *p)
     return p;
 }
 
-/* Reads a non-empty run of digits into *out. Returns the end, or NULL on
- * no digits or overflow. */
+/* Reads a non-empty run of digits into *out, which stops at UINT64_MAX:
+ * RFC 9110 sets no bound on a position, and any larger one is past the
+ * end of every representation. Returns the end, or NULL on no digits. */
 static const char *parse_number(const char *p, uint64_t *out)
 {
     uint64_t value = 0;
@@ -32,8 +33,9 @@ static const char *parse_number(const char *p, uint64_t *out)
         uint64_t digit = (uint64_t)(*p - '0');
 
         if (value > (UINT64_MAX - digit) / 10)
-            return NULL;
-        value = value * 10 + digit;
+            value = UINT64_MAX;
+        else
+            value = value * 10 + digit;
         p++;
     }
     if (p == start)

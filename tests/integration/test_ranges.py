@@ -88,6 +88,9 @@ class RangeTest(unittest.TestCase):
         self.check_partial("bytes=10-%d" % (self.size * 10), 10,
                            self.size - 1)
 
+    def test_end_past_2_64_clamped(self):
+        self.check_partial("bytes=10-%d" % (1 << 64), 10, self.size - 1)
+
     def test_first_byte_only(self):
         self.check_partial("bytes=0-0", 0, 0)
 
@@ -165,13 +168,14 @@ class RangeTest(unittest.TestCase):
     def test_syntax_errors_full(self):
         for header in ["bytes=abc", "bytes=5-1", "items=0-5", "bytes=",
                        "bytes=1-2;3-4", "bytes=-", "bytes = 0-1",
-                       "bytes=0-1 2-3", "bytes=18446744073709551616-"]:
+                       "bytes=0-1 2-3"]:
             with self.subTest(header=header):
                 self.check_full(self.get({"Range": header}))
 
     def test_unsatisfiable(self):
         for header in ["bytes=%d-" % self.size,
                        "bytes=%d-%d" % (self.size + 1, self.size + 9),
+                       "bytes=%d-" % (1 << 64),
                        "bytes=-0"]:
             with self.subTest(header=header):
                 resp = self.get({"Range": header})
