@@ -194,8 +194,9 @@ static bool parse_length(const char *text, uint64_t *out)
 /* Rejects every framing that two parsers could read differently: white
  * space in a field name, more than one Content-Length or
  * Transfer-Encoding, an invalid length, a coding other than exactly
- * "chunked", or both headers at once. */
-static int check_framing(struct http_conn *conn)
+ * "chunked", both headers at once, or Transfer-Encoding in HTTP/1.0
+ * (RFC 9112, section 6.1: its framing is faulty). */
+static int check_framing(struct http_conn *conn, const http_parser *parser)
 {
     const char *length = NULL;
     const char *coding = NULL;
@@ -221,6 +222,9 @@ static int check_framing(struct http_conn *conn)
     if (length != NULL && coding != NULL)
         return fail_request(conn, 400,
                             "both Content-Length and Transfer-Encoding");
+    if (coding != NULL && parser->http_minor == 0)
+        return fail_request(conn, 400,
+                            "Transfer-Encoding in an HTTP/1.0 request");
     if (coding != NULL && strcasecmp(coding, "chunked") != 0)
         return fail_request(conn, 400, "unsupported Transfer-Encoding");
     conn->req.chunked = coding != NULL;
@@ -282,7 +286,7 @@ static int fill_request(struct http_conn *conn, http_parser *parser)
                             "supported");
     rc = split_url(conn);
     if (rc == 0)
-        rc = check_framing(conn);
+        rc = check_framing(conn, parser);
     if (rc == 0)
         rc = check_host(conn, parser);
     if (rc < 0)

@@ -338,6 +338,9 @@ class RobustTest(unittest.TestCase):
             ("obs_fold_in_length",
              "POST /v1/media HTTP/1.1\r\nHost: kadr\r\n"
              "Content-Length: 1\r\n 0\r\n\r\nabcd"),
+            ("te_in_http10",
+             "POST /v1/media HTTP/1.0\r\nHost: kadr\r\n"
+             "Transfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n"),
         ]
         for name, text in cases:
             with self.subTest(case=name):
