@@ -119,6 +119,10 @@ static const struct key_spec keys[] = {
      "time for a whole request head", false},
     {"body_timeout_ms", U64(body_timeout_ms), "30000", "ms",
      "longest pause inside a request body", false},
+    {"body_min_bytes_per_s", U64(body_min_bytes_per_s), "500", "bytes/s",
+     "slowest request body: past body_timeout_ms it gets 408 unless this "
+     "many bytes a second came on average (0: no minimum)",
+     false},
     {"idle_timeout_ms", U64(idle_timeout_ms), "60000", "ms",
      "keep-alive wait between requests", false},
     {"wait_timeout_ms", U64(wait_timeout_ms), "60000", "ms",

@@ -63,6 +63,7 @@ typedef struct config {
     uint64_t max_url_bytes;
     uint64_t header_timeout_ms;
     uint64_t body_timeout_ms;
+    uint64_t body_min_bytes_per_s;
     uint64_t idle_timeout_ms;
     uint64_t wait_timeout_ms;
     uint64_t image_max_pixels;

@@ -92,7 +92,10 @@ typedef struct http_server_options {
     uint32_t header_timeout_ms; /* whole request head must arrive */
     uint32_t body_timeout_ms;   /* between two reads of request body,
                                  * or two sends of response bytes */
-    uint32_t idle_timeout_ms;   /* keep-alive wait between requests */
+    /* A body may take body_timeout_ms plus one second for each this many
+     * bytes; 0: no minimum rate. */
+    uint32_t body_min_bytes_per_s;
+    uint32_t idle_timeout_ms; /* keep-alive wait between requests */
 } http_server_options_t;
 
 KADR_MUST_CHECK int http_server_start(uv_loop_t *loop,

@@ -705,6 +705,7 @@ void http_request_pause(http_request_t *req)
     if (conn->handler_paused)
         return;
     conn->handler_paused = true;
+    conn->paused_at_ms = uv_now(conn->server->loop);
     if (conn->busy > 0 && HTTP_PARSER_ERRNO(&conn->parser) == HPE_OK)
         http_parser_pause(&conn->parser, 1);
     http__conn_kick(conn);
@@ -717,5 +718,6 @@ void http_request_resume(http_request_t *req)
     if (!conn->handler_paused)
         return;
     conn->handler_paused = false;
+    conn->body_clock_ms += uv_now(conn->server->loop) - conn->paused_at_ms;
     http__conn_kick(conn);
 }

@@ -96,6 +96,10 @@ struct http_conn {
     http_header_t *headers;
     size_t header_count;
     uint64_t body_received;
+    /* Start of the body's time allowance, moved on by the time the
+     * handler kept the body paused, and when that pause began. */
+    uint64_t body_clock_ms;
+    uint64_t paused_at_ms;
     int error_status; /* status the server sends for a rejected request */
     const char *error_detail;
 

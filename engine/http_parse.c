@@ -336,6 +336,7 @@ static int on_headers_complete(http_parser *parser)
     if (fill_request(conn, parser) < 0)
         return -1;
     conn->server->counters.requests++;
+    conn->body_clock_ms = uv_now(conn->server->loop);
     if (conn->req.has_body)
         conn->phase = HTTP_PHASE_BODY;
     conn->handler_owns = true;
@@ -350,6 +351,22 @@ static int on_headers_complete(http_parser *parser)
     return 0;
 }
 
+/* A body that trickles in, a byte before each body_timeout_ms, would hold
+ * its connection for ever. It may take body_timeout_ms plus one second
+ * for each body_min_bytes_per_s bytes, the rule of Apache's
+ * mod_reqtimeout (whose default is body=20,MinRate=500). */
+static bool body_too_slow(const struct http_conn *conn)
+{
+    const http_server_options_t *opts = &conn->server->opts;
+    uint64_t allowed_ms;
+
+    if (opts->body_min_bytes_per_s == 0)
+        return false;
+    allowed_ms = opts->body_timeout_ms +
+                 conn->body_received * 1000 / opts->body_min_bytes_per_s;
+    return uv_now(conn->server->loop) - conn->body_clock_ms > allowed_ms;
+}
+
 static int on_body(http_parser *parser, const char *at, size_t len)
 {
     struct http_conn *conn = conn_of_parser(parser);
@@ -358,6 +375,8 @@ static int on_body(http_parser *parser, const char *at, size_t len)
     conn->body_received += len;
     if (conn->body_received > conn->server->opts.max_body_bytes)
         return fail_request(conn, 413, "the request body is too large");
+    if (body_too_slow(conn))
+        return fail_request(conn, 408, "the request body arrived too slowly");
     if (!conn->handler_owns || handlers->on_body == NULL)
         return 0;
     conn->busy++;

@@ -152,6 +152,7 @@ static void fill_server_options(http_server_options_t *o, const app_t *app,
     o->max_connections = (uint32_t)app->max_connections;
     o->header_timeout_ms = (uint32_t)cfg->header_timeout_ms;
     o->body_timeout_ms = (uint32_t)cfg->body_timeout_ms;
+    o->body_min_bytes_per_s = (uint32_t)cfg->body_min_bytes_per_s;
     o->idle_timeout_ms = (uint32_t)cfg->idle_timeout_ms;
 }
 

@@ -20,6 +20,7 @@ LIMIT_FLAGS = [
     "--max-upload-bytes", "2000000",
     "--header-timeout-ms", "700",
     "--body-timeout-ms", "700",
+    "--body-min-bytes-per-s", "100",
     "--idle-timeout-ms", "700",
     "--max-connections", "8",
 ]
@@ -230,6 +231,42 @@ class RobustTest(unittest.TestCase):
         self.assertEqual(headers["connection"], "close")
         sock.close()
         self.assertEqual(self.kadr.tmp_files(), [])
+
+    def upload_in_steps(self, step_bytes, gap_s, steps):
+        """Sends part of a photo upload, step_bytes every gap_s, and
+        returns the status and the seconds until the response."""
+        sock = connect(self.kadr)
+        started = time.monotonic()
+        try:
+            sock.sendall(("POST /v1/media HTTP/1.1\r\nHost: kadr\r\n"
+                          "X-Api-Key: %s\r\nContent-Length: %d\r\n\r\n" %
+                          (API_KEY, len(self.photo))).encode())
+            sock.settimeout(gap_s)
+            reader = Reader(sock)
+            for i in range(steps):
+                sock.sendall(self.photo[i * step_bytes:(i + 1) * step_bytes])
+                try:
+                    status = reader.response()[0]
+                    return status, time.monotonic() - started
+                except socket.timeout:
+                    pass
+            return None, time.monotonic() - started
+        finally:
+            sock.close()
+
+    def test_body_trickle_timeout(self):
+        # A byte every 0.3 s never pauses for the 0.7 s body timeout, but
+        # at 100 bytes/s the body may take 0.7 s plus 10 ms a byte.
+        status, elapsed = self.upload_in_steps(1, 0.3, 20)
+        self.assertEqual(status, 408)
+        self.assertLess(elapsed, 3)
+        self.assertEqual(self.kadr.tmp_files(), [])
+
+    def test_body_steady_not_cut(self):
+        # 200 bytes every 0.2 s is 1000 bytes/s, well above the minimum.
+        status, elapsed = self.upload_in_steps(200, 0.2, 15)
+        self.assertIsNone(status)
+        self.assertGreater(elapsed, 2.5)
 
     def test_idle_timeout_closes(self):
         sock = connect(self.kadr)
@@ -449,13 +486,13 @@ class OpenFileLimitTest(unittest.TestCase):
 
     def test_default_raises_soft_limit(self):
         self.need_hard_limit(4096)
-        wanted = 65536
+        expected_soft = 65536
         if self.hard != resource.RLIM_INFINITY:
-            wanted = min(self.hard, wanted)
+            expected_soft = min(self.hard, expected_soft)
         with Daemon(open_files=(1024, self.hard)) as kadr:
-            self.assertEqual(soft_open_files(kadr.proc.pid), wanted)
+            self.assertEqual(soft_open_files(kadr.proc.pid), expected_soft)
             self.assertEqual(kadr.max_connections(),
-                             (wanted - 128) // 2)
+                             (expected_soft - 128) // 2)
             # More idle clients than 1024 descriptors would allow
             # (448 connections), and a new client is still served.
             self.hold_idle(kadr, 600)
