@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "media.h"
 #include "webhook_spool.h"
 
 #define MAX_MEDIA_ID 32
@@ -563,16 +564,17 @@ struct restore {
     unsigned skipped;
 };
 
-/* Queues one spooled event again, if it is a JSON object with a media
- * id. */
+/* Queues one spooled event again, if it is a JSON object with one "id"
+ * that is shaped like a media id. The check matters because the file may
+ * have been edited, and the id is logged and sent without escaping. */
 static void restore_line(void *ctx, const char *line, size_t len)
 {
     struct restore *r = ctx;
-    json_t *doc = json_loadb(line, len, 0, NULL);
+    json_t *doc = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
     const char *id = json_string_value(json_object_get(doc, "id"));
     char *body = NULL;
 
-    if (id != NULL && id[0] != '\0' && strlen(id) <= MAX_MEDIA_ID)
+    if (id != NULL && media_id_valid(id, strlen(id)))
         body = strndup(line, len);
     if (body != NULL && r->webhook->enabled) {
         push_event(r->webhook, id, body);

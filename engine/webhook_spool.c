@@ -3,12 +3,17 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <kadr/io.h>
+
+/* read_line() results other than a length. */
+#define LINE_END (-1L)
+#define LINE_TOO_LONG (-2L)
 
 /* The spool file and the temporary file a save writes first. */
 struct spool_paths {
@@ -60,19 +65,40 @@ int webhook_spool_save(const char *dir, const char *const *bodies, size_t count)
     return kadr_fsync_dir(dir);
 }
 
+/* Reads the next line of f into line (WEBHOOK_SPOOL_MAX_LINE + 1 bytes)
+ * without its newline, and ends it with NUL. A longer line is read to its
+ * end and dropped, so memory stays bounded whatever the file holds.
+ * Returns its length, LINE_TOO_LONG, or LINE_END at the end of f. */
+static long read_line(FILE *f, char *line)
+{
+    size_t len = 0;
+    bool too_long = false;
+    int c;
+
+    while ((c = getc_unlocked(f)) != EOF && c != '\n') {
+        if (len < WEBHOOK_SPOOL_MAX_LINE)
+            line[len++] = (char)c;
+        else
+            too_long = true;
+    }
+    if (c == EOF && len == 0 && !too_long)
+        return LINE_END;
+    line[len] = '\0';
+    return too_long ? LINE_TOO_LONG : (long)len;
+}
+
 /* Passes each line of f to fn. Returns how many lines fn received. */
 static int read_lines(FILE *f, webhook_spool_fn fn, void *ctx)
 {
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
+    char *line = malloc(WEBHOOK_SPOOL_MAX_LINE + 1);
+    long len;
     int count = 0;
 
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        if (len > 0 && line[len - 1] == '\n')
-            line[--len] = '\0';
-        if (len == 0 || len > WEBHOOK_SPOOL_MAX_LINE)
-            continue;
+    if (line == NULL)
+        return -ENOMEM;
+    while ((len = read_line(f, line)) != LINE_END) {
+        if (len <= 0)
+            continue; /* empty or too long */
         fn(ctx, line, (size_t)len);
         count++;
     }

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -24,6 +26,7 @@ struct fixture {
 
 struct collected {
     char *lines[MAX_LINES];
+    size_t lengths[MAX_LINES];
     size_t count;
 };
 
@@ -60,6 +63,19 @@ static void collect(void *ctx, const char *line, size_t len)
     assert_int_equal(strlen(line), len);
     assert_true(c->count < MAX_LINES);
     c->lines[c->count++] = strdup(line);
+}
+
+/* Keeps each line with its length, NUL bytes included. */
+static void collect_raw(void *ctx, const char *line, size_t len)
+{
+    struct collected *c = ctx;
+
+    assert_true(c->count < MAX_LINES);
+    assert_int_equal(line[len], '\0');
+    c->lines[c->count] = malloc(len + 1);
+    assert_non_null(c->lines[c->count]);
+    memcpy(c->lines[c->count], line, len + 1);
+    c->lengths[c->count++] = len;
 }
 
 static void collected_free(struct collected *c)
@@ -136,6 +152,86 @@ static void spool_save_cut_short_removed(void **state)
     collected_free(&got);
 }
 
+/* Returns the data segment size of this process in bytes (VmData), or
+ * 0 if /proc cannot be read. */
+static size_t data_segment_bytes(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[128];
+    size_t kib = 0;
+
+    if (f == NULL)
+        return 0;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (sscanf(line, "VmData: %zu kB", &kib) == 1)
+            break;
+    }
+    fclose(f);
+    return kib * 1024;
+}
+
+/* Loads dir under a data limit of 16 MiB past what the process uses and
+ * returns the loader's result, or -1 when the child did not exit. */
+static int load_with_data_limit(const char *dir)
+{
+    pid_t pid = fork();
+    int status;
+
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct collected got = {0};
+        struct rlimit limit;
+        size_t used = data_segment_bytes();
+        int count;
+
+        limit.rlim_cur = used + (16u << 20);
+        limit.rlim_max = RLIM_INFINITY;
+        if (used == 0 || setrlimit(RLIMIT_DATA, &limit) != 0)
+            _exit(100);
+        count = webhook_spool_load(dir, collect, &got);
+        _exit(count >= 0 && count < 100 ? count : 101);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void spool_huge_line_memory_bounded(void **state)
+{
+    struct fixture *fx = *state;
+    size_t huge = 64u << 20;
+    char block[4096];
+    FILE *f = fopen(fx->path, "w");
+
+    assert_non_null(f);
+    memset(block, 'x', sizeof(block));
+    fputs("first\n", f);
+    for (size_t i = 0; i < huge / sizeof(block); i++)
+        assert_int_equal(fwrite(block, 1, sizeof(block), f), sizeof(block));
+    fputs("\nlast\n", f);
+    assert_int_equal(fclose(f), 0);
+    /* Both short lines come through, and the long one never sits whole
+     * in memory. */
+    assert_int_equal(load_with_data_limit(fx->dir), 2);
+}
+
+static void spool_line_with_nul_passed_whole(void **state)
+{
+    struct fixture *fx = *state;
+    static const char text[] = "ab\0cd\nlast";
+    struct collected got = {0};
+    FILE *f = fopen(fx->path, "w");
+
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, sizeof(text) - 1, f), sizeof(text) - 1);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(webhook_spool_load(fx->dir, collect_raw, &got), 2);
+    assert_int_equal(got.lengths[0], 5);
+    assert_memory_equal(got.lines[0], "ab\0cd", 5);
+    assert_int_equal(got.lengths[1], 4);
+    assert_string_equal(got.lines[1], "last");
+    collected_free(&got);
+}
+
 static void spool_save_into_missing_folder_fails(void **state)
 {
     const char *bodies[] = {"{}"};
@@ -156,6 +252,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(spool_save_cut_short_removed, setup,
                                         teardown),
         cmocka_unit_test(spool_save_into_missing_folder_fails),
+        cmocka_unit_test_setup_teardown(spool_huge_line_memory_bounded, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(spool_line_with_nul_passed_whole, setup,
+                                        teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -194,10 +194,17 @@ class WebhookTest(unittest.TestCase):
         self.assertEqual(values["kadr_webhook_dropped_total"], 0)
 
     def test_spooled_lines_checked(self):
-        good = {"event": "media.ready", "id": "abc", "status": "ready",
-                "kind": "image", "error": None, "time": 1}
+        good = {"event": "media.ready", "id": "Qm3x0nS2rTq8vLp_",
+                "status": "ready", "kind": "image", "error": None, "time": 1}
+        # Ids that are not media ids would reach the log and the
+        # receiver as they are: a forged log line, a quote, an escape.
+        hostile_ids = ["Qm3x0nS2rTq8vLp\nlevel=crit event=forged",
+                       'Qm3x0nS2rTq8v"p_', "\u001b[31mQm3x0nS2rTq8", "abc"]
         lines = [json.dumps(good), "not json", json.dumps({"id": "x" * 40}),
                  json.dumps({"event": "media.ready"})]
+        lines += [json.dumps(dict(good, id=i)) for i in hostile_ids]
+        # A repeated key: receivers differ on which value they take.
+        lines.append('{"id":"Qm3x0nS2rTq8vLp\\n","id":"Qm3x0nS2rTq8vLp_"}')
         with Receiver([200]) as rx:
             d = Daemon(*webhook_flags(rx, 3))
             try:
@@ -207,12 +214,15 @@ class WebhookTest(unittest.TestCase):
                     f.write("\n".join(lines) + "\n")
                 d.start()
                 posts = rx.wait_posts(1)
-                wait_metric(d, "kadr_webhook_dropped_total", 3)
+                wait_metric(d, "kadr_webhook_dropped_total", 8)
+                time.sleep(0.3)
                 log = d.log_text()
             finally:
                 d.__exit__(None, None, None)
+        self.assertEqual(len(rx.posts), 1)
         self.assertEqual(json.loads(posts[0][3]), good)
-        self.assertIn("event=webhook.restored queued=1 skipped=3", log)
+        self.assertIn("event=webhook.restored queued=1 skipped=8", log)
+        self.assertNotIn("event=forged", log)
 
     def test_no_webhook_by_default(self):
         with Daemon() as d:
