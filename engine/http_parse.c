@@ -354,7 +354,8 @@ static int on_headers_complete(http_parser *parser)
 /* A body that trickles in, a byte before each body_timeout_ms, would hold
  * its connection for ever. It may take body_timeout_ms plus one second
  * for each body_min_bytes_per_s bytes, the rule of Apache's
- * mod_reqtimeout (whose default is body=20,MinRate=500). */
+ * mod_reqtimeout (whose default is body=20,MinRate=500). Only body bytes
+ * count: chunk sizes, chunk extensions and trailer fields do not. */
 static bool body_too_slow(const struct http_conn *conn)
 {
     const http_server_options_t *opts = &conn->server->opts;
@@ -375,8 +376,6 @@ static int on_body(http_parser *parser, const char *at, size_t len)
     conn->body_received += len;
     if (conn->body_received > conn->server->opts.max_body_bytes)
         return fail_request(conn, 413, "the request body is too large");
-    if (body_too_slow(conn))
-        return fail_request(conn, 408, "the request body arrived too slowly");
     if (!conn->handler_owns || handlers->on_body == NULL)
         return 0;
     conn->busy++;
@@ -494,6 +493,12 @@ int http__parse_run(struct http_conn *conn)
         conn->buf_off += n;
         if (conn->phase == HTTP_PHASE_CLOSING)
             return 0;
+        /* Checked after every step, because chunk framing can trickle
+         * in without a single body byte. */
+        if (conn->phase == HTTP_PHASE_BODY && body_too_slow(conn)) {
+            http__conn_reject(conn, 408, "the request body arrived too slowly");
+            return 0;
+        }
         if (conn->parser.upgrade)
             conn->keep_alive = false; /* the rest is another protocol */
         err = HTTP_PARSER_ERRNO(&conn->parser);

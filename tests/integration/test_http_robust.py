@@ -232,19 +232,18 @@ class RobustTest(unittest.TestCase):
         sock.close()
         self.assertEqual(self.kadr.tmp_files(), [])
 
-    def upload_in_steps(self, step_bytes, gap_s, steps):
-        """Sends part of a photo upload, step_bytes every gap_s, and
-        returns the status and the seconds until the response."""
+    def send_in_steps(self, head, pieces, gap_s):
+        """Sends a request head, then one piece every gap_s, and returns
+        the status and the seconds until the response (None when all
+        pieces went out without one)."""
         sock = connect(self.kadr)
         started = time.monotonic()
         try:
-            sock.sendall(("POST /v1/media HTTP/1.1\r\nHost: kadr\r\n"
-                          "X-Api-Key: %s\r\nContent-Length: %d\r\n\r\n" %
-                          (API_KEY, len(self.photo))).encode())
+            sock.sendall(head)
             sock.settimeout(gap_s)
             reader = Reader(sock)
-            for i in range(steps):
-                sock.sendall(self.photo[i * step_bytes:(i + 1) * step_bytes])
+            for piece in pieces:
+                sock.sendall(piece)
                 try:
                     status = reader.response()[0]
                     return status, time.monotonic() - started
@@ -254,6 +253,26 @@ class RobustTest(unittest.TestCase):
         finally:
             sock.close()
 
+    def upload_head(self, framing):
+        return ("POST /v1/media HTTP/1.1\r\nHost: kadr\r\n"
+                "X-Api-Key: %s\r\n%s\r\n\r\n" % (API_KEY, framing)).encode()
+
+    def upload_in_steps(self, step_bytes, gap_s, steps):
+        """Sends part of a photo upload, step_bytes every gap_s, and
+        returns the status and the seconds until the response."""
+        head = self.upload_head("Content-Length: %d" % len(self.photo))
+        pieces = [self.photo[i * step_bytes:(i + 1) * step_bytes]
+                  for i in range(steps)]
+        return self.send_in_steps(head, pieces, gap_s)
+
+    def chunked_trickle(self, start, piece):
+        """Sends a chunked photo upload whose first 10 bytes come at
+        once, then start and piece every 0.3 s: chunk framing with no
+        body bytes in it."""
+        head = self.upload_head("Transfer-Encoding: chunked")
+        first = b"a\r\n" + self.photo[:10] + b"\r\n" + start
+        return self.send_in_steps(head, [first] + [piece] * 30, 0.3)
+
     def test_body_trickle_timeout(self):
         # A byte every 0.3 s never pauses for the 0.7 s body timeout, but
         # at 100 bytes/s the body may take 0.7 s plus 10 ms a byte.
@@ -261,6 +280,20 @@ class RobustTest(unittest.TestCase):
         self.assertEqual(status, 408)
         self.assertLess(elapsed, 3)
         self.assertEqual(self.kadr.tmp_files(), [])
+
+    def test_chunk_framing_trickle_timeout(self):
+        # Chunk extensions, zeros of a chunk size and a trailer field
+        # carry no body bytes: at 100 bytes/s the 10 body bytes allow
+        # 0.7 s plus 0.1 s, far less than the 9 s the pieces take.
+        cases = [("extension", b"1;", b"x"),
+                 ("size zeros", b"", b"0"),
+                 ("trailer", b"0\r\nX-Trailer: ", b"x")]
+        for name, start, piece in cases:
+            with self.subTest(framing=name):
+                status, elapsed = self.chunked_trickle(start, piece)
+                self.assertEqual(status, 408)
+                self.assertLess(elapsed, 3)
+                self.assertEqual(self.kadr.tmp_files(), [])
 
     def test_body_steady_not_cut(self):
         # 200 bytes every 0.2 s is 1000 bytes/s, well above the minimum.
