@@ -3,6 +3,7 @@
 #include "http_range.h"
 
 #include <stdbool.h>
+#include <string.h>
 #include <strings.h>
 
 /* A range spec as written. A suffix spec ("-n") has is_suffix set and its
@@ -44,9 +45,30 @@ static const char *parse_number(const char *p, uint64_t *out)
     return p;
 }
 
+/* Compares two runs of decimal digits as the numbers they write, so that
+ * positions past UINT64_MAX keep their order. Returns <0, 0 or >0. */
+static int compare_digits(const char *a, size_t a_len, const char *b,
+                          size_t b_len)
+{
+    while (a_len > 1 && *a == '0') {
+        a++;
+        a_len--;
+    }
+    while (b_len > 1 && *b == '0') {
+        b++;
+        b_len--;
+    }
+    if (a_len != b_len)
+        return a_len < b_len ? -1 : 1;
+    return memcmp(a, b, a_len);
+}
+
 /* Parses one spec at p. Returns the end, or NULL on a syntax error. */
 static const char *parse_spec(const char *p, struct range_spec *spec)
 {
+    const char *first_digits = p;
+    const char *last_digits;
+
     spec->first = 0;
     spec->last = 0;
     spec->is_suffix = false;
@@ -59,12 +81,14 @@ static const char *parse_spec(const char *p, struct range_spec *spec)
     p = parse_number(p, &spec->first);
     if (p == NULL || *p != '-')
         return NULL;
-    p++;
+    last_digits = ++p;
     if (*p < '0' || *p > '9')
         return p;
     spec->has_last = true;
     p = parse_number(p, &spec->last);
-    if (p != NULL && spec->last < spec->first)
+    if (p != NULL &&
+        compare_digits(last_digits, (size_t)(p - last_digits), first_digits,
+                       (size_t)(last_digits - 1 - first_digits)) < 0)
         return NULL;
     return p;
 }

@@ -194,6 +194,27 @@ static void range_huge_positions_clamped(void **state)
     CHECK_CASES(cases);
 }
 
+/* 2^64 and 2^64 - 1 as written in a header. */
+#define TWO_64 "18446744073709551616"
+#define MAX_64 "18446744073709551615"
+
+/* Two huge positions are compared as the numbers written, not as the
+ * UINT64_MAX both stop at: a last position below the first makes the
+ * spec invalid (RFC 9110, 14.1.1), and the header is then ignored. */
+static void range_huge_positions_ordered(void **state)
+{
+    static const struct range_case cases[] = {
+        {"bytes=" TWO_64 "-" MAX_64, 100, NONE, 0, {{0, 0}}},
+        {"bytes=2" TWO_64 "-1" TWO_64, 100, NONE, 0, {{0, 0}}},
+        {"bytes=0-1,2" TWO_64 "-" TWO_64, 100, NONE, 0, {{0, 0}}},
+        {"bytes=000" TWO_64 "-" TWO_64, 100, UNSAT, 0, {{0, 0}}},
+        {"bytes=" TWO_64 "-1" TWO_64, 100, UNSAT, 0, {{0, 0}}},
+        {"bytes=0-1," TWO_64 "-2" TWO_64, 100, SAT, 1, {{0, 1}}},
+    };
+
+    CHECK_CASES(cases);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -206,6 +227,7 @@ int main(void)
         cmocka_unit_test(range_unsatisfiable),
         cmocka_unit_test(range_empty_representation),
         cmocka_unit_test(range_huge_positions_clamped),
+        cmocka_unit_test(range_huge_positions_ordered),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -168,7 +168,8 @@ class RangeTest(unittest.TestCase):
     def test_syntax_errors_full(self):
         for header in ["bytes=abc", "bytes=5-1", "items=0-5", "bytes=",
                        "bytes=1-2;3-4", "bytes=-", "bytes = 0-1",
-                       "bytes=0-1 2-3"]:
+                       "bytes=0-1 2-3",
+                       "bytes=18446744073709551616-18446744073709551615"]:
             with self.subTest(header=header):
                 self.check_full(self.get({"Range": header}))
 
