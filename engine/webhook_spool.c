@@ -33,9 +33,10 @@ static int spool_paths_init(struct spool_paths *p, const char *dir)
 
 static int write_lines(FILE *f, const char *const *bodies, size_t count)
 {
+    errno = 0; /* stdio sets it on a failed write, such as ENOSPC */
     for (size_t i = 0; i < count; i++) {
         if (fputs(bodies[i], f) == EOF || fputc('\n', f) == EOF)
-            return -EIO;
+            return errno != 0 ? -errno : -EIO;
     }
     if (fflush(f) != 0 || fsync(fileno(f)) != 0)
         return errno != 0 ? -errno : -EIO;

@@ -232,6 +232,26 @@ static void spool_line_with_nul_passed_whole(void **state)
     collected_free(&got);
 }
 
+static void spool_save_on_full_disk_reports_enospc(void **state)
+{
+    struct fixture *fx = *state;
+    const char *bodies[1000];
+    char body[100];
+
+    /* More bytes than one stdio buffer, so that a write fails before
+     * the final flush does. */
+    memset(body, 'x', sizeof(body) - 1);
+    body[sizeof(body) - 1] = '\0';
+    for (size_t i = 0; i < 1000; i++)
+        bodies[i] = body;
+    /* The temporary file as a link to /dev/full: every write of it
+     * fails with ENOSPC, as on a full filesystem. */
+    assert_int_equal(symlink("/dev/full", fx->tmp), 0);
+    assert_int_equal(webhook_spool_save(fx->dir, bodies, 1000), -ENOSPC);
+    assert_int_equal(access(fx->path, F_OK), -1);
+    assert_int_equal(access(fx->tmp, F_OK), -1);
+}
+
 static void spool_save_into_missing_folder_fails(void **state)
 {
     const char *bodies[] = {"{}"};
@@ -252,6 +272,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(spool_save_cut_short_removed, setup,
                                         teardown),
         cmocka_unit_test(spool_save_into_missing_folder_fails),
+        cmocka_unit_test_setup_teardown(spool_save_on_full_disk_reports_enospc,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(spool_huge_line_memory_bounded, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(spool_line_with_nul_passed_whole, setup,
