@@ -7,6 +7,9 @@
 
 static const uint8_t exif_header[6] = {'E', 'x', 'i', 'f', 0, 0};
 
+/* An APP1 payload is at most 0xFFFF - 2 bytes, with the header. */
+#define EXIF_MAX_BLOCK_BYTES (0xFFFF - 2 - sizeof(exif_header))
+
 static uint32_t read_orientation(ExifData *exif)
 {
     ExifEntry *entry =
@@ -44,8 +47,13 @@ uint32_t image__exif_orientation(const uint8_t *exif, size_t len)
 
 uint32_t image__exif_block_orientation(const uint8_t *block, size_t len)
 {
-    if (block == NULL || len < 8 || len > 0xFFFF - sizeof(exif_header))
+    if (block == NULL || len < 8)
         return 1;
+    /* libexif reads at most what one JPEG APP1 segment holds. The first
+     * IFD, which has the orientation, usually follows the TIFF header, so
+     * a longer block is read up to that size. */
+    if (len > EXIF_MAX_BLOCK_BYTES)
+        len = EXIF_MAX_BLOCK_BYTES;
     if (memcmp(block, exif_header, sizeof(exif_header)) == 0)
         return image__exif_orientation(block, len);
 

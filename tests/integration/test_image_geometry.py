@@ -95,6 +95,16 @@ class ImageGeometryTest(image_gen.ImageDaemonTest):
                     self.assertEqual(decoded[:2], (WIDTH, HEIGHT))
                     self.check_upright(decoded, (label, orientation))
 
+    def test_png_exif_past_64k_upright(self):
+        # The orientation sits at the start of a block longer than one
+        # JPEG APP1 segment may be.
+        block = image_gen.exif_orientation_tiff(6) + bytes(70000)
+        png = image_gen.png_with_exif(self.marker_stored(6, ".png"), block)
+        doc = self.upload(png, "png-exif-70k")
+        self.assertEqual((doc["width"], doc["height"]), (WIDTH, HEIGHT))
+        decoded = image_gen.decode_rgba(self.variant(doc, "w320.webp"))
+        self.check_upright(decoded, "png-exif-70k")
+
     def test_webp_exif_with_header_upright(self):
         # An EXIF chunk that starts with the "Exif\0\0" header of a JPEG
         # APP1 segment is read the same way.
