@@ -2,11 +2,13 @@
 #include "webhook_spool.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <kadr/io.h>
@@ -107,6 +109,27 @@ static int read_lines(FILE *f, webhook_spool_fn fn, void *ctx)
     return ferror(f) ? -EIO : count;
 }
 
+/* Opens path for reading only if it is a regular file: a FIFO put in its
+ * place would block the start. Returns 0, -errno, or -EINVAL. */
+static int open_regular(const char *path, FILE **out)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return -EINVAL;
+    }
+    *out = fdopen(fd, "r");
+    if (*out == NULL) {
+        close(fd);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
 int webhook_spool_load(const char *dir, webhook_spool_fn fn, void *ctx)
 {
     struct spool_paths p;
@@ -116,9 +139,9 @@ int webhook_spool_load(const char *dir, webhook_spool_fn fn, void *ctx)
     if (rc != 0)
         return rc;
     unlink(p.tmp); /* a save cut short: the file it was to replace remains */
-    f = fopen(p.path, "re");
-    if (f == NULL)
-        return errno == ENOENT ? 0 : -errno;
+    rc = open_regular(p.path, &f);
+    if (rc != 0)
+        return rc == -ENOENT ? 0 : rc;
     rc = read_lines(f, fn, ctx);
     fclose(f);
     if (rc >= 0 && unlink(p.path) != 0)

@@ -24,7 +24,8 @@ typedef void (*webhook_spool_fn)(void *ctx, const char *line, size_t len);
 
 /* Calls fn for each line of DIR/webhook-queue.jsonl in order, skipping
  * empty and over-long lines, then removes the file. Returns the number
- * of lines passed to fn (0 when there is no file), or -errno. */
+ * of lines passed to fn (0 when there is no file), -EINVAL when it is not
+ * a regular file (left in place), or -errno. */
 KADR_MUST_CHECK int webhook_spool_load(const char *dir, webhook_spool_fn fn,
                                        void *ctx);
 

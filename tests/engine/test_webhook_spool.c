@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -252,6 +253,19 @@ static void spool_save_on_full_disk_reports_enospc(void **state)
     assert_int_equal(access(fx->tmp, F_OK), -1);
 }
 
+/* A FIFO in the spool's place is left alone instead of blocking the
+ * start on a read. */
+static void spool_fifo_not_read(void **state)
+{
+    struct fixture *fx = *state;
+    struct collected got = {0};
+
+    assert_int_equal(mkfifo(fx->path, 0600), 0);
+    assert_int_equal(webhook_spool_load(fx->dir, collect, &got), -EINVAL);
+    assert_int_equal(got.count, 0);
+    assert_int_equal(access(fx->path, F_OK), 0);
+}
+
 static void spool_save_into_missing_folder_fails(void **state)
 {
     const char *bodies[] = {"{}"};
@@ -271,6 +285,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(spool_save_cut_short_removed, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(spool_fifo_not_read, setup, teardown),
         cmocka_unit_test(spool_save_into_missing_folder_fails),
         cmocka_unit_test_setup_teardown(spool_save_on_full_disk_reports_enospc,
                                         setup, teardown),
