@@ -81,6 +81,10 @@ typedef struct http_handlers {
     void *ctx;
 } http_handlers_t;
 
+/* Header line of every 503 kadrd sends: a client over a cap or a queue
+ * is asked to try again after one second. */
+#define HTTP_RETRY_AFTER "Retry-After: 1\r\n"
+
 typedef struct http_server_options {
     const char *host;          /* numeric address, e.g. "127.0.0.1" */
     int port;                  /* 0: pick a free port */

@@ -454,13 +454,11 @@ int http_respond_error(http_request_t *req, int status, const char *error,
         return rc < 0 ? rc : end_respond(conn, -ENOMEM);
     }
     len = write_error_json(body, room, error, detail);
-    /* Every 503 reports a temporary shortage, so Retry-After tells the
-     * client when to try again, like the reply over max_connections. */
-    rc = http_respond(req, status,
-                      status == 503 ? "Content-Type: application/json\r\n"
-                                      "Retry-After: 1\r\n"
-                                    : "Content-Type: application/json\r\n",
-                      body, len);
+    rc = http_respond(
+        req, status,
+        status == 503 ? "Content-Type: application/json\r\n" HTTP_RETRY_AFTER
+                      : "Content-Type: application/json\r\n",
+        body, len);
     free(body);
     return rc;
 }

@@ -13,10 +13,9 @@
 #include <unistd.h>
 
 /* Connection-level reply to a client over max_connections. */
-static const char busy_reply[] = "HTTP/1.1 503 Service Unavailable\r\n"
-                                 "Content-Length: 0\r\n"
-                                 "Retry-After: 1\r\n"
-                                 "Connection: close\r\n\r\n";
+static const char busy_reply[] =
+    "HTTP/1.1 503 Service Unavailable\r\n"
+    "Content-Length: 0\r\n" HTTP_RETRY_AFTER "Connection: close\r\n\r\n";
 
 static int make_address(const char *host, int port,
                         struct sockaddr_storage *addr)

@@ -3,7 +3,6 @@
 #include "overload.h"
 
 #include <jansson.h>
-#include <stdio.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -73,7 +72,6 @@ static const char *overload_reason(app_t *app)
 bool overload_reject_upload(app_t *app, http_request_t *req)
 {
     const char *reason = overload_reason(app);
-    char headers[64];
     json_t *doc;
 
     if (reason == NULL)
@@ -81,12 +79,10 @@ bool overload_reject_upload(app_t *app, http_request_t *req)
     log_warn("upload.overloaded", "req=%llu reason=%s in_flight=%llu",
              (unsigned long long)req->id, reason,
              (unsigned long long)app->uploads_in_flight);
-    snprintf(headers, sizeof(headers), "Retry-After: %d\r\n",
-             OVERLOAD_RETRY_AFTER_S);
     doc = json_pack("{s:s, s:s}", "error", "overloaded", "detail",
                     "too much work in progress; retry after the "
                     "Retry-After seconds");
-    routes_respond_json(app, req, 503, headers, doc);
+    routes_respond_json(app, req, 503, NULL, doc); /* adds Retry-After */
     return true;
 }
 

@@ -11,9 +11,6 @@
 #include "app.h"
 #include "http.h"
 
-/* Seconds a rejected client is asked to wait, sent as Retry-After. */
-#define OVERLOAD_RETRY_AFTER_S 1
-
 /* Returns the caps in force: the configured max_uploads and
  * max_queued_jobs, or the defaults derived from the host when they are
  * 0. */

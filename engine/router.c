@@ -46,10 +46,12 @@ void routes_respond_json(app_t *app, http_request_t *req, int status,
         routes_respond_error(app, req, 500, "internal_error", "out of memory");
         return;
     }
+    if (headers == NULL)
+        headers = status == 503 ? HTTP_RETRY_AFTER : "";
     snprintf(block, sizeof(block),
              "Content-Type: application/json\r\n"
              "Cache-Control: no-store\r\n%s",
-             headers != NULL ? headers : "");
+             headers);
     metrics_add(app->metrics.responses[status], 1);
     http_respond(req, status, block, text, strlen(text));
     free(text);

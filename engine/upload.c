@@ -57,18 +57,24 @@ static void upload_detach(upload_t *up)
         upload_free(up);
 }
 
+/* Logs, counts and sends the rejection of an upload of kind. */
+static void respond_rejected(app_t *app, http_request_t *req, kadr_kind_t kind,
+                             int status, const char *error, const char *detail)
+{
+    char reason[64];
+
+    log_escape(detail, reason, sizeof(reason));
+    log_info("upload.rejected", "req=%llu status=%d error=%s detail=%s",
+             (unsigned long long)req->id, status, error, reason);
+    metrics_add(app->metrics.uploads_rejected[kind], 1);
+    routes_respond_error(app, req, status, error, detail);
+}
+
 void upload_fail(upload_t *up, int status, const char *error,
                  const char *detail)
 {
-    if (up->req != NULL) {
-        char reason[64];
-
-        log_escape(detail, reason, sizeof(reason));
-        log_info("upload.rejected", "req=%llu status=%d error=%s detail=%s",
-                 (unsigned long long)up->req->id, status, error, reason);
-        metrics_add(up->app->metrics.uploads_rejected[up->kind], 1);
-        routes_respond_error(up->app, up->req, status, error, detail);
-    }
+    if (up->req != NULL)
+        respond_rejected(up->app, up->req, up->kind, status, error, detail);
     upload_detach(up);
 }
 
@@ -115,8 +121,7 @@ void upload_fail_media(upload_t *up, int code)
     metrics_add(up->app->metrics.uploads_rejected[up->kind], 1);
     doc = json_pack("{s:s, s:s, s:o*}", "error", error, "detail",
                     up->media.error, "media", media_to_json(&up->media, true));
-    routes_respond_json(up->app, up->req, status,
-                        status == 503 ? "Retry-After: 1\r\n" : NULL, doc);
+    routes_respond_json(up->app, up->req, status, NULL, doc);
     upload_detach(up);
 }
 
@@ -461,21 +466,6 @@ static upload_t *upload_new(app_t *app, http_request_t *req)
     return up;
 }
 
-/* Rejects an upload with Content-Length: 0. It is logged and counted
- * like an empty chunked body, which upload_finish rejects. */
-static void reject_empty_body(app_t *app, http_request_t *req)
-{
-    const char *detail = "the upload has no bytes";
-    char reason[64];
-
-    log_escape(detail, reason, sizeof(reason));
-    log_info("upload.rejected",
-             "req=%llu status=400 error=empty_body detail=%s",
-             (unsigned long long)req->id, reason);
-    metrics_add(app->metrics.uploads_rejected[KADR_KIND_UNSUPPORTED], 1);
-    routes_respond_error(app, req, 400, "empty_body", detail);
-}
-
 static bool check_upload_headers(app_t *app, http_request_t *req)
 {
     const char *type;
@@ -488,8 +478,11 @@ static bool check_upload_headers(app_t *app, http_request_t *req)
     if (!req->has_body) {
         const char *cl = http_request_header(req, "content-length");
 
+        /* Logged and counted like an empty chunked body, which
+         * upload_finish rejects. */
         if (cl != NULL)
-            reject_empty_body(app, req);
+            respond_rejected(app, req, KADR_KIND_UNSUPPORTED, 400, "empty_body",
+                             "the upload has no bytes");
         else
             routes_respond_error(app, req, 411, "length_required",
                                  "send Content-Length or a chunked body");
