@@ -11,13 +11,14 @@ import time
 import unittest
 
 from kadr_harness import API_KEY, Daemon, corpus, main, read_file
+from soak_client import open_fds
 
 SOCKET_TIMEOUT_S = 10
 PHOTO = corpus("photos/phone-jolla.jpg")
 
 
-def open_fds(pid):
-    return len(os.listdir("/proc/%d/fd" % pid))
+def fd_count(pid):
+    return len(open_fds(pid))
 
 
 def read_reply(sock):
@@ -79,7 +80,7 @@ class LowHardLimitTest(unittest.TestCase):
         photo = read_file(PHOTO)
         with Daemon("--body-timeout-ms", "5000",
                     open_files=(100, 100)) as kadr:
-            idle_fds = open_fds(kadr.proc.pid)
+            idle_fds = fd_count(kadr.proc.pid)
             socks = [start_chunked_upload(kadr, photo[:1000])
                      for _ in range(60)]
             time.sleep(0.5)
@@ -97,10 +98,10 @@ class LowHardLimitTest(unittest.TestCase):
                     self.assertEqual(headers.get("retry-after"), "1")
             self.assertEqual(kadr.tmp_files(), [])
             deadline = time.monotonic() + 5
-            while (open_fds(kadr.proc.pid) > idle_fds and
+            while (fd_count(kadr.proc.pid) > idle_fds and
                    time.monotonic() < deadline):
                 time.sleep(0.05)
-            self.assertEqual(open_fds(kadr.proc.pid), idle_fds)
+            self.assertEqual(fd_count(kadr.proc.pid), idle_fds)
 
 
 class ReloadLoweredCapTest(unittest.TestCase):
