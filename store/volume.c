@@ -321,18 +321,28 @@ static int list_ids(const char *dir, uint32_t **ids_out, size_t *count_out)
 }
 
 /* Opens an empty volume for appends, so that it takes later needles. */
-static int open_empty(const char *dir, volume_t *vol)
+/* Opens the write fd of a loaded volume, unless it has one. */
+static int open_write_fd(const char *dir, volume_t *vol)
 {
     char path[PATH_MAX];
-    int rc = volume_path(dir, vol->id, path);
+    int rc;
 
+    if (vol->wfd >= 0)
+        return 0;
+    rc = volume_path(dir, vol->id, path);
     if (rc != 0)
         return rc;
     vol->wfd = open(path, O_WRONLY | O_CLOEXEC);
-    if (vol->wfd < 0)
-        return -errno;
-    vol->append_end = VOLUME_HEADER_SIZE;
-    return 0;
+    return vol->wfd < 0 ? -errno : 0;
+}
+
+static int open_empty(const char *dir, volume_t *vol)
+{
+    int rc = open_write_fd(dir, vol);
+
+    if (rc == 0)
+        vol->append_end = VOLUME_HEADER_SIZE;
+    return rc;
 }
 
 static int recover_and_load(volume_table_t *table, uint32_t id,
@@ -392,7 +402,6 @@ static int activate_last(volume_table_t *table)
 {
     volume_t *vol;
     struct stat st;
-    char path[PATH_MAX];
     int rc;
 
     if (table->count == 0) {
@@ -401,14 +410,9 @@ static int activate_last(volume_table_t *table)
             return rc;
     }
     vol = table->items[table->count - 1];
-    if (vol->wfd < 0) {
-        rc = volume_path(table->dir, vol->id, path);
-        if (rc != 0)
-            return rc;
-        vol->wfd = open(path, O_WRONLY | O_CLOEXEC);
-        if (vol->wfd < 0)
-            return -errno;
-    }
+    rc = open_write_fd(table->dir, vol);
+    if (rc != 0)
+        return rc;
     if (fstat(vol->wfd, &st) != 0)
         return -errno;
     table->active = vol;
