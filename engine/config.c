@@ -348,9 +348,13 @@ static void derive_host_defaults(config_t *cfg)
         cfg->video_encoder_threads = cores / cfg->video_workers;
     if (cfg->video_encoder_threads == 0)
         cfg->video_encoder_threads = 1;
-    if (cfg->max_connections == 0)
+    if (cfg->max_connections == 0) {
+        /* Without the store's volumes: kadrd sizes it again once the
+         * store is open. */
         cfg->max_connections =
-            fd_limit_connections(fd_limit_raise(FD_LIMIT_TARGET));
+            fd_limit_connections(fd_limit_raise(FD_LIMIT_TARGET), 0);
+        cfg->max_connections_from_host = true;
+    }
 }
 
 static int parse_listen(config_t *cfg, char *err, size_t err_size)

@@ -56,6 +56,8 @@ typedef struct config {
     uint64_t video_workers;
     uint64_t job_max_tries;
     uint64_t max_connections;
+    /* max_connections was left to the open-file limit. */
+    bool max_connections_from_host;
     uint64_t max_uploads;
     uint64_t max_queued_jobs;
     uint64_t max_header_bytes;

@@ -21,21 +21,26 @@ uint64_t fd_limit_raise(uint64_t target)
     return limit.rlim_cur == RLIM_INFINITY ? target : (uint64_t)limit.rlim_cur;
 }
 
-uint64_t fd_limit_connections(uint64_t open_files)
+uint64_t fd_limit_connections(uint64_t open_files, uint64_t volumes)
 {
+    uint64_t volume_fds = FD_LIMIT_PER_VOLUME * volumes;
+    uint64_t left;
     uint64_t count;
 
-    /* Under twice the reserve, half the limit stays reserved, so the
-     * connections never need more descriptors than the limit has. At 256
-     * both rules give 64. */
-    if (open_files >= 2 * FD_LIMIT_RESERVED)
-        count = (open_files - FD_LIMIT_RESERVED) / 2;
+    if (open_files <= volume_fds)
+        return 1;
+    left = open_files - volume_fds;
+    /* Under twice the reserve, half of what is left stays reserved, so
+     * the connections never need more descriptors than the limit has.
+     * At twice the reserve both rules give the same count. */
+    if (left >= 2 * FD_LIMIT_RESERVED)
+        count = (left - FD_LIMIT_RESERVED) / 2;
     else
-        count = open_files / 4;
+        count = left / 4;
     return count > 0 ? count : 1;
 }
 
-uint64_t fd_limit_needed(uint64_t connections)
+uint64_t fd_limit_needed(uint64_t connections, uint64_t volumes)
 {
-    return 2 * connections + FD_LIMIT_RESERVED;
+    return 2 * connections + FD_LIMIT_RESERVED + FD_LIMIT_PER_VOLUME * volumes;
 }

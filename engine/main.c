@@ -101,21 +101,30 @@ static int load_token_keys(struct daemon *d)
     return 0;
 }
 
-/* Raises the open-file limit to what a configured max_connections needs,
- * and sets the connections in effect to what the hard limit allows. */
+/* Raises the open-file limit to what max_connections needs beside the
+ * descriptors of the store's volumes, and sets the connections in effect
+ * to what the hard limit allows. A cap left to the host follows the
+ * limit; a configured one that does not fit is lowered and logged. */
 static void fit_connections(app_t *app, const config_t *cfg)
 {
-    uint64_t open_files = fd_limit_raise(fd_limit_needed(cfg->max_connections));
-    uint64_t allowed = fd_limit_connections(open_files);
+    uint64_t volumes = store_volume_count(app->store);
+    uint64_t target = cfg->max_connections_from_host
+                          ? FD_LIMIT_TARGET + FD_LIMIT_PER_VOLUME * volumes
+                          : fd_limit_needed(cfg->max_connections, volumes);
+    uint64_t open_files = fd_limit_raise(target);
+    uint64_t allowed = fd_limit_connections(open_files, volumes);
 
-    app->max_connections = cfg->max_connections;
-    if (cfg->max_connections <= allowed)
+    app->max_connections = allowed;
+    if (cfg->max_connections_from_host)
         return;
+    if (cfg->max_connections <= allowed) {
+        app->max_connections = cfg->max_connections;
+        return;
+    }
     log_warn("config.max_connections_lowered",
              "configured=%llu allowed=%llu open_files=%llu",
              (unsigned long long)cfg->max_connections,
              (unsigned long long)allowed, (unsigned long long)open_files);
-    app->max_connections = allowed;
 }
 
 static void fill_limits(app_t *app, const config_t *cfg)
@@ -263,6 +272,7 @@ static int run_daemon(struct daemon *d)
 
     if (rc != 0)
         return 1;
+    fit_connections(&d->app, &d->cfg);
     rc = pool_start(d->app.loop, (uint32_t)d->cfg.workers,
                     (uint32_t)d->cfg.video_workers, &d->app.pool);
     if (rc == 0)
@@ -319,7 +329,6 @@ int main(int argc, char **argv)
     d.app.cfg = &d.cfg;
     reload_init(&d.reload, &d.app, argc, argv, &d.token_keys);
     reload_apply_logging(&d.app);
-    fit_connections(&d.app, &d.cfg);
     fill_limits(&d.app, &d.cfg);
     status = run_daemon(&d);
     uv_loop_close(d.app.loop);

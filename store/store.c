@@ -233,3 +233,8 @@ int store_volume_fd(store_t *store, uint32_t volume_id)
 {
     return volume_fd(&store->volumes, volume_id);
 }
+
+uint32_t store_volume_count(store_t *store)
+{
+    return volume_count(&store->volumes);
+}

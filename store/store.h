@@ -238,6 +238,9 @@ KADR_MUST_CHECK int store_blob_set_refcount(store_txn_t *txn,
  * exist. */
 KADR_MUST_CHECK int store_volume_fd(store_t *store, uint32_t volume_id);
 
+/* Returns the number of volumes open and not retired. */
+uint32_t store_volume_count(store_t *store);
+
 /* Reads a whole blob into a malloc'd buffer the caller frees. */
 KADR_MUST_CHECK int store_blob_read(store_t *store, const store_blob_t *blob,
                                     uint8_t **data_out);

@@ -43,16 +43,34 @@ static rlim_t soft_limit(void)
 static void connections_follow_open_files(void **state)
 {
     (void)state;
-    assert_int_equal(fd_limit_connections(1024), 448);
-    assert_int_equal(fd_limit_connections(65536), 32704);
+    assert_int_equal(fd_limit_connections(1024, 0), 448);
+    assert_int_equal(fd_limit_connections(65536, 0), 32704);
     /* Under twice the reserve, half the limit stays reserved. */
-    assert_int_equal(fd_limit_connections(256), 64);
-    assert_int_equal(fd_limit_connections(255), 63);
-    assert_int_equal(fd_limit_connections(100), 25);
-    assert_int_equal(fd_limit_connections(3), 1);
-    assert_int_equal(fd_limit_connections(0), 1);
-    assert_int_equal(fd_limit_needed(448), 1024);
-    assert_int_equal(fd_limit_needed(32704), 65536);
+    assert_int_equal(fd_limit_connections(256, 0), 64);
+    assert_int_equal(fd_limit_connections(255, 0), 63);
+    assert_int_equal(fd_limit_connections(100, 0), 25);
+    assert_int_equal(fd_limit_connections(3, 0), 1);
+    assert_int_equal(fd_limit_connections(0, 0), 1);
+    assert_int_equal(fd_limit_needed(448, 0), 1024);
+    assert_int_equal(fd_limit_needed(32704, 0), 65536);
+}
+
+static void volumes_take_from_connections(void **state)
+{
+    (void)state;
+    /* 5000 volumes of 4 GiB: 10,000 descriptors fewer for clients. */
+    assert_int_equal(fd_limit_connections(65536, 5000), 27704);
+    assert_int_equal(fd_limit_needed(27704, 5000), 65536);
+    assert_int_equal(fd_limit_needed(32704, 5000), 75536);
+    assert_int_equal(fd_limit_connections(75536, 5000), 32704);
+    assert_int_equal(fd_limit_connections(512, 40), 152);
+    assert_int_equal(fd_limit_connections(1024, 1), 447);
+    /* What the volumes leave under twice the reserve: half of it stays
+     * reserved. */
+    assert_int_equal(fd_limit_connections(1024, 400), 56);
+    assert_int_equal(fd_limit_connections(100, 1), 24);
+    /* Volumes that need more than the limit leave one connection. */
+    assert_int_equal(fd_limit_connections(1024, 600), 1);
 }
 
 static void raise_lifts_soft_limit(void **state)
@@ -90,6 +108,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(connections_follow_open_files),
+        cmocka_unit_test(volumes_take_from_connections),
         cmocka_unit_test_setup_teardown(raise_lifts_soft_limit, save_limit,
                                         restore_limit),
         cmocka_unit_test_setup_teardown(raise_never_lowers, save_limit,

@@ -15,6 +15,10 @@ from soak_client import open_fds
 
 SOCKET_TIMEOUT_S = 10
 PHOTO = corpus("photos/phone-jolla.jpg")
+SMALL_PHOTO = corpus("photos/camera-canon-40d.jpg")
+# Volumes made before the restart under a low limit: 2 descriptors each
+# leave 512 - 300 = 212 for the rest.
+VOLUMES = 150
 
 
 def fd_count(pid):
@@ -72,9 +76,9 @@ def wait_log(kadr, pattern, timeout_s=10):
 class LowHardLimitTest(unittest.TestCase):
     def test_cap_fits_hard_limit_100(self):
         with Daemon(open_files=(100, 100)) as kadr:
-            # A quarter of the limit: half of it for the reserve, two
-            # descriptors a connection.
-            self.assertEqual(kadr.max_connections(), 25)
+            # A quarter of what the one volume leaves: half of it for the
+            # reserve, two descriptors a connection.
+            self.assertEqual(kadr.max_connections(), 24)
 
     def test_uploads_past_descriptors(self):
         photo = read_file(PHOTO)
@@ -91,7 +95,7 @@ class LowHardLimitTest(unittest.TestCase):
                 sock.close()
             statuses = [status for status, _ in replies]
             self.assertEqual(statuses.count(500), 0, statuses)
-            self.assertEqual(statuses.count(201), 25, statuses)
+            self.assertEqual(statuses.count(201), 24, statuses)
             for status, headers in replies:
                 self.assertIn(status, (201, 503))
                 if status == 503:
@@ -104,6 +108,64 @@ class LowHardLimitTest(unittest.TestCase):
             self.assertEqual(fd_count(kadr.proc.pid), idle_fds)
 
 
+def with_comment(jpeg, text):
+    """The JPEG with a comment segment after its start marker: other
+    bytes, the same picture."""
+    comment = text.encode()
+    return (jpeg[:2] + b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") +
+            comment + jpeg[2:])
+
+
+def connections_allowed(open_files, volumes):
+    """max_connections kadrd derives from its open-file limit: 2
+    descriptors per volume, then 128 kept apart and 2 per connection, or
+    half of what the volumes leave when that is under 256."""
+    left = open_files - 2 * volumes
+    if left <= 0:
+        return 1
+    count = (left - 128) // 2 if left >= 256 else left // 4
+    return max(count, 1)
+
+
+class ManyVolumesTest(unittest.TestCase):
+    """Each volume uses descriptors, so a large store leaves fewer for
+    clients. max_connections counts the volumes at start, and uploads up
+    to it are stored, none refused for want of descriptors."""
+
+    def make_volumes(self, kadr, photo):
+        for i in range(VOLUMES):
+            reply = kadr.upload(with_comment(photo, "volume %d" % i))
+            self.assertEqual(reply.status, 201, reply.body)
+        kadr.stop()
+        return len(os.listdir(os.path.join(kadr.data, "volumes")))
+
+    def test_cap_counts_volumes(self):
+        photo = read_file(SMALL_PHOTO)
+        kadr = Daemon("--volume-max-bytes", "4096")
+        with kadr:
+            volumes = self.make_volumes(kadr, photo)
+            self.assertGreaterEqual(volumes, VOLUMES)
+            kadr.flags = []
+            kadr.open_files = (512, 512)
+            kadr.start()
+            cap = connections_allowed(512, volumes)
+            self.assertEqual(kadr.max_connections(), cap)
+            self.assertLessEqual(cap, (512 - 2 * VOLUMES) // 4)
+            bodies = [with_comment(photo, "upload %d" % i)
+                      for i in range(cap)]
+            socks = [start_chunked_upload(kadr, body[:1000])
+                     for body in bodies]
+            time.sleep(0.5)
+            for sock, body in zip(socks, bodies):
+                finish_chunked_upload(sock, body[1000:])
+            statuses = [read_reply(sock)[0] for sock in socks]
+            for sock in socks:
+                sock.close()
+            self.assertEqual(statuses, [201] * cap)
+            self.assertNotIn("Too many open files", kadr.log_text())
+            self.assertEqual(kadr.tmp_files(), [])
+
+
 class ReloadLoweredCapTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory(prefix="kadr-it-")
@@ -114,14 +176,14 @@ class ReloadLoweredCapTest(unittest.TestCase):
 
     def test_sighup_keeps_lowered_cap_quiet(self):
         with Daemon("--config", self.ini, open_files=(512, 512)) as kadr:
-            self.assertEqual(kadr.max_connections(), 192)
+            self.assertEqual(kadr.max_connections(), 191)
             os.kill(kadr.proc.pid, signal.SIGHUP)
             wait_log(kadr, r"event=config\.reloaded")
             text = kadr.log_text()
             self.assertNotIn("event=config.restart_needed", text)
             idle_socks = [socket.create_connection(("127.0.0.1", kadr.port),
                                              timeout=SOCKET_TIMEOUT_S)
-                    for _ in range(192)]
+                    for _ in range(191)]
             self.addCleanup(lambda: [sock.close() for sock in idle_socks])
             time.sleep(0.2)
             extra = socket.create_connection(("127.0.0.1", kadr.port),
