@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "media.h"
+#include "webhook_journal.h"
 #include "webhook_spool.h"
 
 #define MAX_MEDIA_ID 32
@@ -20,6 +21,8 @@ struct event {
     char *body; /* JSON, owned */
     size_t len;
     unsigned tries;
+    bool journaled; /* has a line in the journal, numbered `number` */
+    uint64_t number;
 };
 
 /* One delivery attempt: a resolve, a connection, a request and a reply.
@@ -61,6 +64,8 @@ struct webhook {
     bool stopping;
     bool timer_closed;
     char *spool_dir; /* the data folder, where the spool file goes */
+    webhook_journal_t journal;
+    bool journaling; /* set once the spool of the last run is restored */
 };
 
 static void start_attempt(webhook_t *webhook);
@@ -174,16 +179,84 @@ static void end_attempt(webhook_t *webhook)
     }
 }
 
-static void pop_event(webhook_t *webhook)
+static void journal_failed(int rc)
 {
-    struct event *ev = webhook->head;
+    if (rc < 0)
+        log_error("webhook.journal_failed",
+                  "file=%s error=\"%s\" detail=\"queued events stay in "
+                  "memory until the queue empties\"",
+                  WEBHOOK_SPOOL_FILE, kadr_strerror(rc));
+}
 
-    webhook->head = ev->next;
-    if (webhook->head == NULL)
-        webhook->tail = NULL;
+/* Returns the bodies of the queued events, oldest first, in a malloc'd
+ * array of webhook->queued entries (borrowed strings), or NULL. */
+static const char **queue_bodies(const webhook_t *webhook)
+{
+    const char **bodies = calloc(webhook->queued, sizeof(*bodies));
+    size_t count = 0;
+
+    if (bodies == NULL)
+        return NULL;
+    for (struct event *ev = webhook->head; ev != NULL; ev = ev->next)
+        bodies[count++] = ev->body;
+    return bodies;
+}
+
+/* Gives each queued event its number in a journal rewritten from the
+ * queue. */
+static void journal_rewrite_queue(webhook_t *webhook)
+{
+    const char **bodies = queue_bodies(webhook);
+    uint64_t number = 0;
+    int rc;
+
+    if (bodies == NULL)
+        return;
+    rc = webhook_journal_rewrite(&webhook->journal, bodies, webhook->queued);
+    free(bodies);
+    journal_failed(rc);
+    for (struct event *ev = webhook->head; ev != NULL; ev = ev->next) {
+        ev->journaled = rc == 0;
+        ev->number = number++;
+    }
+}
+
+/* Records in the journal that ev left the queue, which has `queued`
+ * events left. */
+static void journal_forget(webhook_t *webhook, const struct event *ev)
+{
+    if (!webhook->journaling)
+        return;
+    if (webhook->queued == 0) {
+        journal_failed(webhook_journal_clear(&webhook->journal));
+        return;
+    }
+    if (ev->journaled)
+        journal_failed(webhook_journal_remove(&webhook->journal, ev->number));
+    if (webhook_journal_bloated(&webhook->journal, webhook->queued))
+        journal_rewrite_queue(webhook);
+}
+
+/* Unlinks ev, whose predecessor is prev (NULL for the head), and frees
+ * it. */
+static void remove_event(webhook_t *webhook, struct event *prev,
+                         struct event *ev)
+{
+    if (prev == NULL)
+        webhook->head = ev->next;
+    else
+        prev->next = ev->next;
+    if (webhook->tail == ev)
+        webhook->tail = prev;
     webhook->queued--;
+    journal_forget(webhook, ev);
     free(ev->body);
     free(ev);
+}
+
+static void pop_event(webhook_t *webhook)
+{
+    remove_event(webhook, NULL, webhook->head);
 }
 
 static void next_event(webhook_t *webhook)
@@ -453,9 +526,12 @@ int webhook_configure(webhook_t *webhook, const config_t *cfg, char *err,
 {
     webhook_url_t url;
 
-    if (webhook->spool_dir == NULL && cfg->data_dir != NULL &&
-        (webhook->spool_dir = strdup(cfg->data_dir)) == NULL)
-        return -ENOMEM;
+    if (webhook->spool_dir == NULL && cfg->data_dir != NULL) {
+        webhook->spool_dir = strdup(cfg->data_dir);
+        if (webhook->spool_dir == NULL)
+            return -ENOMEM;
+        webhook_journal_init(&webhook->journal, webhook->spool_dir);
+    }
     if (cfg->webhook_url[0] == '\0') {
         end_attempt(webhook);
         webhook->waiting = false;
@@ -513,16 +589,7 @@ static void make_room(webhook_t *webhook)
         return;
     metrics_add(webhook->metrics->webhook_dropped, 1);
     log_error("webhook.dropped", "media=%s error=queue_full", victim->media_id);
-    if (!busy) {
-        pop_event(webhook);
-        return;
-    }
-    webhook->head->next = victim->next;
-    if (webhook->tail == victim)
-        webhook->tail = webhook->head;
-    webhook->queued--;
-    free(victim->body);
-    free(victim);
+    remove_event(webhook, busy ? webhook->head : NULL, victim);
 }
 
 /* Queues an event with body (JSON, malloc'd, owned from here on). */
@@ -540,6 +607,13 @@ static void push_event(webhook_t *webhook, const char *media_id, char *body)
     snprintf(ev->media_id, sizeof(ev->media_id), "%s", media_id);
     ev->len = strlen(ev->body);
     make_room(webhook);
+    if (webhook->journaling) {
+        int rc = webhook_journal_append(&webhook->journal, ev->body, ev->len,
+                                        &ev->number);
+
+        journal_failed(rc);
+        ev->journaled = rc == 0;
+    }
     if (webhook->tail != NULL)
         webhook->tail->next = ev;
     else
@@ -586,6 +660,14 @@ static void restore_line(void *ctx, const char *line, size_t len)
     json_decref(doc);
 }
 
+/* Starts the journal of this run from the restored queue. */
+static void journal_start(webhook_t *webhook)
+{
+    webhook->journaling = true;
+    if (webhook->queued > 0)
+        journal_rewrite_queue(webhook);
+}
+
 void webhook_restore(webhook_t *webhook)
 {
     struct restore r = {webhook, 0, 0};
@@ -595,10 +677,12 @@ void webhook_restore(webhook_t *webhook)
         return;
     rc = webhook_spool_load(webhook->spool_dir, restore_line, &r);
     if (rc < 0) {
+        /* The file stays as it was: this run keeps its events in memory. */
         log_error("webhook.restore_failed", "file=%s/%s error=\"%s\"",
                   webhook->spool_dir, WEBHOOK_SPOOL_FILE, kadr_strerror(rc));
         return;
     }
+    journal_start(webhook);
     if (rc == 0)
         return;
     if (r.skipped > 0)
@@ -606,23 +690,29 @@ void webhook_restore(webhook_t *webhook)
     log_info("webhook.restored", "queued=%u skipped=%u", r.queued, r.skipped);
 }
 
+/* Frees the queue without touching the journal, at a stop. */
+static void free_queue(webhook_t *webhook)
+{
+    webhook->journaling = false;
+    while (webhook->head != NULL)
+        pop_event(webhook);
+}
+
 /* Writes the queued events to the spool, oldest first. Returns 0 when
  * they are saved (or there are none). */
 static int save_queue(webhook_t *webhook)
 {
     const char **bodies;
-    size_t count = 0;
+    size_t count = webhook->queued;
     int rc;
 
-    if (webhook->queued == 0)
+    if (count == 0)
         return 0;
     if (webhook->spool_dir == NULL)
         return KADR_E_BAD_INPUT;
-    bodies = calloc(webhook->queued, sizeof(*bodies));
+    bodies = queue_bodies(webhook);
     if (bodies == NULL)
         return -ENOMEM;
-    for (struct event *ev = webhook->head; ev != NULL; ev = ev->next)
-        bodies[count++] = ev->body;
     rc = webhook_spool_save(webhook->spool_dir, bodies, count);
     free(bodies);
     if (rc != 0) {
@@ -632,8 +722,7 @@ static int save_queue(webhook_t *webhook)
     }
     log_info("webhook.saved", "count=%zu file=%s/%s", count, webhook->spool_dir,
              WEBHOOK_SPOOL_FILE);
-    while (webhook->head != NULL)
-        pop_event(webhook);
+    free_queue(webhook);
     return 0;
 }
 
@@ -645,9 +734,8 @@ static void on_timer_closed(uv_handle_t *handle)
     maybe_free(webhook);
 }
 
-/* NOTE: events queued at a crash are lost, because only a stop writes
- * the spool. The receiver may get an event twice: one in flight when
- * kadrd stopped is saved too. */
+/* The receiver may get an event twice: one in flight when kadrd stopped
+ * is saved too. */
 void webhook_stop(webhook_t *webhook)
 {
     if (webhook == NULL)
@@ -657,6 +745,11 @@ void webhook_stop(webhook_t *webhook)
     if (save_queue(webhook) != 0 && webhook->queued > 0)
         log_warn("webhook.dropped", "count=%zu error=shutting_down",
                  webhook->queued);
+    /* Events a failed save leaves stay in the journal for the next
+     * start. */
+    webhook->journaling = false;
     drop_all(webhook);
+    if (webhook->spool_dir != NULL)
+        webhook_journal_close(&webhook->journal);
     uv_close((uv_handle_t *)&webhook->timer, on_timer_closed);
 }

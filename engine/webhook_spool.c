@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,23 +91,122 @@ static long read_line(FILE *f, char *line)
     return too_long ? LINE_TOO_LONG : (long)len;
 }
 
-/* Passes each line of f to fn. Returns how many lines fn received. */
-static int read_lines(FILE *f, webhook_spool_fn fn, void *ctx)
+/* Event numbers named by removal lines. */
+struct done_set {
+    uint64_t *numbers;
+    size_t count;
+    size_t cap;
+};
+
+/* Sets *number from a removal line. Returns false for any other line. */
+static bool parse_done(const char *line, size_t len, uint64_t *number)
 {
-    char *line = malloc(WEBHOOK_SPOOL_MAX_LINE + 1);
+    size_t prefix = sizeof(WEBHOOK_SPOOL_DONE_PREFIX) - 1;
+    uint64_t value = 0;
+    size_t i;
+
+    if (len < prefix + 2 || memcmp(line, WEBHOOK_SPOOL_DONE_PREFIX, prefix) ||
+        line[len - 1] != '}')
+        return false;
+    for (i = prefix; i < len - 1; i++) {
+        if (line[i] < '0' || line[i] > '9' || value > UINT64_MAX / 10 - 1)
+            return false;
+        value = value * 10 + (uint64_t)(line[i] - '0');
+    }
+    *number = value;
+    return true;
+}
+
+static int done_add(struct done_set *done, uint64_t number)
+{
+    if (done->count == done->cap) {
+        size_t cap = done->cap == 0 ? 64 : done->cap * 2;
+        uint64_t *numbers = realloc(done->numbers, cap * sizeof(*numbers));
+
+        if (numbers == NULL)
+            return -ENOMEM;
+        done->numbers = numbers;
+        done->cap = cap;
+    }
+    done->numbers[done->count++] = number;
+    return 0;
+}
+
+static int compare_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a;
+    uint64_t y = *(const uint64_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+static bool done_has(const struct done_set *done, uint64_t number)
+{
+    return done->count > 0 && bsearch(&number, done->numbers, done->count,
+                                      sizeof(number), compare_u64) != NULL;
+}
+
+/* Reads the removal lines of f into done, sorted. */
+static int read_done(FILE *f, char *line, struct done_set *done)
+{
+    uint64_t number;
+    long len;
+    int rc = 0;
+
+    while (rc == 0 && (len = read_line(f, line)) != LINE_END) {
+        if (len > 0 && parse_done(line, (size_t)len, &number))
+            rc = done_add(done, number);
+    }
+    if (rc == 0 && ferror(f))
+        rc = -EIO;
+    if (done->count > 1)
+        qsort(done->numbers, done->count, sizeof(uint64_t), compare_u64);
+    return rc;
+}
+
+/* Passes each event line of f that done does not name to fn. Every line
+ * that is neither empty nor a removal line takes the next number, as the
+ * journal numbered them. Returns how many lines fn received. */
+static int read_events(FILE *f, char *line, const struct done_set *done,
+                       webhook_spool_fn fn, void *ctx)
+{
+    uint64_t number = 0;
+    uint64_t removed;
     long len;
     int count = 0;
 
+    while ((len = read_line(f, line)) != LINE_END) {
+        if (len == 0)
+            continue;
+        if (len > 0 && parse_done(line, (size_t)len, &removed))
+            continue;
+        if (len > 0 && !done_has(done, number)) {
+            fn(ctx, line, (size_t)len);
+            count++;
+        }
+        number++;
+    }
+    return ferror(f) ? -EIO : count;
+}
+
+/* Passes the events of f that are still queued to fn, in order. Returns
+ * how many lines fn received. */
+static int read_lines(FILE *f, webhook_spool_fn fn, void *ctx)
+{
+    char *line = malloc(WEBHOOK_SPOOL_MAX_LINE + 1);
+    struct done_set done = {NULL, 0, 0};
+    int rc;
+
     if (line == NULL)
         return -ENOMEM;
-    while ((len = read_line(f, line)) != LINE_END) {
-        if (len <= 0)
-            continue; /* empty or too long */
-        fn(ctx, line, (size_t)len);
-        count++;
-    }
+    rc = read_done(f, line, &done);
+    if (rc == 0 && fseek(f, 0, SEEK_SET) != 0)
+        rc = -errno;
+    if (rc == 0)
+        rc = read_events(f, line, &done, fn, ctx);
+    free(done.numbers);
     free(line);
-    return ferror(f) ? -EIO : count;
+    return rc;
 }
 
 /* Opens path for reading only if it is a regular file: a FIFO put in its

@@ -182,7 +182,7 @@ class WebhookTest(unittest.TestCase):
                 posts = up.wait_posts(1)
                 wait_metric(d, "kadr_webhook_sent_total", 1)
                 values = d.metrics()
-                spool_left = os.path.exists(spool)
+                spool_left = os.path.getsize(spool)
             finally:
                 d.__exit__(None, None, None)
         self.assertEqual([(e["id"], e["event"]) for e in saved],
@@ -190,8 +190,80 @@ class WebhookTest(unittest.TestCase):
         self.assertIn("event=webhook.saved count=1 ", stop_log)
         body = json.loads(posts[0][3])
         self.assertEqual(body, saved[0])
-        self.assertFalse(spool_left)
+        # Once the event is sent, the queue and its file are empty.
+        self.assertEqual(spool_left, 0)
         self.assertEqual(values["kadr_webhook_dropped_total"], 0)
+
+    def test_queue_kept_across_kill(self):
+        """Events queued when kadrd is killed are sent after the next
+        start, and an event sent before the kill is not sent again."""
+        photos = [corpus("photos/orientation-landscape_%d.jpg" % i)
+                  for i in (1, 3, 6)]
+        with Receiver([200, 503]) as first, Receiver([200]) as second:
+            d = Daemon(*webhook_flags(first, 100))
+            try:
+                d.start()
+                sent_id = d.upload_file(photos[0]).json()["id"]
+                first.wait_posts(1)
+                wait_metric(d, "kadr_webhook_sent_total", 1)
+                queued_ids = [d.upload_file(p).json()["id"]
+                              for p in photos[1:]]
+                first.wait_posts(3)
+                d.kill()
+                spool = os.path.join(d.data, "webhook-queue.jsonl")
+                with open(spool) as f:
+                    journal = f.read().splitlines()
+                d.flags = list(webhook_flags(second, 3))
+                d.start()
+                posts = second.wait_posts(2)
+                wait_metric(d, "kadr_webhook_sent_total", 2)
+                time.sleep(0.3)
+                log = d.log_text()
+                spool_left = os.path.getsize(spool)
+            finally:
+                d.__exit__(None, None, None)
+        sent_ids = [json.loads(post[3])["id"] for post in second.posts]
+        self.assertEqual(sent_ids, queued_ids)
+        self.assertNotIn(sent_id, sent_ids)
+        # Sending the first event emptied the queue and the file, so the
+        # file contains the two waiting events alone.
+        self.assertEqual([json.loads(line)["id"] for line in journal],
+                         queued_ids)
+        self.assertIn("event=webhook.restored queued=2 skipped=0", log)
+        self.assertEqual(spool_left, 0)
+
+    def test_dropped_event_not_restored(self):
+        """An event a full queue drops is marked in the file, so a kill
+        does not bring it back."""
+        photos = [corpus("photos/orientation-landscape_%d.jpg" % i)
+                  for i in (1, 3, 6)]
+        with Receiver([503]) as down, Receiver([200]) as up:
+            d = Daemon(*webhook_flags(down, 100), "--webhook-queue-max", "2")
+            try:
+                d.start()
+                ids = [d.upload_file(p).json()["id"] for p in photos]
+                wait_metric(d, "kadr_webhook_dropped_total", 1)
+                d.kill()
+                spool = os.path.join(d.data, "webhook-queue.jsonl")
+                with open(spool) as f:
+                    journal = f.read().splitlines()
+                d.flags = list(webhook_flags(up, 3))
+                d.start()
+                up.wait_posts(2)
+                wait_metric(d, "kadr_webhook_sent_total", 2)
+                time.sleep(0.3)
+            finally:
+                d.__exit__(None, None, None)
+        sent_ids = [json.loads(post[3])["id"] for post in up.posts]
+        # The dropped event is the oldest one not being sent: the first
+        # when its retry was waiting, else the second.
+        dropped = [i for i in ids if i not in sent_ids]
+        self.assertEqual(len(dropped), 1)
+        self.assertIn(dropped[0], ids[:2])
+        self.assertEqual(sent_ids, [i for i in ids if i != dropped[0]])
+        self.assertEqual(len(journal), 4)
+        self.assertIn(journal[2], ('{"done":0}', '{"done":1}'))
+        self.assertEqual(json.loads(journal[3])["id"], ids[2])
 
     def test_spooled_lines_checked(self):
         good = {"event": "media.ready", "id": "Qm3x0nS2rTq8vLp_",
