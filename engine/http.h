@@ -85,6 +85,12 @@ typedef struct http_handlers {
  * is asked to try again after one second. */
 #define HTTP_RETRY_AFTER "Retry-After: 1\r\n"
 
+/* Header lines of every JSON error kadrd sends. A 404 or 405 is
+ * heuristically cacheable (RFC 9110, section 15.1), so without no-store a
+ * CDN could keep the 404 of a variant that is still being made. */
+#define HTTP_ERROR_HEADERS                                                     \
+    "Content-Type: application/json\r\nCache-Control: no-store\r\n"
+
 typedef struct http_server_options {
     const char *host;          /* numeric address, e.g. "127.0.0.1" */
     int port;                  /* 0: pick a free port */

@@ -108,10 +108,10 @@ static void method_not_allowed(app_t *app, http_request_t *req,
 {
     static const char body[] = "{\"error\":\"method_not_allowed\","
                                "\"detail\":\"see the Allow header\"}";
-    char headers[96];
+    char headers[128];
 
-    snprintf(headers, sizeof(headers),
-             "Allow: %s\r\nContent-Type: application/json\r\n", allow);
+    snprintf(headers, sizeof(headers), "Allow: %s\r\n" HTTP_ERROR_HEADERS,
+             allow);
     metrics_add(app->metrics.responses[405], 1);
     http_respond(req, 405, headers, body, sizeof(body) - 1);
 }

@@ -457,6 +457,7 @@ class RobustTest(unittest.TestCase):
     def test_server_errors_have_nosniff(self):
         headers, body = self.check_rejected(b"BREW / HTTP/1.1\r\n\r\n", 400)
         self.assertEqual(headers["content-type"], "application/json")
+        self.assertEqual(headers["cache-control"], "no-store")
         # Errors from the parser use the API's snake_case names too.
         self.assertEqual(json.loads(body)["error"], "bad_request")
 
