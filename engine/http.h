@@ -78,6 +78,13 @@ typedef struct http_handlers {
      * req->user are still readable during the call, for access logs and
      * metrics; the request ends when it returns. */
     void (*on_finish)(http_request_t *req, int result, void *ctx);
+    /* Optional (may be NULL). The server rejects the request with status
+     * and sends the error itself, because the request is malformed, over
+     * a limit or too slow. detail is the text of the JSON error.
+     * req->client is set, but other fields may be empty because the head
+     * may not have been read in full. */
+    void (*on_reject)(const http_request_t *req, int status, const char *detail,
+                      void *ctx);
     void *ctx;
 } http_handlers_t;
 
