@@ -161,14 +161,18 @@ void route_media_delete(app_t *app, http_request_t *req, const char *id)
     admin_start(op);
 }
 
+/* Parses the PATCH body. A key given twice is rejected, because JSON
+ * parsers differ on which of the two values counts, and a front-end that
+ * checked the first would see another access than kadrd applies. */
 static int parse_patch(struct admin_op *op, const char **detail)
 {
-    json_t *root = json_loadb(op->body, op->body_len, 0, NULL);
+    json_t *root =
+        json_loadb(op->body, op->body_len, JSON_REJECT_DUPLICATES, NULL);
     const char *access = json_string_value(json_object_get(root, "access"));
     int rc = -1;
 
     if (root == NULL)
-        *detail = "the body is not valid JSON";
+        *detail = "the body is not valid JSON or repeats a key";
     else if (access == NULL)
         *detail = "the body needs an \"access\" field";
     else if (media_parse_access(access, &op->access) != 0)

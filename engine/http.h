@@ -78,12 +78,25 @@ typedef struct http_handlers {
      * req->user are still readable during the call, for access logs and
      * metrics; the request ends when it returns. */
     void (*on_finish)(http_request_t *req, int result, void *ctx);
+    /* Optional (may be NULL). The server rejects the request with status
+     * and sends the error itself, because the request is malformed, over
+     * a limit or too slow. detail is the text of the JSON error.
+     * req->client is set, but other fields may be empty because the head
+     * may not have been read in full. */
+    void (*on_reject)(const http_request_t *req, int status, const char *detail,
+                      void *ctx);
     void *ctx;
 } http_handlers_t;
 
 /* Header line of every 503 kadrd sends: a client over a cap or a queue
  * is asked to try again after one second. */
 #define HTTP_RETRY_AFTER "Retry-After: 1\r\n"
+
+/* Header lines of every JSON error kadrd sends. A 404 or 405 is
+ * heuristically cacheable (RFC 9110, section 15.1), so without no-store a
+ * CDN could keep the 404 of a variant that is still being made. */
+#define HTTP_ERROR_HEADERS                                                     \
+    "Content-Type: application/json\r\nCache-Control: no-store\r\n"
 
 typedef struct http_server_options {
     const char *host;          /* numeric address, e.g. "127.0.0.1" */

@@ -261,6 +261,8 @@ void http__conn_reject(struct http_conn *conn, int status, const char *detail)
     conn->phase = HTTP_PHASE_WAIT;
     if (conn->responded)
         return;
+    if (handlers->on_reject != NULL)
+        handlers->on_reject(&conn->req, status, detail, handlers->ctx);
     conn->error_detail = detail;
     if (http__response_start(conn, status, NULL, NULL, 0, 0) < 0)
         http__conn_fail(conn);

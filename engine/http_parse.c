@@ -298,8 +298,11 @@ static int fill_request(struct http_conn *conn, http_parser *parser)
     req->id = conn->server->next_request_id++;
     req->user = NULL;
     conn->head_method = req->method == HTTP_M_HEAD;
-    conn->keep_alive =
-        http_should_keep_alive(parser) != 0 && !conn->server->stopping;
+    /* kadrd switches to no other protocol, but http-parser treats the
+     * bytes after an Upgrade or CONNECT request as another protocol's. The
+     * connection closes after the response, which sends Connection: close. */
+    conn->keep_alive = http_should_keep_alive(parser) != 0 &&
+                       !parser->upgrade && !conn->server->stopping;
     expect = http_request_header(req, "Expect");
     conn->expect_continue = req->has_body && expect != NULL &&
                             strcasecmp(expect, "100-continue") == 0 &&
@@ -499,8 +502,6 @@ int http__parse_run(struct http_conn *conn)
             http__conn_reject(conn, 408, "the request body arrived too slowly");
             return 0;
         }
-        if (conn->parser.upgrade)
-            conn->keep_alive = false; /* the rest is another protocol */
         err = HTTP_PARSER_ERRNO(&conn->parser);
         if (err != HPE_OK && err != HPE_PAUSED) {
             reject_parse_error(conn, err);

@@ -182,7 +182,7 @@ int http__response_start(struct http_conn *conn, int status,
         char name[64];
 
         status_error_name(status, name, sizeof(name));
-        headers = "Content-Type: application/json\r\n";
+        headers = HTTP_ERROR_HEADERS;
         body_len = write_error_json(error_body, sizeof(error_body), name,
                                     conn->error_detail);
         body = error_body;
@@ -454,11 +454,10 @@ int http_respond_error(http_request_t *req, int status, const char *error,
         return rc < 0 ? rc : end_respond(conn, -ENOMEM);
     }
     len = write_error_json(body, room, error, detail);
-    rc = http_respond(
-        req, status,
-        status == 503 ? "Content-Type: application/json\r\n" HTTP_RETRY_AFTER
-                      : "Content-Type: application/json\r\n",
-        body, len);
+    rc = http_respond(req, status,
+                      status == 503 ? HTTP_ERROR_HEADERS HTTP_RETRY_AFTER
+                                    : HTTP_ERROR_HEADERS,
+                      body, len);
     free(body);
     return rc;
 }

@@ -108,10 +108,10 @@ static void method_not_allowed(app_t *app, http_request_t *req,
 {
     static const char body[] = "{\"error\":\"method_not_allowed\","
                                "\"detail\":\"see the Allow header\"}";
-    char headers[96];
+    char headers[128];
 
-    snprintf(headers, sizeof(headers),
-             "Allow: %s\r\nContent-Type: application/json\r\n", allow);
+    snprintf(headers, sizeof(headers), "Allow: %s\r\n" HTTP_ERROR_HEADERS,
+             allow);
     metrics_add(app->metrics.responses[405], 1);
     http_respond(req, 405, headers, body, sizeof(body) - 1);
 }
@@ -206,6 +206,18 @@ static void on_finish(http_request_t *req, int result, void *ctx)
     access_log_finish(ctx, req, result);
 }
 
+/* Logs a request that the server rejected before routing, such as a
+ * malformed head. No route sees it, so it gets no http.access line. */
+static void on_reject(const http_request_t *req, int status, const char *detail,
+                      void *ctx)
+{
+    char text[256];
+
+    log_escape(detail, text, sizeof(text));
+    log_info("http.rejected", "client=%s status=%d detail=%s", req->client,
+             status, text);
+}
+
 void routes_handlers(app_t *app, http_handlers_t *out)
 {
     memset(out, 0, sizeof(*out));
@@ -214,5 +226,6 @@ void routes_handlers(app_t *app, http_handlers_t *out)
     out->on_complete = on_complete;
     out->on_abort = on_abort;
     out->on_finish = on_finish;
+    out->on_reject = on_reject;
     out->ctx = app;
 }

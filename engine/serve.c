@@ -360,8 +360,7 @@ static void send_unsatisfiable(app_t *app, http_request_t *req,
     char headers[160];
 
     snprintf(headers, sizeof(headers),
-             "Content-Type: application/json\r\n"
-             "Content-Range: bytes */%" PRIu64 "\r\n",
+             HTTP_ERROR_HEADERS "Content-Range: bytes */%" PRIu64 "\r\n",
              loc->blob.length);
     metrics_add(app->metrics.responses[416], 1);
     http_respond(req, 416, headers, body, sizeof(body) - 1);

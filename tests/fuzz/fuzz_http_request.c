@@ -151,7 +151,7 @@ static int make_file(void)
 static void start_server(void)
 {
     static const http_handlers_t handlers = {
-        on_headers, on_body, on_complete, on_abort, NULL, NULL,
+        on_headers, on_body, on_complete, on_abort, NULL, NULL, NULL,
     };
     http_server_options_t opts = {
         .host = "127.0.0.1",

@@ -84,6 +84,17 @@ class AdminTest(unittest.TestCase):
         resp = self.kadr.request("PATCH", "/v1/media/" + doc["id"],
                                  body=b'{"access": "free"}', key=True)
         self.assertEqual(resp.status, 400)
+        # JSON parsers differ on which of two equal keys counts.
+        resp = self.kadr.request(
+            "PATCH", "/v1/media/" + doc["id"],
+            body=b'{"access": "public", "access": "paid"}', key=True)
+        self.assertEqual(resp.status, 400)
+        self.assertEqual(resp.json(),
+                         {"error": "bad_request",
+                          "detail": "the body is not valid JSON or repeats "
+                                    "a key"})
+        self.assertEqual(self.kadr.media(doc["id"]).json()["access"],
+                         "public")
         # The same error code as the server's own 413.
         resp = self.kadr.request("PATCH", "/v1/media/" + doc["id"],
                                  body=b" " * 4097, key=True)

@@ -452,11 +452,54 @@ class RobustTest(unittest.TestCase):
             finally:
                 sock.close()
 
+    def test_upgrade_request_closes(self):
+        # kadrd never switches protocols, and the bytes after an Upgrade
+        # request are not read as HTTP, so the response announces the
+        # close and the pipelined request gets no response.
+        cases = [
+            ("websocket", "Connection: Upgrade\r\nUpgrade: websocket\r\n"),
+            ("h2c", "Connection: Upgrade, HTTP2-Settings\r\n"
+             "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n"),
+        ]
+        for name, extra in cases:
+            with self.subTest(case=name):
+                sock = connect(self.kadr)
+                try:
+                    sock.sendall(get_line(self.path, extra) +
+                                 get_line(self.path))
+                    reader = Reader(sock)
+                    status, headers, body = reader.response()
+                    self.assertEqual(status, 200)
+                    self.assertEqual(headers["connection"], "close")
+                    self.assertEqual(body, self.small)
+                    self.assertTrue(reader.closed())
+                finally:
+                    sock.close()
+
+    def test_upgrade_header_alone_keeps_alive(self):
+        # Without "Connection: Upgrade" the Upgrade header is only a
+        # header, and the connection goes on.
+        sock = connect(self.kadr)
+        try:
+            sock.sendall(get_line(self.path, "Upgrade: websocket\r\n") +
+                         get_line(self.path, "Connection: close\r\n"))
+            reader = Reader(sock)
+            status, headers, body = reader.response()
+            self.assertEqual(status, 200)
+            self.assertEqual(headers["connection"], "keep-alive")
+            status, headers, body = reader.response()
+            self.assertEqual(status, 200)
+            self.assertEqual(body, self.small)
+            self.assertTrue(reader.closed())
+        finally:
+            sock.close()
+
     # ---- errors carry nosniff ----
 
     def test_server_errors_have_nosniff(self):
         headers, body = self.check_rejected(b"BREW / HTTP/1.1\r\n\r\n", 400)
         self.assertEqual(headers["content-type"], "application/json")
+        self.assertEqual(headers["cache-control"], "no-store")
         # Errors from the parser use the API's snake_case names too.
         self.assertEqual(json.loads(body)["error"], "bad_request")
 

@@ -6,6 +6,7 @@ import http.client
 import os
 import re
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -65,6 +66,36 @@ class AccessLogTest(unittest.TestCase):
             d.upload(b"garbage bytes")
             wait_log(d, r"event=upload\.rejected")
             time.sleep(0.2)
+            self.assertEqual(access_lines(d), [])
+
+    def test_server_rejects_logged(self):
+        # Requests that the server rejects before routing get no access
+        # line but one http.rejected line with the status and the reason.
+        cases = [
+            (b"GET /healthz HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n",
+             400, r"obsolete\\x20line\\x20folding\\x20in\\x20a\\x20header"),
+            (b"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+             400, r"more\\x20than\\x20one\\x20Host\\x20header"),
+            (b"GET /healthz HTTP/2.0\r\nHost: a\r\n\r\n", 505,
+             r"only\\x20HTTP/1\.0\\x20and\\x20HTTP/1\.1\\x20are"
+             r"\\x20supported"),
+        ]
+        with Daemon() as d:
+            for request, status, detail in cases:
+                with socket.create_connection(("127.0.0.1", d.port),
+                                              timeout=10) as sock:
+                    sock.sendall(request)
+                    reply = sock.recv(65536)
+                self.assertTrue(reply.startswith(b"HTTP/1.1 %d " % status),
+                                reply)
+            for _, status, detail in cases:
+                with self.subTest(status=status, detail=detail):
+                    wait_log(d, r"level=info event=http\.rejected "
+                                r"client=127\.0\.0\.1 status=%d detail=%s$" %
+                             (status, detail))
+            lines = [line for line in d.log_text().splitlines()
+                     if "event=http.rejected" in line]
+            self.assertEqual(len(lines), len(cases))
             self.assertEqual(access_lines(d), [])
 
 

@@ -111,6 +111,14 @@ class PaidTest(unittest.TestCase):
         self.assertEqual(resp.status, 200)
         self.assertEqual(resp.header("content-length"), str(len(self.full)))
 
+    def test_unsatisfiable_range_not_stored(self):
+        resp = self.get(token=mint(self.id),
+                        headers={"Range": "bytes=%d-" % len(self.full)})
+        self.assertEqual(resp.status, 416)
+        self.assertEqual(resp.header("content-range"),
+                         "bytes */%d" % len(self.full))
+        self.assertEqual(resp.header("cache-control"), "no-store")
+
     def test_conditional_needs_token(self):
         etag = self.get(token=mint(self.id)).header("etag")
         self.check_forbidden(self.get(headers={"If-None-Match": etag}))

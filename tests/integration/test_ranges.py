@@ -187,6 +187,7 @@ class RangeTest(unittest.TestCase):
                                  "application/json")
                 self.assertEqual(resp.header("x-content-type-options"),
                                  "nosniff")
+                self.assertEqual(resp.header("cache-control"), "no-store")
                 self.assertEqual(resp.json()["error"],
                                  "range_not_satisfiable")
 
@@ -304,6 +305,34 @@ class RangeTest(unittest.TestCase):
         self.assertEqual(resp.header("content-range"),
                          "bytes */%d" % self.size)
         self.assertEqual(resp.body, b"")
+
+    # ---- errors carry no-store ----
+
+    def test_errors_not_stored(self):
+        # A CDN may store a 404 or 405 that has no Cache-Control (RFC
+        # 9110, section 15.1), such as the 404 of a variant still being
+        # made. The 401 of an original is private as well.
+        cases = [
+            ("variant", self.kadr.variant(self.id, "w9999.jpg"), 404,
+             "no-store"),
+            ("media", self.kadr.media("AAAAAAAAAAAAAAAA"), 404, "no-store"),
+            ("route", self.kadr.request("GET", "/nope"), 404, "no-store"),
+            ("method", self.kadr.request("POST", "/v1/media/%s/%s" %
+                                         (self.id, VARIANT)), 405,
+             "no-store"),
+            ("range", self.get({"Range": "bytes=%d-" % self.size}), 416,
+             "no-store"),
+            ("range_head", self.get({"Range": "bytes=%d-" % self.size},
+                                    method="HEAD"), 416, "no-store"),
+            ("original", self.kadr.variant(self.id, "original"), 401,
+             "private, no-store"),
+        ]
+        for name, resp, status, cache in cases:
+            with self.subTest(case=name):
+                self.assertEqual(resp.status, status)
+                self.assertEqual(resp.header("cache-control"), cache)
+                self.assertEqual(resp.header("content-type"),
+                                 "application/json")
 
     # ---- nosniff on errors ----
 
