@@ -51,7 +51,10 @@ typedef struct video_limits {
  * orientation), has even dimensions and is never larger than the source.
  * threads is the encoder and video decoder thread count (0: the library
  * chooses). max_output_s above 0 keeps only the first max_output_s
- * seconds (a teaser), always re-encoded.
+ * seconds (a teaser), always re-encoded. max_duration_s above 0 fails
+ * the transcode with KADR_E_TOO_LARGE once the video or audio packets
+ * reach further than that past the first frame, whatever the header
+ * declares.
  * NOTE: preset "ultrafast" turns off CABAC, B-frames and 8x8 transforms,
  * and libx264 then signals Constrained Baseline instead of High. */
 typedef struct video_params {
@@ -64,6 +67,7 @@ typedef struct video_params {
     double gop_seconds;
     double time_limit_s;
     double max_output_s;
+    double max_duration_s;
 } video_params_t;
 
 /* Called with progress in percent whenever it changes: 0..99 from the

@@ -20,6 +20,7 @@ void video__control_init(video_control_t *control, const video_params_t *params,
     if (params->time_limit_s > 0)
         control->deadline_s = monotonic_seconds() + params->time_limit_s;
     control->duration_s = 0.0;
+    control->max_span_s = params->max_duration_s;
     control->progress = progress;
     control->progress_ctx = progress_ctx;
     control->last_percent = -1;
@@ -31,6 +32,22 @@ int video__control_check(const video_control_t *control)
         return KADR_E_CANCELLED;
     if (control->deadline_s > 0 && monotonic_seconds() > control->deadline_s)
         return KADR_E_TIMEOUT;
+    return 0;
+}
+
+int video__control_check_span(const video_control_t *control,
+                              const AVFormatContext *fmt,
+                              const AVPacket *packet, int64_t start_us)
+{
+    int64_t end_us = start_us;
+    double span_s;
+
+    if (control->max_span_s <= 0)
+        return 0;
+    video__track_end(fmt, packet, &end_us);
+    span_s = (double)(end_us - start_us) / AV_TIME_BASE;
+    if (span_s > control->max_span_s + VIDEO_SPAN_SLACK_S)
+        return KADR_E_TOO_LARGE;
     return 0;
 }
 

@@ -93,6 +93,7 @@ typedef struct video_control {
     const atomic_int *cancel;
     double deadline_s;
     double duration_s;
+    double max_span_s; /* maximum packet time span in s; 0: no limit */
     video_progress_fn progress;
     void *progress_ctx;
     int last_percent;
@@ -106,9 +107,10 @@ typedef struct video_reader {
     video_input_t *in;
     AVCodecContext *decoder;
     const video_control_t *control;
-    int audio_index; /* -1: no audio packets are queued */
-    int64_t cut_us;  /* frames from this input time on are dropped; 0: none */
-    int64_t end_us;  /* how far packets reach; read after the thread ends */
+    int audio_index;  /* -1: no audio packets are queued */
+    int64_t cut_us;   /* frames from this input time on are dropped; 0: none */
+    int64_t start_us; /* input time of the first video frame */
+    int64_t end_us;   /* how far packets reach; read after the thread ends */
     bool cut_reached;
     video_queue_t queue;
     AVPacket *packet;
@@ -123,6 +125,11 @@ typedef struct video_reader {
  * frame starts long before the end, acceptable. */
 #define VIDEO_MIN_COVERED_SHARE 0.8
 #define VIDEO_TRUNCATION_SLACK_S 2.0
+
+/* How far the packets of a transcode may reach past max_duration_s before
+ * it fails: container durations and packet ends differ by audio priming
+ * and timestamp rounding. */
+#define VIDEO_SPAN_SLACK_S 1.0
 
 /* Maps an AVERROR code to 0, -errno or a KADR_E_* code. */
 int video__map_error(int averr);
@@ -286,7 +293,8 @@ void video__reader_stop(video_reader_t *reader);
  * zeroed reader is freed safely. */
 void video__reader_free(video_reader_t *reader);
 
-/* Starts the clock for params->time_limit_s (0: no limit). */
+/* Starts the clock for params->time_limit_s (0: no limit) and takes
+ * params->max_duration_s as the span limit. */
 void video__control_init(video_control_t *control, const video_params_t *params,
                          video_progress_fn progress, void *progress_ctx,
                          const atomic_int *cancel);
@@ -294,6 +302,15 @@ void video__control_init(video_control_t *control, const video_params_t *params,
 /* Returns KADR_E_CANCELLED once *cancel is set, KADR_E_TIMEOUT past the
  * time limit, 0 otherwise. */
 KADR_MUST_CHECK int video__control_check(const video_control_t *control);
+
+/* Returns KADR_E_TOO_LARGE when packet, read from fmt, ends more than
+ * max_span_s (plus VIDEO_SPAN_SLACK_S) after start_us, and 0 otherwise or
+ * without a limit. This catches a header that understates
+ * the duration, or states none, as live WebM recordings do. */
+KADR_MUST_CHECK int video__control_check_span(const video_control_t *control,
+                                              const AVFormatContext *fmt,
+                                              const AVPacket *packet,
+                                              int64_t start_us);
 
 /* AVIOInterruptCB callback over a video_control_t: nonzero aborts the
  * blocking libavformat call in progress. */

@@ -76,6 +76,15 @@ static int decode_video(video_reader_t *reader, const AVPacket *packet)
 static int route_packet(video_reader_t *reader, AVPacket *packet)
 {
     bool past = packet_past_cut(reader, packet);
+    int rc;
+
+    if (packet->stream_index == reader->in->video_index ||
+        packet->stream_index == reader->audio_index) {
+        rc = video__control_check_span(reader->control, reader->in->fmt, packet,
+                                       reader->start_us);
+        if (rc < 0)
+            return rc;
+    }
 
     if (packet->stream_index == reader->in->video_index) {
         if (past)

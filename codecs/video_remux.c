@@ -149,6 +149,16 @@ static int copy_packet(remux_t *r, AVPacket *packet, int slot)
     return rc < 0 ? video__map_error(rc) : 0;
 }
 
+/* Copies the packet read to its output unless it reaches past the
+ * duration limit. */
+static int copy_within_span(remux_t *r, int slot)
+{
+    int rc = video__control_check_span(r->control, r->in->fmt, r->packet,
+                                       r->start_us);
+
+    return rc < 0 ? rc : copy_packet(r, r->packet, slot);
+}
+
 static int copy_all(remux_t *r)
 {
     for (;;) {
@@ -165,7 +175,7 @@ static int copy_all(remux_t *r)
 
         video__track_end(r->in->fmt, r->packet, &r->end_us);
         slot = output_slot(r, r->packet->stream_index);
-        rc = slot >= 0 ? copy_packet(r, r->packet, slot) : 0;
+        rc = slot >= 0 ? copy_within_span(r, slot) : 0;
         av_packet_unref(r->packet);
         if (rc < 0)
             return rc;

@@ -257,6 +257,7 @@ static int run(transcode_t *t)
     reader->control = &t->control;
     reader->audio_index = t->has_audio ? t->in.audio_index : -1;
     reader->cut_us = t->cut_us;
+    reader->start_us = t->start_us;
     rc = video__reader_start(reader);
     if (rc < 0)
         return rc;

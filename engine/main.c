@@ -147,6 +147,7 @@ static void fill_limits(app_t *app, const config_t *cfg)
     app->video_params.audio_bitrate = 128000;
     app->video_params.gop_seconds = 2.0;
     app->video_params.time_limit_s = (double)cfg->video_time_limit_s;
+    app->video_params.max_duration_s = (double)cfg->video_max_duration_s;
 }
 
 static void fill_server_options(http_server_options_t *o, const app_t *app,

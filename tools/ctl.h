@@ -27,6 +27,11 @@ bool ctl_opens_store(const char *cmd);
 /* Opens the store as cmd needs it and runs cmd. */
 int ctl_run_own(struct ctl *ctl, const char *cmd, const char *arg);
 
+/* Returns 0 when data_dir contains a store (its index/data.mdb exists), and
+ * otherwise prints why not and returns CTL_FOUND_PROBLEMS, so that no
+ * command creates a store at a mistyped --data path. */
+int ctl_check_store(const char *data_dir);
+
 /* Opens the store for a command: a reader, a reader that may write the
  * index, or the writer (which fails while kadrd runs on the folder). */
 enum ctl_access { CTL_READ, CTL_INDEX_WRITE, CTL_WRITER };

@@ -37,11 +37,27 @@ static void set_options(store_options_t *opts, enum ctl_access access)
         opts->compact_abort_after = atoi(abort_after);
 }
 
+int ctl_check_store(const char *data_dir)
+{
+    char path[4096];
+    int n = snprintf(path, sizeof(path), "%s/index/data.mdb", data_dir);
+
+    if (n > 0 && (size_t)n < sizeof(path) && access(path, F_OK) == 0)
+        return 0;
+    fprintf(stderr,
+            "kadrctl: no kadr store in '%s' (%s/index/data.mdb not found): "
+            "give --data the folder kadrd uses\n",
+            data_dir, data_dir);
+    return CTL_FOUND_PROBLEMS;
+}
+
 int ctl_open(struct ctl *ctl, enum ctl_access access)
 {
     store_options_t opts;
-    int rc;
+    int rc = ctl_check_store(ctl->data_dir);
 
+    if (rc != 0)
+        return rc;
     set_options(&opts, access);
     rc = store_open(ctl->data_dir, &opts, &ctl->store);
     if (rc == -EBUSY && access == CTL_WRITER) {

@@ -137,6 +137,9 @@ static int open_and_run(struct ctl *ctl, const char *cmd, const char *arg)
 
     if (ctl_opens_store(cmd))
         return ctl_run_own(ctl, cmd, arg);
+    rc = ctl_check_store(ctl->data_dir);
+    if (rc != 0)
+        return rc;
     rc = store_open(ctl->data_dir, &opts, &ctl->store);
     if (rc != 0) {
         fprintf(stderr, "kadrctl: cannot open '%s': %s\n", ctl->data_dir,

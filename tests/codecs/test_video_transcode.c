@@ -511,6 +511,62 @@ static void transcode_audio_only(void **state)
         KADR_E_NO_VIDEO);
 }
 
+/* Writes six seconds of 64x48 testsrc into dir/name with the ffmpeg
+ * output options in codec, and the path into out. */
+static void make_six_second_clip(const fixture_t *f, const char *name,
+                                 const char *codec, char *out, size_t size)
+{
+    char command[512];
+
+    snprintf(out, size, "%s/%s", f->dir, name);
+    snprintf(command, sizeof(command),
+             "ffmpeg -nostdin -v error -f lavfi "
+             "-i testsrc=size=64x48:rate=10:duration=6 %s -y '%s'",
+             codec, out);
+    assert_int_equal(system(command), 0);
+}
+
+/* A live Matroska file states no duration, so only the packets show how
+ * long it runs. */
+static void transcode_duration_limit_live_mkv(void **state)
+{
+    fixture_t *f = *state;
+    video_params_t params = test_params();
+    video_info_t info;
+    char src[128];
+
+    make_six_second_clip(f, "live.mkv", "-c:v mpeg4 -live 1", src, sizeof(src));
+    assert_int_equal(video_probe_file(src, &info), 0);
+    assert_true(info.duration_s == 0.0);
+
+    params.max_duration_s = 4;
+    assert_int_equal(
+        video_transcode_file(src, f->out, &params, NULL, NULL, NULL),
+        KADR_E_TOO_LARGE);
+
+    params.max_duration_s = 6;
+    transcode_ok(src, f->out, &params);
+    assert_int_equal(video_probe_file(f->out, &info), 0);
+    assert_in_range((int)(info.duration_s * 10), 59, 61);
+}
+
+static void transcode_duration_limit_remux(void **state)
+{
+    fixture_t *f = *state;
+    video_params_t params = test_params();
+    char src[128];
+
+    make_six_second_clip(f, "high.mp4",
+                         "-c:v libx264 -profile:v high -pix_fmt yuv420p", src,
+                         sizeof(src));
+    assert_int_equal(video_can_remux(src, &params), 1);
+
+    params.max_duration_s = 4;
+    assert_int_equal(
+        video_transcode_file(src, f->out, &params, NULL, NULL, NULL),
+        KADR_E_TOO_LARGE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -527,6 +583,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(transcode_truncated_webm, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(transcode_audio_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(transcode_duration_limit_live_mkv,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(transcode_duration_limit_remux, setup,
+                                        teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,6 +3,7 @@ rm beside it too, and compact and gc only once it has stopped. Each
 command has a human form and a --json form."""
 
 import json
+import os
 import unittest
 
 from kadr_harness import Daemon, main
@@ -103,6 +104,27 @@ class KadrctlTest(unittest.TestCase):
         self.kadr.start()
         resp = self.kadr.variant(self.ids[1], "original", key=True)
         self.assertEqual(resp.body, photo_bytes(PHOTOS[1]))
+
+    def test_missing_store_not_created(self):
+        # A mistyped --data path gets an error from every command, and
+        # gc and compact create no store there.
+        empty = os.path.join(self.kadr.root, "empty")
+        os.mkdir(empty)
+        missing = os.path.join(self.kadr.root, "missing")
+        for path in (empty, missing):
+            for command in ("stat", "ls", "volumes", "verify", "repair",
+                            "gc", "compact"):
+                with self.subTest(path=path, command=command):
+                    proc = kadrctl(path, command)
+                    self.assertEqual(proc.returncode, 1)
+                    self.assertEqual(
+                        proc.stderr.decode(),
+                        "kadrctl: no kadr store in '%s' (%s/index/data.mdb "
+                        "not found): give --data the folder kadrd uses\n"
+                        % (path, path))
+                    self.assertEqual(proc.stdout, b"")
+        self.assertEqual(os.listdir(empty), [])
+        self.assertFalse(os.path.exists(missing))
 
     def test_help_lists_commands(self):
         proc = kadrctl(self.kadr.data, "--help")

@@ -93,6 +93,21 @@ class VideoLimitTest(unittest.TestCase):
                     self.assertLess(os.path.getsize(path), self.max_bytes)
                 self.assert_rejected(path, 422, "media_over_limit")
 
+    def test_duration_limit_without_header(self):
+        # A live Matroska file states no duration: the transcode stops
+        # once its packets pass video_max_duration_s (2 s here).
+        live = self.clips.make("live.mkv", *testsrc(size="160x120",
+                                                    seconds=5),
+                               *X264, "-crf", "40", "-live", "1")
+        self.assertLess(os.path.getsize(live), self.max_bytes)
+        resp = self.kadr.upload_file(live, "?wait=1")
+        self.assertEqual(resp.status, 422, resp.body)
+        self.assertEqual(resp.json()["error"], "media_over_limit")
+        self.assertEqual(resp.json()["media"]["status"], "failed")
+        self.assertEqual(resp.json()["media"]["error"],
+                         "over a configured limit")
+        self.assertEqual(resp.json()["media"]["variants"], [])
+
     def test_audio_only_is_unsupported(self):
         audio = self.clips.make("audio.m4a", *sine(), *AAC)
         for path in (audio, corpus("tiny/mp4-with-audio.mp4")):
