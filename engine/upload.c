@@ -61,7 +61,7 @@ static void upload_detach(upload_t *up)
 static void respond_rejected(app_t *app, http_request_t *req, kadr_kind_t kind,
                              int status, const char *error, const char *detail)
 {
-    char reason[64];
+    char reason[160];
 
     log_escape(detail, reason, sizeof(reason));
     log_info("upload.rejected", "req=%llu status=%d error=%s detail=%s",
@@ -431,9 +431,13 @@ static int read_upload_query(upload_t *up, http_request_t *req,
         (found == 1 && media_parse_access(value, &up->access) != 0))
         return *detail = "access must be public or paid", -1;
     found = query_param(req, "owner", up->owner, sizeof(up->owner));
-    if (found < 0 || !owner_valid(up->owner))
-        return *detail = "owner must be at most 64 bytes of printable "
-                         "ASCII",
+    if (found < 0)
+        return *detail = "owner is malformed: over 64 bytes, a bad %XX "
+                         "escape or an encoded NUL",
+               -1;
+    if (!owner_valid(up->owner))
+        return *detail = "owner must be printable ASCII without spaces (a "
+                         "'+' in a query is a space: send %2B)",
                -1;
     found = query_param(req, "wait", value, sizeof(value));
     if (found < 0 ||
@@ -484,15 +488,17 @@ static bool check_upload_headers(app_t *app, http_request_t *req)
             respond_rejected(app, req, KADR_KIND_UNSUPPORTED, 400, "empty_body",
                              "the upload has no bytes");
         else
-            routes_respond_error(app, req, 411, "length_required",
-                                 "send Content-Length or a chunked body");
+            respond_rejected(app, req, KADR_KIND_UNSUPPORTED, 411,
+                             "length_required",
+                             "send Content-Length or a chunked body");
         return false;
     }
     type = http_request_header(req, "content-type");
     if (type != NULL && strncasecmp(type, "multipart/", 10) == 0) {
-        routes_respond_error(app, req, 415, "unsupported_media_type",
-                             "send the file's bytes as the raw request "
-                             "body, not as a multipart form");
+        respond_rejected(app, req, KADR_KIND_UNSUPPORTED, 415,
+                         "unsupported_media_type",
+                         "send the file's bytes as the raw request body, not "
+                         "as a multipart form");
         return false;
     }
     if (!disk_has_room(app)) {
@@ -534,7 +540,8 @@ void route_upload(app_t *app, http_request_t *req)
     }
     if (read_upload_query(up, req, &detail) != 0) {
         upload_free(up);
-        routes_respond_error(app, req, 400, "bad_request", detail);
+        respond_rejected(app, req, KADR_KIND_UNSUPPORTED, 400, "bad_request",
+                         detail);
         return;
     }
     rc = open_destination(up, req);

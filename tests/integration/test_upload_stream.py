@@ -9,6 +9,7 @@ import unittest
 from kadr_harness import API_KEY, Daemon, corpus, main, read_file
 
 MIB = 1024 * 1024
+REJECTED = 'kadr_uploads_total{kind="unsupported",result="rejected"}'
 
 
 def resident_kib(pid, field):
@@ -65,18 +66,44 @@ class UploadStreamTest(unittest.TestCase):
                       b"X-Api-Key: " + API_KEY.encode() + b"\r\n\r\n")
             reply = s.recv(4096)
         self.assertTrue(reply.startswith(b"HTTP/1.1 411 "), reply)
+        self.assertIn("event=upload.rejected req=", self.kadr.log_text())
+        self.assertIn(" status=411 error=length_required ",
+                      self.kadr.log_text())
 
     def test_bad_query_is_400(self):
         data = read_file(corpus("photos/camera-canon-40d.jpg"))
         blobs = self.kadr.metrics()["kadr_store_blobs"]
-        for query in ("?access=secret", "?access=paid%00",
-                      "?access=%00paid", "?access=pa%zzid",
-                      "?owner=%FF%FE", "?owner=a%20b", "?owner=" + "x" * 65,
-                      "?wait=2", "?wait=%00"):
+        rejected = self.kadr.metrics()[REJECTED]
+        log_start = len(self.kadr.log_text())
+        queries = ("?access=secret", "?access=paid%00", "?access=%00paid",
+                   "?access=pa%zzid", "?owner=%FF%FE", "?owner=a%20b",
+                   "?owner=a+b", "?owner=" + "x" * 65, "?owner=a%2",
+                   "?wait=2", "?wait=%00")
+        for query in queries:
             resp = self.kadr.upload(data, query)
             self.assertEqual(resp.status, 400, query)
             self.assertEqual(resp.json()["error"], "bad_request", query)
         self.assertEqual(self.kadr.metrics()["kadr_store_blobs"], blobs)
+        self.assertEqual(self.kadr.metrics()[REJECTED],
+                         rejected + len(queries))
+        self.assertEqual(self.kadr.log_text()[log_start:].count(
+            "status=400 error=bad_request"), len(queries))
+
+    def test_owner_errors_say_why(self):
+        data = read_file(corpus("photos/camera-canon-40d.jpg"))
+        cases = {
+            "?owner=a+b": "owner must be printable ASCII without spaces "
+                          "(a '+' in a query is a space: send %2B)",
+            "?owner=a%2": "owner is malformed: over 64 bytes, a bad %XX "
+                          "escape or an encoded NUL",
+            "?owner=" + "x" * 65: "owner is malformed: over 64 bytes, a "
+                                  "bad %XX escape or an encoded NUL",
+        }
+        for query, detail in cases.items():
+            resp = self.kadr.upload(data, query)
+            self.assertEqual(resp.status, 400, query)
+            self.assertEqual(resp.json()["detail"], detail, query)
+        self.assertEqual(self.kadr.upload(data, "?owner=a%2Bb").status, 201)
 
     def test_multipart_form_is_415_with_hint(self):
         resp = self.kadr.upload(
@@ -85,9 +112,11 @@ class UploadStreamTest(unittest.TestCase):
             headers={"Content-Type": "multipart/form-data; boundary=x"})
         self.assertEqual(resp.status, 415)
         self.assertIn("raw request body", resp.json()["detail"])
+        self.assertIn(" status=415 error=unsupported_media_type ",
+                      self.kadr.log_text())
 
     def test_empty_body_alike_both_ways(self):
-        counter = 'kadr_uploads_total{kind="unsupported",result="rejected"}'
+        counter = REJECTED
         for chunked in (False, True):
             before = self.kadr.metrics()[counter]
             conn = http.client.HTTPConnection("127.0.0.1", self.kadr.port,
