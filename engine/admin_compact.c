@@ -7,6 +7,10 @@
  *   ?min_dead_percent=P     compact each volume with at least P % dead
  *                           bytes (0: any dead byte); default 50
  *
+ * POST /v1/admin/gc does what kadrctl gc does on a stopped kadrd: it
+ * compacts every volume with a dead byte, then drops the derivation
+ * cache entries whose variant is gone.
+ *
  * The compaction runs on libuv's thread pool, one request at a time, and
  * waits for one that the maintenance thread has under way. The reply
  * lists each volume compacted. */
@@ -27,6 +31,8 @@ struct compact_op {
     http_request_t *req; /* NULL once the client is gone */
     uint32_t volume_id;  /* 0: every volume past min_dead_ratio */
     double min_dead_ratio;
+    bool prune; /* then prune the derivation cache (gc) */
+    int pruned; /* derivation cache entries dropped */
     int result;
     json_t *volumes; /* array of the volumes compacted */
     uv_work_t work;
@@ -65,7 +71,12 @@ static void compact_work(uv_work_t *work)
     if (op->volume_id == 0) {
         rc =
             store_compact(op->app->store, op->min_dead_ratio, on_compacted, op);
-        op->result = rc > 0 ? 0 : rc;
+        rc = rc > 0 ? 0 : rc;
+        if (rc == 0 && op->prune) {
+            op->pruned = store_derived_gc(op->app->store);
+            rc = op->pruned < 0 ? op->pruned : 0;
+        }
+        op->result = rc;
         return;
     }
     rc = store_compact_volume(op->app->store, op->volume_id, &result);
@@ -89,6 +100,13 @@ static void compact_reply(struct compact_op *op)
                   kadr_strerror(op->result));
         routes_respond_error(op->app, req, 500, "internal_error",
                              "the compaction failed; see the server log");
+        return;
+    }
+    if (op->prune) {
+        log_info("gc.done", "derived_pruned=%d by=admin", op->pruned);
+        routes_respond_json(op->app, req, 200, NULL,
+                            json_pack("{s:O,s:i}", "compacted", op->volumes,
+                                      "derived_pruned", op->pruned));
         return;
     }
     routes_respond_json(op->app, req, 200, NULL,
@@ -197,7 +215,8 @@ static bool read_compact_query(struct compact_op *op, http_request_t *req)
     return true;
 }
 
-void route_admin_compact(app_t *app, http_request_t *req)
+/* Returns a new op for req, or NULL after responding. */
+static struct compact_op *compact_op_new(app_t *app, http_request_t *req)
 {
     struct compact_op *op;
 
@@ -205,17 +224,26 @@ void route_admin_compact(app_t *app, http_request_t *req)
         routes_respond_unauthorized(app, req,
                                     "this request needs a front-end key in "
                                     "X-Api-Key");
-        return;
+        return NULL;
     }
     op = calloc(1, sizeof(*op));
     if (op == NULL || (op->volumes = json_array()) == NULL) {
         free(op);
         routes_respond_error(app, req, 503, "overloaded", "out of memory");
-        return;
+        return NULL;
     }
     op->ops = &compact_ops;
     op->app = app;
     op->req = req;
+    return op;
+}
+
+void route_admin_compact(app_t *app, http_request_t *req)
+{
+    struct compact_op *op = compact_op_new(app, req);
+
+    if (op == NULL)
+        return;
     if (!read_compact_query(op, req)) {
         compact_op_free(op);
         routes_respond_error(app, req, 400, "bad_request",
@@ -223,5 +251,16 @@ void route_admin_compact(app_t *app, http_request_t *req)
                              "min_dead_percent=0..100, not both");
         return;
     }
+    req->user = op;
+}
+
+void route_admin_gc(app_t *app, http_request_t *req)
+{
+    struct compact_op *op = compact_op_new(app, req);
+
+    if (op == NULL)
+        return;
+    op->min_dead_ratio = 0.0;
+    op->prune = true;
     req->user = op;
 }

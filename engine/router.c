@@ -147,6 +147,12 @@ static void route_media(app_t *app, http_request_t *req)
     }
 }
 
+static bool is_admin_path(const char *path)
+{
+    return strcmp(path, "/v1/admin/compact") == 0 ||
+           strcmp(path, "/v1/admin/gc") == 0;
+}
+
 static void on_headers(http_request_t *req, void *ctx)
 {
     app_t *app = ctx;
@@ -156,10 +162,12 @@ static void on_headers(http_request_t *req, void *ctx)
     if (strcmp(p, MEDIA_PREFIX) == 0 ||
         strncmp(p, MEDIA_PREFIX "/", strlen(MEDIA_PREFIX) + 1) == 0)
         route_media(app, req);
-    else if (strcmp(p, "/v1/admin/compact") == 0 && req->method != HTTP_M_POST)
+    else if (is_admin_path(p) && req->method != HTTP_M_POST)
         method_not_allowed(app, req, "POST");
     else if (strcmp(p, "/v1/admin/compact") == 0)
         route_admin_compact(app, req);
+    else if (strcmp(p, "/v1/admin/gc") == 0)
+        route_admin_gc(app, req);
     else if (strcmp(p, "/healthz") != 0 && strcmp(p, "/metrics") != 0)
         routes_respond_error(app, req, 404, "not_found", "no such route");
     else if (req->method != HTTP_M_GET && req->method != HTTP_M_HEAD)

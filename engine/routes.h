@@ -32,6 +32,9 @@ void route_media_delete(app_t *app, http_request_t *req, const char *id);
 void route_media_patch(app_t *app, http_request_t *req, const char *id);
 void route_metrics(app_t *app, http_request_t *req);
 void route_admin_compact(app_t *app, http_request_t *req);
+/* POST /v1/admin/gc: compacts every volume with a dead byte and prunes
+ * the derivation cache. */
+void route_admin_gc(app_t *app, http_request_t *req);
 void route_health(app_t *app, http_request_t *req);
 
 /* Sends a JSON document (consumed) with the given status and extra

@@ -139,3 +139,20 @@ int store_derived_prune(store_txn_t *txn)
     mdb_cursor_close(cursor);
     return rc;
 }
+
+int store_derived_gc(store_t *store)
+{
+    store_txn_t *txn;
+    int pruned;
+    int rc = store_txn_begin(store, true, &txn);
+
+    if (rc != 0)
+        return rc;
+    pruned = store_derived_prune(txn);
+    if (pruned < 0) {
+        store_txn_abort(txn);
+        return pruned;
+    }
+    rc = store_txn_commit(txn);
+    return rc != 0 ? rc : pruned;
+}

@@ -345,6 +345,10 @@ KADR_MUST_CHECK int store_compact(store_t *store, double min_dead_ratio,
  * and returns how many went (or a negative code). */
 KADR_MUST_CHECK int store_derived_prune(store_txn_t *txn);
 
+/* Runs store_derived_prune() in a write transaction of its own and
+ * commits it. Returns the number of entries dropped or a negative code. */
+KADR_MUST_CHECK int store_derived_gc(store_t *store);
+
 /* Verification. */
 
 /* Position of a verification pass over the blobs database, in hash order;

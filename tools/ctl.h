@@ -46,6 +46,9 @@ int ctl_cmd_gc(struct ctl *ctl);
 /* Asks the kadrd at ctl->url to compact (POST /v1/admin/compact) with the
  * key in KADR_API_KEY, and prints the volumes it compacted. */
 int ctl_cmd_compact_remote(struct ctl *ctl, const char *volume);
+/* Asks the kadrd at ctl->url to collect garbage (POST /v1/admin/gc): to
+ * compact every volume with a dead byte and prune the derivation cache. */
+int ctl_cmd_gc_remote(struct ctl *ctl);
 int ctl_cmd_volumes(struct ctl *ctl);
 
 /* Prints a JSON value compactly or indented, per --json, and frees it. */

@@ -104,22 +104,6 @@ int ctl_cmd_compact(struct ctl *ctl, const char *volume)
     return finish(&report, rc, NULL);
 }
 
-static int prune_derived(struct ctl *ctl, int *pruned)
-{
-    store_txn_t *txn;
-    int rc = store_txn_begin(ctl->store, true, &txn);
-
-    if (rc != 0)
-        return rc;
-    rc = store_derived_prune(txn);
-    if (rc < 0) {
-        store_txn_abort(txn);
-        return rc;
-    }
-    *pruned = rc;
-    return store_txn_commit(txn);
-}
-
 /* Reclaims every dead byte: compacts each volume with any, then drops
  * derivation cache entries whose variant is gone. */
 int ctl_cmd_gc(struct ctl *ctl)
@@ -129,8 +113,10 @@ int ctl_cmd_gc(struct ctl *ctl)
     int rc = store_compact(ctl->store, 0.0, on_compacted, &report);
 
     rc = rc > 0 ? 0 : rc;
-    if (rc == 0)
-        rc = prune_derived(ctl, &pruned);
+    if (rc == 0) {
+        pruned = store_derived_gc(ctl->store);
+        rc = pruned < 0 ? pruned : 0;
+    }
     if (rc == 0 && !ctl->json)
         printf("%d derivation cache entries pruned\n", pruned);
     return finish(&report, rc, json_pack("{s:i}", "derived_pruned", pruned));

@@ -62,9 +62,9 @@ int ctl_open(struct ctl *ctl, enum ctl_access access)
     rc = store_open(ctl->data_dir, &opts, &ctl->store);
     if (rc == -EBUSY && access == CTL_WRITER) {
         fprintf(stderr,
-                "kadrctl: kadrd is running on %s: stop it, or ask it to "
-                "compact with kadrctl --url http://HOST:PORT compact "
-                "(KADR_API_KEY set to its key)\n",
+                "kadrctl: kadrd is running on %s: stop it, or ask it with "
+                "kadrctl --url http://HOST:PORT compact (or gc), "
+                "KADR_API_KEY set to its key\n",
                 ctl->data_dir);
         return CTL_FOUND_PROBLEMS;
     }
@@ -106,8 +106,10 @@ int ctl_run_own(struct ctl *ctl, const char *cmd, const char *arg)
 
     if (ctl->url != NULL && strcmp(cmd, "compact") == 0)
         return ctl_cmd_compact_remote(ctl, arg);
+    if (ctl->url != NULL && strcmp(cmd, "gc") == 0)
+        return ctl_cmd_gc_remote(ctl);
     if (ctl->url != NULL) {
-        fprintf(stderr, "kadrctl: --url works with compact only\n");
+        fprintf(stderr, "kadrctl: --url works with compact and gc only\n");
         return KADR_E_BAD_INPUT;
     }
     rc = ctl_open(ctl, access_for(cmd));

@@ -1,8 +1,9 @@
-/* kadrctl --url URL compact [VOLUME]: sends a running kadrd the request
- * POST /v1/admin/compact, since kadrctl cannot take the writer lock that
- * kadrd holds. The front-end key comes from KADR_API_KEY, so that
- * it shows in no process list. A small blocking HTTP/1.1 client: one
- * request with Connection: close, and the reply read to its end. */
+/* kadrctl --url URL compact [VOLUME] and kadrctl --url URL gc: send a
+ * running kadrd the request POST /v1/admin/compact or /v1/admin/gc,
+ * since kadrctl cannot take the writer lock that kadrd holds. The front-end key
+ * comes from KADR_API_KEY, so that it shows in no process list. A small
+ * blocking HTTP/1.1 client: one request with Connection: close, and the reply
+ * read to its end. */
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -188,6 +189,8 @@ static void print_volumes(const struct ctl *ctl, json_t *doc)
     size_t i;
     json_t *v;
 
+    json_t *pruned = json_object_get(doc, "derived_pruned");
+
     if (ctl->json) {
         ctl_print_json(ctl, json_incref(doc));
         return;
@@ -204,6 +207,9 @@ static void print_volumes(const struct ctl *ctl, json_t *doc)
     }
     if (json_array_size(list) == 0)
         puts("no volume needed compaction");
+    if (pruned != NULL)
+        printf("%lld derivation cache entries pruned\n",
+               json_integer_value(pruned));
 }
 
 static void print_failure(const char *url, int status, json_t *doc)
@@ -216,10 +222,11 @@ static void print_failure(const char *url, int status, json_t *doc)
             detail != NULL ? detail : "(no detail)");
 }
 
-int ctl_cmd_compact_remote(struct ctl *ctl, const char *volume)
+/* Sends POST target to ctl->url with the key in KADR_API_KEY, and prints
+ * the volumes compacted and, for gc, the entries pruned. */
+static int ask_remote(struct ctl *ctl, const char *target, const char *action)
 {
     const char *key = getenv("KADR_API_KEY");
-    char target[96];
     json_t *doc = NULL;
     int status = 0;
     int rc;
@@ -230,6 +237,31 @@ int ctl_cmd_compact_remote(struct ctl *ctl, const char *volume)
               stderr);
         return CTL_FOUND_PROBLEMS;
     }
+    rc = post(ctl->url, target, key, &status, &doc);
+    if (rc == KADR_E_BAD_INPUT) {
+        fprintf(stderr,
+                "kadrctl: invalid --url '%s' (expected "
+                "http://HOST:PORT)\n",
+                ctl->url);
+        return CTL_FOUND_PROBLEMS;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "kadrctl: asking %s to %s failed: %s\n", ctl->url,
+                action, kadr_strerror(rc));
+        return CTL_FOUND_PROBLEMS;
+    }
+    if (status == 200)
+        print_volumes(ctl, doc);
+    else
+        print_failure(ctl->url, status, doc);
+    json_decref(doc);
+    return status == 200 ? 0 : CTL_FOUND_PROBLEMS;
+}
+
+int ctl_cmd_compact_remote(struct ctl *ctl, const char *volume)
+{
+    char target[96];
+
     if (volume != NULL && strspn(volume, "0123456789") != strlen(volume)) {
         fprintf(stderr,
                 "kadrctl: invalid volume id '%s' (expected a "
@@ -244,23 +276,10 @@ int ctl_cmd_compact_remote(struct ctl *ctl, const char *volume)
         snprintf(target, sizeof(target),
                  "/v1/admin/compact?min_dead_percent=%d",
                  CTL_REMOTE_MIN_DEAD_PERCENT);
-    rc = post(ctl->url, target, key, &status, &doc);
-    if (rc == KADR_E_BAD_INPUT) {
-        fprintf(stderr,
-                "kadrctl: invalid --url '%s' (expected "
-                "http://HOST:PORT)\n",
-                ctl->url);
-        return CTL_FOUND_PROBLEMS;
-    }
-    if (rc != 0) {
-        fprintf(stderr, "kadrctl: asking %s to compact failed: %s\n", ctl->url,
-                kadr_strerror(rc));
-        return CTL_FOUND_PROBLEMS;
-    }
-    if (status == 200)
-        print_volumes(ctl, doc);
-    else
-        print_failure(ctl->url, status, doc);
-    json_decref(doc);
-    return status == 200 ? 0 : CTL_FOUND_PROBLEMS;
+    return ask_remote(ctl, target, "compact");
+}
+
+int ctl_cmd_gc_remote(struct ctl *ctl)
+{
+    return ask_remote(ctl, "/v1/admin/gc", "collect garbage");
 }

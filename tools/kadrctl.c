@@ -32,14 +32,15 @@ static void print_usage(FILE *out)
           "              rewrite volumes at least 50% dead, or one volume\n"
           "              (needs kadrd stopped, or --url)\n"
           "  gc          compact every volume with dead bytes and prune the\n"
-          "              derivation cache (needs kadrd stopped)\n"
+          "              derivation cache (needs kadrd stopped, or --url)\n"
           "  token ...   mint an access token (kadrctl token --help)\n\n"
           "Options:\n"
           "  --data DIR  the data folder kadrd uses (default: ./data)\n"
           "  --json      print JSON instead of text\n"
-          "  --url URL   with compact: ask the kadrd at http://HOST:PORT to\n"
-          "              compact (POST /v1/admin/compact) with the key in\n"
-          "              the KADR_API_KEY environment variable\n"
+          "  --url URL   with compact or gc: ask the kadrd at\n"
+          "              http://HOST:PORT to do it (POST /v1/admin/compact\n"
+          "              or /v1/admin/gc) with the key in the KADR_API_KEY\n"
+          "              environment variable\n"
           "  --help      print this help\n",
           out);
 }

@@ -7,7 +7,7 @@ import random
 import threading
 import unittest
 
-from kadr_harness import API_KEY, Daemon, main
+from kadr_harness import API_KEY, Daemon, corpus, main, read_file
 from store_checks import kadrctl, kadrctl_json, photo_with_tail
 
 STABLE_MEDIA = 6
@@ -208,9 +208,44 @@ class AdminCompactTest(unittest.TestCase):
                        env={"KADR_API_KEY": API_KEY})
         self.assertEqual(proc.returncode, 1)
         self.assertIn(b"invalid --url", proc.stderr)
-        proc = self.kadrctl_url("gc")
+        proc = self.kadrctl_url("verify")
         self.assertNotEqual(proc.returncode, 0)
-        self.assertIn(b"--url works with compact only", proc.stderr)
+        self.assertIn(b"--url works with compact and gc only", proc.stderr)
+
+    def test_kadrctl_url_gc(self):
+        self.make_dead_bytes()
+        # A picture no other media has: its six variants die with it, so
+        # their derivation cache entries go stale.
+        photo = read_file(corpus("photos/orientation-portrait_8.jpg"))
+        resp = self.kadr.upload(photo)
+        self.assertEqual(resp.status, 201, resp.body)
+        self.assertEqual(len(resp.json()["variants"]), 6)
+        resp = self.kadr.request("DELETE", "/v1/media/" + resp.json()["id"],
+                                 key=True)
+        self.assertEqual(resp.status, 204)
+        dead = {i for i, v in self.volumes().items() if v["dead_bytes"] > 0}
+        self.assertTrue(dead)
+
+        proc = self.kadrctl_url("--json", "gc")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        doc = json.loads(proc.stdout)
+        self.assertEqual({e["volume"] for e in doc["compacted"]}, dead)
+        self.assertEqual(doc["derived_pruned"], 6)
+        self.assertEqual([v for v in self.volumes().values()
+                          if v["dead_bytes"] > 0], [])
+        self.assertIn("event=gc.done derived_pruned=6 by=admin",
+                      self.kadr.log_text())
+
+        proc = self.kadrctl_url("gc")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stdout.decode().splitlines(),
+                         ["no volume needed compaction",
+                          "0 derivation cache entries pruned"])
+        resp = self.kadr.request("GET", "/v1/admin/gc", key=True)
+        self.assertEqual(resp.status, 405)
+        self.assertEqual(resp.header("allow"), "POST")
+        resp = self.kadr.request("POST", "/v1/admin/gc")
+        self.assertEqual(resp.status, 401)
 
     def test_request_errors(self):
         resp = self.compact(key=False)
