@@ -45,11 +45,15 @@ static void print_token_usage(FILE *out)
           out);
 }
 
+/* Reads a TTL of decimal digits only: strtoll(3) alone would also take
+ * leading blanks and a sign. */
 static int parse_ttl(const char *text, int64_t *out)
 {
     char *end;
     long long v;
 
+    if (text[0] < '0' || text[0] > '9')
+        return -1;
     errno = 0;
     v = strtoll(text, &end, 10);
     if (errno != 0 || *end != '\0' || end == text || v <= 0 ||

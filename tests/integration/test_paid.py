@@ -231,6 +231,11 @@ class PaidTest(unittest.TestCase):
                             "60", "--token-keys", "k1:c2hvcnQ=")
         self.assertEqual(out.returncode, 1)
         self.assertNotIn("c2hvcnQ", out.stderr)
+        for ttl in (" 5", "+5", "-5", "0", "5s", "", "99999999999"):
+            out = kadrctl_token("--key-id", "k1", "--media", self.id,
+                                "--ttl", ttl, "--token-keys", KEYS)
+            self.assertEqual(out.returncode, 2, ttl)
+            self.assertIn("invalid --ttl '%s'" % ttl, out.stderr)
 
     # ---- access changes ----
 
