@@ -249,26 +249,40 @@ static int transcode(app_t *app, const char *src, video_running_t *running,
     return rc;
 }
 
-static int render_posters(app_t *app, const char *src, video_outputs_t *vo)
+/* Stages poster.jpg and poster.webp at the size of pixels, which is the
+ * size of 720.mp4, and preview.jpg made from pixels by the rule of the
+ * image preview: 32 pixels wide, or as wide as a narrower poster. */
+static int stage_posters(app_t *app, const image_pixels_t *pixels,
+                         video_outputs_t *vo)
 {
-    uint32_t width = vo->outs[VIDEO_OUT_MP4].width;
-    image_preset_t presets[] = {
-        {VARIANT_POSTER_JPEG, IMAGE_FIT_WIDTH, width, IMAGE_CODEC_JPEG, 82},
-        {VARIANT_POSTER_WEBP, IMAGE_FIT_WIDTH, width, IMAGE_CODEC_WEBP, 80},
+    const image_preset_t presets[] = {
+        {VARIANT_POSTER_JPEG, IMAGE_FIT_WIDTH, pixels->width, IMAGE_CODEC_JPEG,
+         82},
+        {VARIANT_POSTER_WEBP, IMAGE_FIT_WIDTH, pixels->width, IMAGE_CODEC_WEBP,
+         80},
         {VARIANT_PREVIEW, IMAGE_FIT_PREVIEW, 32, IMAGE_CODEC_JPEG, 60},
     };
-    image_pixels_t pixels = {0};
-    int rc = video_grab_poster(src, &pixels);
+    int rc = 0;
 
     for (int i = 0; rc == 0 && i < 3; i++) {
         image_blob_t blob;
 
-        rc = image_render_preset(&pixels, &presets[i], &blob);
+        rc = image_render_preset(pixels, &presets[i], &blob);
         if (rc != 0)
             break;
         rc = variants_stage_image(app->store, &blob, &vo->outs[i + 1]);
         image_blob_free(&blob);
     }
+    return rc;
+}
+
+static int render_posters(app_t *app, const char *src, video_outputs_t *vo)
+{
+    image_pixels_t pixels = {0};
+    int rc = video_grab_poster(src, &app->video_params, &pixels);
+
+    if (rc == 0)
+        rc = stage_posters(app, &pixels, vo);
     image_pixels_free(&pixels);
     return rc;
 }
