@@ -1,7 +1,8 @@
 """What a 720.mp4 and its posters must be: audio and video in sync,
 keyframes every 2 s, timestamps from zero, remux of ready MP4s, HDR tone
-mapping, posters past black frames and at the size of 720.mp4, and the
-teaser of a paid video, also of one made paid after it was ready."""
+mapping, posters past black frames and at the size of 720.mp4, the
+duration of a file whose header states none, and the teaser of a paid
+video, also of one made paid after it was ready."""
 
 import json
 import statistics
@@ -32,6 +33,8 @@ BEEP_LEVEL = 2000
 TONE_MAPPED_MAX_DIFF = 26
 # Seconds a teaser made after a switch to paid may take to appear.
 TEASER_WAIT_S = 120
+# How far the duration of a media record may be from its clip's length.
+DURATION_DELTA_S = 0.1
 
 
 def sync_clip_args(seconds=4, flash_at=2.0):
@@ -259,6 +262,38 @@ class VideoOutputTest(unittest.TestCase):
                          (720, 1280))
         self.assertEqual(image_dims(self.fetch(doc, "preview.jpg")),
                          (32, 57))
+
+    def check_duration(self, src, seconds):
+        """Uploads src twice: the second upload of the same bytes takes
+        every variant from the derivation cache. Both records must show
+        the duration of the clip."""
+        declared = ffprobe(src)["format"].get("duration", "0")
+        self.assertEqual(float(declared), 0.0)
+        ids = set()
+        for upload in ("first", "cached"):
+            with self.subTest(upload):
+                doc = self.upload_ready(src)
+                ids.add(doc["id"])
+                self.assertAlmostEqual(doc["duration"], seconds,
+                                       delta=DURATION_DELTA_S)
+                stored = self.kadr.media(doc["id"]).json()
+                self.assertEqual(stored["status"], "ready")
+                self.assertAlmostEqual(stored["duration"], seconds,
+                                       delta=DURATION_DELTA_S)
+        self.assertEqual(len(ids), 2)
+
+    def test_live_webm_gets_duration(self):
+        src = self.clips.make_live("live.webm", *testsrc(seconds=3),
+                                   *sine(seconds=3), "-c:v", "libvpx",
+                                   "-deadline", "realtime", "-c:a",
+                                   "libopus")
+        self.check_duration(src, 3.0)
+
+    def test_mp4_without_durations_gets_duration(self):
+        plain = self.clips.make("durations.mp4", *testsrc(seconds=3),
+                                *sine(seconds=3), *X264, *AAC)
+        src = self.clips.without_durations("no-durations.mp4", plain)
+        self.check_duration(src, 3.0)
 
     def test_hdr_is_tone_mapped(self):
         sdr = self.clips.make("sdr.mp4", *testsrc(), *X264)
