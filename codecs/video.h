@@ -110,10 +110,15 @@ KADR_MUST_CHECK int video_transcode_file(const char *src, const char *dst,
 KADR_MUST_CHECK int video_can_remux(const char *src,
                                     const video_params_t *params);
 
-/* Decodes a representative frame to upright RGB pixels (channels 3) at
- * display size, owned by *out and released with image_pixels_free(). It
- * is the first frame with a mean luma of at least 24 of 255. When the first
- * 90 frames or 3 s are all darker, it is the brightest of them. */
-KADR_MUST_CHECK int video_grab_poster(const char *src, image_pixels_t *out);
+/* Decodes a representative frame to upright RGB pixels (channels 3),
+ * owned by *out and released with image_pixels_free(). It is the first
+ * frame with a mean luma of at least 24 of 255. When the first 90 frames
+ * or 3 s are all darker, it is the brightest of them. The pixels have
+ * the size video_transcode_file() gives the rendition under
+ * params->max_long and params->max_short: the display size fitted to
+ * those bounds, rounded to even numbers. */
+KADR_MUST_CHECK int video_grab_poster(const char *src,
+                                      const video_params_t *params,
+                                      image_pixels_t *out);
 
 #endif

@@ -196,6 +196,12 @@ void video__fit_size(uint32_t width, uint32_t height, uint32_t max_long,
                      uint32_t max_short, uint32_t *out_width,
                      uint32_t *out_height);
 
+/* Computes the size of the rendition of in under params: its display
+ * size fitted by video__fit_size(). The transcode and the poster both
+ * take their size from here, so they always match. */
+void video__output_size(const video_input_t *in, const video_params_t *params,
+                        uint32_t *width, uint32_t *height);
+
 /* Prepares a scaler to width x height (display size, after rotation) in
  * pixel format fmt. Release with video__scaler_free(). */
 KADR_MUST_CHECK int video__scaler_init(video_scaler_t *scaler,

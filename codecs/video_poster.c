@@ -1,5 +1,5 @@
 /* The poster frame: the first frame that is not near-black, upright, as
- * packed RGB at display size. */
+ * packed RGB at the size of the 720.mp4 rendition. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,7 +181,8 @@ static int copy_rows(const AVFrame *rgb, image_pixels_t *out)
     return 0;
 }
 
-static int convert_best(const poster_search_t *s, image_pixels_t *out)
+static int convert_best(const poster_search_t *s, const video_params_t *params,
+                        image_pixels_t *out)
 {
     const AVFrame *best = s->best;
     video_tonemap_t tonemap = {0};
@@ -198,9 +199,9 @@ static int convert_best(const poster_search_t *s, image_pixels_t *out)
             goto fail_frame;
         best = tonemap.out;
     }
-    /* The header's size, not the frame's: a stream whose frames change
-     * size is scaled to the size it declares. */
-    video__display_size(&s->in, &width, &height);
+    /* From the header's size, not the frame's, as the transcode does: a
+     * stream whose frames change size is scaled to the size it declares. */
+    video__output_size(&s->in, params, &width, &height);
     rgb->format = AV_PIX_FMT_RGB24;
     rgb->width = (int)width;
     rgb->height = (int)height;
@@ -234,12 +235,13 @@ static void release(poster_search_t *s)
     video__close_input(&s->in);
 }
 
-int video_grab_poster(const char *src, image_pixels_t *out)
+int video_grab_poster(const char *src, const video_params_t *params,
+                      image_pixels_t *out)
 {
     poster_search_t search;
     int rc;
 
-    if (!src || !out)
+    if (!src || !params || !out)
         return KADR_E_BAD_INPUT;
 
     memset(&search, 0, sizeof(search));
@@ -248,7 +250,7 @@ int video_grab_poster(const char *src, image_pixels_t *out)
     if (rc >= 0)
         rc = search_frames(&search);
     if (rc >= 0)
-        rc = convert_best(&search, out);
+        rc = convert_best(&search, params, out);
     release(&search);
     return rc;
 }

@@ -46,6 +46,16 @@ void video__fit_size(uint32_t width, uint32_t height, uint32_t max_long,
     *out_height = even_size(height * scale, min_bound(height, bound_h));
 }
 
+void video__output_size(const video_input_t *in, const video_params_t *params,
+                        uint32_t *width, uint32_t *height)
+{
+    uint32_t shown_w, shown_h;
+
+    video__display_size(in, &shown_w, &shown_h);
+    video__fit_size(shown_w, shown_h, params->max_long, params->max_short,
+                    width, height);
+}
+
 static bool is_sideways(uint32_t rotation)
 {
     return rotation == 90 || rotation == 270;

@@ -82,15 +82,6 @@ static AVRational output_time_base(const AVStream *st)
     return (AVRational){1, VIDEO_FALLBACK_TIME_BASE};
 }
 
-static void output_size(const transcode_t *t, uint32_t *width, uint32_t *height)
-{
-    uint32_t shown_w, shown_h;
-
-    video__display_size(&t->in, &shown_w, &shown_h);
-    video__fit_size(shown_w, shown_h, t->params->max_long, t->params->max_short,
-                    width, height);
-}
-
 static int open_video_encoder(transcode_t *t, uint32_t width, uint32_t height)
 {
     AVRational fps = av_guess_frame_rate(t->in.fmt, t->video_in, NULL);
@@ -150,7 +141,7 @@ static int open_output(transcode_t *t, const char *dst)
     uint32_t width, height;
     int rc;
 
-    output_size(t, &width, &height);
+    video__output_size(&t->in, t->params, &width, &height);
     rc = video__mux_open(dst, &t->mux);
     if (rc < 0)
         return rc;

@@ -82,8 +82,9 @@ static void fill_cached_sizes(const media_t *media, video_outputs_t *vo)
     }
 }
 
-/* Reads the size of a cached output from its blob's header. */
-static int probe_size(app_t *app, variant_out_t *out)
+/* Reads the size of a cached output from its blob's header, and for an
+ * MP4 its duration into *duration_s. */
+static int probe_size(app_t *app, variant_out_t *out, double *duration_s)
 {
     store_blob_t blob;
     char path[64];
@@ -94,11 +95,12 @@ static int probe_size(app_t *app, variant_out_t *out)
         return fd;
     variants_fd_path(fd, path, sizeof(path));
     if (blob.format == KADR_FORMAT_MP4) {
-        video_info_t info;
+        video_info_t info = {0};
 
         rc = video_probe_file(path, &info);
         out->width = info.width;
         out->height = info.height;
+        *duration_s = info.duration_s;
     } else {
         image_info_t info;
 
@@ -110,19 +112,34 @@ static int probe_size(app_t *app, variant_out_t *out)
     return rc;
 }
 
+/* Returns whether output i is cached and its blob must be probed: for a
+ * size the record does not list, or for the duration of 720.mp4 when
+ * the record has none. */
+static bool needs_probe(const video_outputs_t *vo, int i, bool duration_missing)
+{
+    if (!vo->outs[i].cached)
+        return false;
+    return vo->outs[i].width == 0 || (i == VIDEO_OUT_MP4 && duration_missing);
+}
+
 /* Reads the sizes of cached outputs the record does not list, as when
  * the same original was uploaded before under another id: the
- * derivation cache stores the blob but not its size. */
-static int probe_cached_sizes(app_t *app, video_outputs_t *vo)
+ * derivation cache stores the blob but not its size. Also reads the
+ * duration of a cached 720.mp4 when the record has none. */
+static int probe_cached_sizes(app_t *app, const media_t *media,
+                              video_outputs_t *vo)
 {
     for (int i = 0; i < vo->count; i++) {
+        double duration_s = 0.0;
         int rc;
 
-        if (!vo->outs[i].cached || vo->outs[i].width != 0)
+        if (!needs_probe(vo, i, media->duration_s <= 0.0))
             continue;
-        rc = probe_size(app, &vo->outs[i]);
+        rc = probe_size(app, &vo->outs[i], &duration_s);
         if (rc != 0)
             return rc;
+        if (i == VIDEO_OUT_MP4)
+            vo->duration_s = duration_s;
     }
     return 0;
 }
@@ -154,11 +171,13 @@ int video_outputs_plan(app_t *app, const char *media_id, video_outputs_t *vo,
     if (misses < 0)
         return misses;
     fill_cached_sizes(&media, vo);
-    rc = probe_cached_sizes(app, vo);
+    rc = probe_cached_sizes(app, &media, vo);
     return rc != 0 ? rc : misses;
 }
 
-static int stage_mp4(app_t *app, int fd, variant_out_t *out)
+/* Hashes and stages the MP4 in fd as out, and writes its duration as
+ * the container states it into *duration_s. */
+static int stage_mp4(app_t *app, int fd, variant_out_t *out, double *duration_s)
 {
     video_info_t info;
     char path[64];
@@ -174,6 +193,7 @@ static int stage_mp4(app_t *app, int fd, variant_out_t *out)
     out->width = info.width;
     out->height = info.height;
     out->cached = false;
+    *duration_s = info.duration_s;
     return store_blob_stage(app->store, fd, out->size, &out->hash,
                             KADR_FORMAT_MP4, &out->staged);
 }
@@ -230,6 +250,7 @@ static int transcode(app_t *app, const char *src, video_running_t *running,
     const atomic_int *cancel = &app->cancel_all;
     struct transcode_watch watch = {app, running, which == VIDEO_OUT_MP4,
                                     uv_hrtime()};
+    double duration_s = 0.0;
     char path[64];
     int rc;
 
@@ -244,31 +265,47 @@ static int transcode(app_t *app, const char *src, video_running_t *running,
                               running != NULL ? watch_progress : NULL, &watch,
                               cancel);
     if (rc == 0)
-        rc = stage_mp4(app, fd, &vo->outs[which]);
+        rc = stage_mp4(app, fd, &vo->outs[which], &duration_s);
+    if (rc == 0 && which == VIDEO_OUT_MP4)
+        vo->duration_s = duration_s;
     close(fd);
     return rc;
 }
 
-static int render_posters(app_t *app, const char *src, video_outputs_t *vo)
+/* Stages poster.jpg and poster.webp at the size of pixels, which is the
+ * size of 720.mp4, and preview.jpg made from pixels by the rule of the
+ * image preview: 32 pixels wide, or as wide as a narrower poster. */
+static int stage_posters(app_t *app, const image_pixels_t *pixels,
+                         video_outputs_t *vo)
 {
-    uint32_t width = vo->outs[VIDEO_OUT_MP4].width;
-    image_preset_t presets[] = {
-        {VARIANT_POSTER_JPEG, IMAGE_FIT_WIDTH, width, IMAGE_CODEC_JPEG, 82},
-        {VARIANT_POSTER_WEBP, IMAGE_FIT_WIDTH, width, IMAGE_CODEC_WEBP, 80},
+    const image_preset_t presets[] = {
+        {VARIANT_POSTER_JPEG, IMAGE_FIT_WIDTH, pixels->width, IMAGE_CODEC_JPEG,
+         82},
+        {VARIANT_POSTER_WEBP, IMAGE_FIT_WIDTH, pixels->width, IMAGE_CODEC_WEBP,
+         80},
         {VARIANT_PREVIEW, IMAGE_FIT_PREVIEW, 32, IMAGE_CODEC_JPEG, 60},
     };
-    image_pixels_t pixels = {0};
-    int rc = video_grab_poster(src, &pixels);
+    int rc = 0;
 
     for (int i = 0; rc == 0 && i < 3; i++) {
         image_blob_t blob;
 
-        rc = image_render_preset(&pixels, &presets[i], &blob);
+        rc = image_render_preset(pixels, &presets[i], &blob);
         if (rc != 0)
             break;
         rc = variants_stage_image(app->store, &blob, &vo->outs[i + 1]);
         image_blob_free(&blob);
     }
+    return rc;
+}
+
+static int render_posters(app_t *app, const char *src, video_outputs_t *vo)
+{
+    image_pixels_t pixels = {0};
+    int rc = video_grab_poster(src, &app->video_params, &pixels);
+
+    if (rc == 0)
+        rc = stage_posters(app, &pixels, vo);
     image_pixels_free(&pixels);
     return rc;
 }
@@ -331,6 +368,11 @@ int video_outputs_commit(app_t *app, store_txn_t *txn, const char *media_id,
         rc = commit_one(app, txn, &vo->outs[i], &media);
     if (rc != 0)
         return rc;
+    /* An upload whose header states no duration (a live WebM recording)
+     * stored 0. So the record takes the duration of 720.mp4, which its
+     * muxer wrote from the packets. */
+    if (media.duration_s <= 0.0 && vo->duration_s > 0.0)
+        media.duration_s = vo->duration_s;
     out->made_ready = media.status != MEDIA_READY;
     media.status = MEDIA_READY;
     out->need_teaser = video_outputs_need_teaser(app, &media);

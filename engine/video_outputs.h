@@ -32,6 +32,9 @@ enum video_output {
 typedef struct video_outputs {
     variant_out_t outs[VIDEO_OUT_COUNT];
     int count; /* VIDEO_OUT_COUNT with a teaser, else VIDEO_OUT_TEASER */
+    /* Duration of 720.mp4 in seconds as its moov states it, when this job
+     * made or probed it, else 0. */
+    double duration_s;
 } video_outputs_t;
 
 /* Returns whether media is a video that should have a teaser (it is paid
@@ -41,6 +44,8 @@ bool video_outputs_need_teaser(const app_t *app, const media_t *media);
 /* Reads media_id's record and the location of its original, and plans
  * the outputs it needs. Each output the derivation cache has is marked
  * cached, with its size from the record or else from its blob's header.
+ * When the record has no duration and 720.mp4 is cached, vo->duration_s
+ * is read from that blob.
  * Returns how many are missing, or a negative code (KADR_E_NOT_FOUND
  * once the media is deleted). */
 KADR_MUST_CHECK int video_outputs_plan(app_t *app, const char *media_id,
@@ -72,7 +77,8 @@ typedef struct video_commit {
 } video_commit_t;
 
 /* Inside a write transaction: adds the outputs the record does not list
- * yet to media_id and marks it ready, filling *out. KADR_E_NOT_FOUND once
+ * yet to media_id and marks it ready, filling *out. A record without a
+ * duration takes vo->duration_s. KADR_E_NOT_FOUND once
  * the media is deleted. The commit of each output releases its staged
  * needle's pin, even when the transaction is aborted later. */
 KADR_MUST_CHECK int video_outputs_commit(app_t *app, store_txn_t *txn,

@@ -1,5 +1,5 @@
-/* Tests for video_grab_poster(): size, orientation and the skip past
- * leading black frames. */
+/* Tests for video_grab_poster(): size, orientation, the skip past
+ * leading black frames, and a size that matches the transcode's. */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +15,17 @@
 #include "video.h"
 
 #define ROTATED_MOV "video/phone-rotated-moov-at-end.mov"
+
+/* Bounds of 0 keep the display size, rounded to even numbers. */
+static const video_params_t full_size = {.max_long = 0, .max_short = 0};
+
+/* The bounds of kadrd's 720.mp4. */
+static const video_params_t rendition = {
+    .max_long = 1280,
+    .max_short = 720,
+    .crf = 23,
+    .preset = "ultrafast",
+};
 
 static const char *corpus_path(const char *name)
 {
@@ -69,7 +80,8 @@ static void poster_rotated_mov(void **state)
     double difference;
 
     (void)state;
-    assert_int_equal(video_grab_poster(corpus_path(ROTATED_MOV), &poster), 0);
+    assert_int_equal(
+        video_grab_poster(corpus_path(ROTATED_MOV), &full_size, &poster), 0);
     assert_int_equal(poster.width, 1080);
     assert_int_equal(poster.height, 1920);
     assert_int_equal(poster.channels, 3);
@@ -93,8 +105,9 @@ static void poster_music_clip(void **state)
     image_pixels_t poster;
 
     (void)state;
-    assert_int_equal(
-        video_grab_poster(corpus_path("video/music-clip.webm"), &poster), 0);
+    assert_int_equal(video_grab_poster(corpus_path("video/music-clip.webm"),
+                                       &full_size, &poster),
+                     0);
     assert_int_equal(poster.width, 480);
     assert_int_equal(poster.height, 270);
     assert_int_equal(poster.channels, 3);
@@ -107,8 +120,9 @@ static void poster_tiny_webm(void **state)
     image_pixels_t poster;
 
     (void)state;
-    assert_int_equal(video_grab_poster(corpus_path("tiny/webm.webm"), &poster),
-                     0);
+    assert_int_equal(
+        video_grab_poster(corpus_path("tiny/webm.webm"), &full_size, &poster),
+        0);
     assert_int_equal(poster.width, 8);
     assert_int_equal(poster.height, 8);
     assert_int_equal(poster.channels, 3);
@@ -133,7 +147,7 @@ static void poster_skips_black_start(void **state)
              path);
     assert_int_equal(system(command), 0);
 
-    assert_int_equal(video_grab_poster(path, &poster), 0);
+    assert_int_equal(video_grab_poster(path, &full_size, &poster), 0);
     assert_int_equal(poster.width, 320);
     assert_int_equal(poster.height, 240);
     print_message("poster mean value %.1f\n", mean_value(&poster));
@@ -195,7 +209,7 @@ static void poster_rotation_table(void **state)
         assert_int_equal(info.width, cases[i].width);
         assert_int_equal(info.height, cases[i].height);
 
-        assert_int_equal(video_grab_poster(turned, &poster), 0);
+        assert_int_equal(video_grab_poster(turned, &full_size, &poster), 0);
         assert_int_equal(poster.width, cases[i].width);
         assert_int_equal(poster.height, cases[i].height);
         read_reference(turned, expected, sizeof(expected));
@@ -209,14 +223,93 @@ static void poster_rotation_table(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
-static void poster_audio_only(void **state)
+/* Writes the display width and height of the video of path. */
+static void probe_size(const char *path, uint32_t *width, uint32_t *height)
+{
+    video_info_t info;
+
+    assert_int_equal(video_probe_file(path, &info), 0);
+    *width = info.width;
+    *height = info.height;
+}
+
+/* Posters of odd, extreme and ordinary shapes: each has the size of the
+ * 720.mp4 that video_transcode_file() makes from the same file. */
+static void poster_matches_rendition_table(void **state)
+{
+    static const struct {
+        const char *name;
+        const char *size;
+        const char *crop;
+        uint32_t source_width, source_height;
+        uint32_t width, height;
+    } cases[] = {
+        {"odd", "1082x1922", ",format=yuv444p,crop=1081:1921", 1081, 1921, 720,
+         1280},
+        {"tall", "16x7680", "", 16, 7680, 2, 1280},
+        {"wide", "7680x16", "", 7680, 16, 1280, 2},
+        {"full_hd", "1920x1080", "", 1920, 1080, 1280, 720},
+    };
+    char dir[] = "/tmp/kadr-poster-XXXXXX";
+    char src[128], mp4[128], arguments[512];
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(src, sizeof(src), "%s/source.mkv", dir);
+    snprintf(mp4, sizeof(mp4), "%s/720.mp4", dir);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        image_pixels_t poster;
+        uint32_t width, height;
+
+        print_message("shape %s\n", cases[i].name);
+        snprintf(arguments, sizeof(arguments),
+                 "-f lavfi -i testsrc2=size=%s:rate=10:duration=0.3%s "
+                 "-c:v ffv1 -pix_fmt yuv444p -y '%s'",
+                 cases[i].size, cases[i].crop, src);
+        run_ffmpeg(arguments);
+        probe_size(src, &width, &height);
+        assert_int_equal(width, cases[i].source_width);
+        assert_int_equal(height, cases[i].source_height);
+
+        assert_int_equal(
+            video_transcode_file(src, mp4, &rendition, NULL, NULL, NULL), 0);
+        probe_size(mp4, &width, &height);
+        assert_int_equal(width, cases[i].width);
+        assert_int_equal(height, cases[i].height);
+
+        assert_int_equal(video_grab_poster(src, &rendition, &poster), 0);
+        assert_int_equal(poster.width, cases[i].width);
+        assert_int_equal(poster.height, cases[i].height);
+        assert_int_equal(poster.channels, 3);
+        image_pixels_free(&poster);
+    }
+    assert_int_equal(unlink(mp4), 0);
+    assert_int_equal(unlink(src), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+/* A 1080x1920 phone recording stored sideways with a display matrix. */
+static void poster_rotated_mov_rendition(void **state)
 {
     image_pixels_t poster;
 
     (void)state;
     assert_int_equal(
-        video_grab_poster(corpus_path("tiny/mp4-with-audio.mp4"), &poster),
-        KADR_E_NO_VIDEO);
+        video_grab_poster(corpus_path(ROTATED_MOV), &rendition, &poster), 0);
+    assert_int_equal(poster.width, 720);
+    assert_int_equal(poster.height, 1280);
+    assert_true(mean_value(&poster) > 40.0);
+    image_pixels_free(&poster);
+}
+
+static void poster_audio_only(void **state)
+{
+    image_pixels_t poster;
+
+    (void)state;
+    assert_int_equal(video_grab_poster(corpus_path("tiny/mp4-with-audio.mp4"),
+                                       &full_size, &poster),
+                     KADR_E_NO_VIDEO);
     assert_null(poster.data);
 }
 
@@ -228,6 +321,8 @@ int main(void)
         cmocka_unit_test(poster_tiny_webm),
         cmocka_unit_test(poster_skips_black_start),
         cmocka_unit_test(poster_rotation_table),
+        cmocka_unit_test(poster_matches_rendition_table),
+        cmocka_unit_test(poster_rotated_mov_rendition),
         cmocka_unit_test(poster_audio_only),
     };
 

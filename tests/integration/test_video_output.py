@@ -1,7 +1,8 @@
 """What a 720.mp4 and its posters must be: audio and video in sync,
 keyframes every 2 s, timestamps from zero, remux of ready MP4s, HDR tone
-mapping, posters past black frames, and the teaser of a paid video, also
-of one made paid after it was ready."""
+mapping, posters past black frames and at the size of 720.mp4, the
+duration of a file whose header states none, and the teaser of a paid
+video, also of one made paid after it was ready."""
 
 import json
 import statistics
@@ -10,8 +11,8 @@ import time
 import unittest
 import urllib.parse
 
-from kadr_harness import (Daemon, ffprobe, gray_thumbnail, image_dims, main,
-                          mean_abs_diff, top_level_atoms)
+from kadr_harness import (Daemon, corpus, ffprobe, gray_thumbnail,
+                          image_dims, main, mean_abs_diff, top_level_atoms)
 from store_checks import kadrctl_json
 from test_paid import KEYS, mint
 from video_clips import (FFMPEG_TIMEOUT_S, ClipFolder, check_rendition,
@@ -32,6 +33,8 @@ BEEP_LEVEL = 2000
 TONE_MAPPED_MAX_DIFF = 26
 # Seconds a teaser made after a switch to paid may take to appear.
 TEASER_WAIT_S = 120
+# How far the duration of a media record may be from its clip's length.
+DURATION_DELTA_S = 0.1
 
 
 def sync_clip_args(seconds=4, flash_at=2.0):
@@ -201,6 +204,96 @@ class VideoOutputTest(unittest.TestCase):
         sharp = gray_thumbnail(poster, size=32)
         soft = gray_thumbnail(preview, size=32)
         self.assertLess(statistics.pstdev(soft), statistics.pstdev(sharp))
+
+    def variant_sizes(self, doc):
+        return {v["name"]: (v["width"], v["height"])
+                for v in doc["variants"]}
+
+    def check_poster_sizes(self, src, mp4_size, preview_size):
+        """Asserts that 720.mp4, both posters and the preview of src have
+        exactly the given sizes, in the media JSON and in their bytes."""
+        doc = self.upload_ready(src)
+        self.assertEqual(self.variant_sizes(doc), {
+            "720.mp4": mp4_size, "poster.jpg": mp4_size,
+            "poster.webp": mp4_size, "preview.jpg": preview_size})
+        video = streams_by_type(check_rendition(
+            self, self.fetch(doc, "720.mp4"), audio=False))["video"]
+        self.assertEqual((video["width"], video["height"]), mp4_size)
+        self.assertEqual(image_dims(self.fetch(doc, "poster.jpg")), mp4_size)
+        self.assertEqual(image_dims(self.fetch(doc, "poster.webp"), ".webp"),
+                         mp4_size)
+        self.assertEqual(image_dims(self.fetch(doc, "preview.jpg")),
+                         preview_size)
+
+    def test_posters_match_rendition_size(self):
+        # The preview follows the image rule on the poster: 32 wide, or
+        # the poster's width when narrower, and round(h * 32 / w) high.
+        cases = [
+            ("odd_1081x1921", testsrc(size="1082x1922", seconds=0.5)
+             + ["-vf", "format=yuv444p,crop=1081:1921"], (720, 1280),
+             (32, 57)),
+            ("tall_16x7680", testsrc(size="16x7680", seconds=0.5),
+             (2, 1280), (2, 1280)),
+            ("wide_7680x16", testsrc(size="7680x16", seconds=0.5),
+             (1280, 2), (32, 1)),
+            ("full_hd_1920x1080", testsrc(size="1920x1080", seconds=0.5),
+             (1280, 720), (32, 18)),
+        ]
+        for name, args, mp4_size, preview_size in cases:
+            with self.subTest(name):
+                src = self.clips.make(name + ".mkv", *args, "-c:v", "ffv1",
+                                      "-pix_fmt", "yuv444p")
+                video = streams_by_type(ffprobe(src))["video"]
+                self.assertEqual("%dx%d" % (video["width"], video["height"]),
+                                 name.split("_")[-1])
+                self.check_poster_sizes(src, mp4_size, preview_size)
+
+    def test_rotated_phone_posters_match_rendition(self):
+        src = corpus("video/phone-rotated-moov-at-end.mov")
+        doc = self.upload_ready(src)
+        sizes = self.variant_sizes(doc)
+        self.assertEqual(sizes["720.mp4"], (720, 1280))
+        self.assertEqual(sizes["poster.jpg"], (720, 1280))
+        self.assertEqual(sizes["poster.webp"], (720, 1280))
+        self.assertEqual(sizes["preview.jpg"], (32, 57))
+        self.assertEqual(image_dims(self.fetch(doc, "poster.jpg")),
+                         (720, 1280))
+        self.assertEqual(image_dims(self.fetch(doc, "poster.webp"), ".webp"),
+                         (720, 1280))
+        self.assertEqual(image_dims(self.fetch(doc, "preview.jpg")),
+                         (32, 57))
+
+    def check_duration(self, src, seconds):
+        """Uploads src twice: the second upload of the same bytes takes
+        every variant from the derivation cache. Both records must show
+        the duration of the clip."""
+        declared = ffprobe(src)["format"].get("duration", "0")
+        self.assertEqual(float(declared), 0.0)
+        ids = set()
+        for upload in ("first", "cached"):
+            with self.subTest(upload):
+                doc = self.upload_ready(src)
+                ids.add(doc["id"])
+                self.assertAlmostEqual(doc["duration"], seconds,
+                                       delta=DURATION_DELTA_S)
+                stored = self.kadr.media(doc["id"]).json()
+                self.assertEqual(stored["status"], "ready")
+                self.assertAlmostEqual(stored["duration"], seconds,
+                                       delta=DURATION_DELTA_S)
+        self.assertEqual(len(ids), 2)
+
+    def test_live_webm_gets_duration(self):
+        src = self.clips.make_live("live.webm", *testsrc(seconds=3),
+                                   *sine(seconds=3), "-c:v", "libvpx",
+                                   "-deadline", "realtime", "-c:a",
+                                   "libopus")
+        self.check_duration(src, 3.0)
+
+    def test_mp4_without_durations_gets_duration(self):
+        plain = self.clips.make("durations.mp4", *testsrc(seconds=3),
+                                *sine(seconds=3), *X264, *AAC)
+        src = self.clips.without_durations("no-durations.mp4", plain)
+        self.check_duration(src, 3.0)
 
     def test_hdr_is_tone_mapped(self):
         sdr = self.clips.make("sdr.mp4", *testsrc(), *X264)

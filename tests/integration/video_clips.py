@@ -71,8 +71,74 @@ class ClipFolder:
             f.write(data)
         return path
 
+    def make_live(self, name, *args):
+        """Writes WebM clip name from ffmpeg args through a pipe, as a live
+        recorder does: the muxer cannot seek back, so the header states
+        no duration."""
+        path = self.path(name)
+        with open(path, "wb") as f:
+            subprocess.run(["ffmpeg", "-v", "error", "-nostdin"] + list(args)
+                           + ["-f", "webm", "-"], check=True, stdout=f,
+                           stderr=subprocess.PIPE, timeout=FFMPEG_TIMEOUT_S)
+        return path
+
+    def without_durations(self, name, source):
+        """Copies source, an MP4, with the durations in its mvhd, and in
+        the tkhd and mdhd of every track, set to 0. The sample tables are
+        left as they are, so the packets still play."""
+        data = bytearray(read_bytes(source))
+        for kind, offset in mp4_header_boxes(data):
+            version = data[offset + 8]
+            # After the version and flags: creation and modification
+            # times, then the timescale (mvhd, mdhd) or the track id and
+            # a reserved field (tkhd), then the duration. Times and
+            # duration take 8 bytes in version 1 and 4 in version 0.
+            width = 8 if version == 1 else 4
+            start = offset + 12 + 2 * width + 4
+            if kind == "tkhd":
+                start += 4
+            data[start:start + width] = bytes(width)
+        path = self.path(name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
     def close(self):
         self.tmp.cleanup()
+
+
+def mp4_boxes(data, start, end):
+    """Yields (type, offset, size) of the boxes between start and end."""
+    pos = start
+    while pos + 8 <= end:
+        size = int.from_bytes(data[pos:pos + 4], "big")
+        kind = data[pos + 4:pos + 8].decode("latin-1")
+        if size == 1:
+            size = int.from_bytes(data[pos + 8:pos + 16], "big")
+        elif size == 0:
+            size = end - pos
+        if size < 8:
+            raise ValueError("invalid box size %d at %d" % (size, pos))
+        yield kind, pos, size
+        pos += size
+
+
+def mp4_header_boxes(data):
+    """Returns (type, offset) of every mvhd, tkhd and mdhd box inside
+    moov, its tracks and their media boxes."""
+    found = []
+
+    def walk(start, end):
+        for kind, offset, size in mp4_boxes(data, start, end):
+            if kind in ("mvhd", "tkhd", "mdhd"):
+                found.append((kind, offset))
+            elif kind in ("moov", "trak", "mdia"):
+                walk(offset + 8, offset + size)
+
+    walk(0, len(data))
+    if not any(kind == "mvhd" for kind, _ in found):
+        raise ValueError("no mvhd box found")
+    return found
 
 
 def read_bytes(path):
