@@ -513,6 +513,29 @@ int webhook_create(uv_loop_t *loop, metrics_t *metrics, webhook_t **out)
     return 0;
 }
 
+/* Drops the oldest events that are not being sent until at most limit
+ * are queued, or only the one being sent is left. */
+static void trim_queue(webhook_t *webhook, uint64_t limit)
+{
+    while (webhook->queued > limit) {
+        bool busy = webhook->attempt != NULL;
+        struct event *victim = busy ? webhook->head->next : webhook->head;
+
+        if (victim == NULL)
+            return;
+        metrics_add(webhook->metrics->webhook_dropped, 1);
+        log_error("webhook.dropped", "media=%s error=queue_full",
+                  victim->media_id);
+        remove_event(webhook, busy ? webhook->head : NULL, victim);
+    }
+}
+
+/* Makes room for one more event in a full queue. */
+static void make_room(webhook_t *webhook)
+{
+    trim_queue(webhook, webhook->queue_max - 1);
+}
+
 static void drop_all(webhook_t *webhook)
 {
     while (webhook->head != NULL) {
@@ -552,6 +575,8 @@ int webhook_configure(webhook_t *webhook, const config_t *cfg, char *err,
         cfg->webhook_timeout_ms > 0 ? cfg->webhook_timeout_ms : 1;
     webhook->queue_max =
         cfg->webhook_queue_max > 0 ? cfg->webhook_queue_max : 1;
+    /* A smaller webhook_queue_max applies to the events waiting now. */
+    trim_queue(webhook, webhook->queue_max);
     return 0;
 }
 
@@ -573,23 +598,6 @@ static char *format_event(const char *media_id, const char *status,
     text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     return text;
-}
-
-/* Makes room in a full queue by dropping the oldest event that is not
- * being sent. */
-static void make_room(webhook_t *webhook)
-{
-    struct event *victim;
-    bool busy = webhook->attempt != NULL;
-
-    if (webhook->queued < webhook->queue_max)
-        return;
-    victim = busy ? webhook->head->next : webhook->head;
-    if (victim == NULL)
-        return;
-    metrics_add(webhook->metrics->webhook_dropped, 1);
-    log_error("webhook.dropped", "media=%s error=queue_full", victim->media_id);
-    remove_event(webhook, busy ? webhook->head : NULL, victim);
 }
 
 /* Queues an event with body (JSON, malloc'd, owned from here on). */

@@ -6,6 +6,7 @@ import http.server
 import json
 import os
 import re
+import signal
 import threading
 import time
 import unittest
@@ -295,6 +296,44 @@ class WebhookTest(unittest.TestCase):
         self.assertEqual(json.loads(posts[0][3]), good)
         self.assertIn("event=webhook.restored queued=1 skipped=8", log)
         self.assertNotIn("event=forged", log)
+
+    def test_reload_lowers_queue_max(self):
+        """A SIGHUP that lowers webhook_queue_max drops the oldest
+        waiting events down to the new maximum at once."""
+        ids = ["Qm3x0nS2rTq8vLp%d" % i for i in range(5)]
+        with Receiver([503]) as rx:
+            d = Daemon("--config", "kadrd.ini")
+            ini = os.path.join(d.root, "kadrd.ini")
+            d.flags = ["--config", ini]
+            settings = ("webhook_url = %s\nwebhook_backoff_ms = 60000\n"
+                        "webhook_max_tries = 100\n" % rx.url())
+            try:
+                os.makedirs(d.data)
+                with open(os.path.join(d.data, "webhook-queue.jsonl"),
+                          "w") as f:
+                    for media_id in ids:
+                        f.write(json.dumps({"id": media_id}) + "\n")
+                with open(ini, "w") as f:
+                    f.write(settings + "webhook_queue_max = 10\n")
+                d.start()
+                rx.wait_posts(1)
+                with open(ini, "w") as f:
+                    f.write(settings + "webhook_queue_max = 2\n")
+                os.kill(d.proc.pid, signal.SIGHUP)
+                wait_metric(d, "kadr_webhook_dropped_total", 3)
+                d.stop()
+                with open(os.path.join(d.data, "webhook-queue.jsonl")) as f:
+                    saved = [json.loads(line)["id"] for line in f]
+                log = d.log_text()
+            finally:
+                d.__exit__(None, None, None)
+        # The first event waits for its retry, so it is not in flight
+        # and goes first.
+        self.assertEqual(saved, ids[3:])
+        self.assertIn("event=webhook.saved count=2 ", log)
+        for media_id in ids[:3]:
+            self.assertIn("event=webhook.dropped media=%s error=queue_full"
+                          % media_id, log)
 
     def test_no_webhook_by_default(self):
         with Daemon() as d:
