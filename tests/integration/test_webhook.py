@@ -297,6 +297,37 @@ class WebhookTest(unittest.TestCase):
         self.assertIn("event=webhook.restored queued=1 skipped=8", log)
         self.assertNotIn("event=forged", log)
 
+    def test_removal_lines_never_events(self):
+        """A damaged removal line takes no event number, so the removals
+        after it still name the events the journal gave them to."""
+        ids = ["Qm3x0nS2rTq8vLpA", "Qm3x0nS2rTq8vLpB", "Qm3x0nS2rTq8vLpC"]
+        events = [json.dumps({"event": "media.ready", "id": i,
+                              "status": "ready", "kind": "image",
+                              "error": None, "time": 1}) for i in ids]
+        lines = [events[0], '{"done":99999999999999999999999}', events[1],
+                 events[2], '{"done":1}', '{"done":0}']
+        with Receiver([200]) as rx:
+            d = Daemon(*webhook_flags(rx, 3))
+            try:
+                os.makedirs(d.data)
+                spool = os.path.join(d.data, "webhook-queue.jsonl")
+                with open(spool, "w") as f:
+                    f.write("\n".join(lines) + "\n")
+                d.start()
+                rx.wait_posts(1)
+                wait_metric(d, "kadr_webhook_sent_total", 1)
+                time.sleep(0.3)
+                values = d.metrics()
+                log = d.log_text()
+                spool_left = os.path.getsize(spool)
+            finally:
+                d.__exit__(None, None, None)
+        self.assertEqual([json.loads(p[3])["id"] for p in rx.posts],
+                         [ids[2]])
+        self.assertEqual(values["kadr_webhook_dropped_total"], 0)
+        self.assertIn("event=webhook.restored queued=1 skipped=0", log)
+        self.assertEqual(spool_left, 0)
+
     def test_reload_lowers_queue_max(self):
         """A SIGHUP that lowers webhook_queue_max drops the oldest
         waiting events down to the new maximum at once."""
