@@ -249,7 +249,5 @@ int webhook_spool_load(const char *dir, webhook_spool_fn fn, void *ctx)
         return rc == -ENOENT ? 0 : rc;
     rc = read_lines(f, fn, ctx);
     fclose(f);
-    if (rc >= 0 && unlink(p.path) != 0)
-        rc = -errno;
     return rc;
 }

@@ -1,5 +1,5 @@
 /* The webhook spool: events saved at a stop come back in order at the
- * next start, and the file is gone once read. */
+ * next start. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -108,7 +108,8 @@ static void spool_round_trip(void **state)
     assert_int_equal(got.count, 3);
     for (size_t i = 0; i < 3; i++)
         assert_string_equal(got.lines[i], bodies[i]);
-    assert_int_equal(access(fx->path, F_OK), -1);
+    /* Loading leaves the file for the journal to rewrite or empty. */
+    assert_int_equal(access(fx->path, F_OK), 0);
     collected_free(&got);
 }
 
