@@ -6,12 +6,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* A row of the table below; fallback NULL means config_finish derives the
@@ -27,6 +29,8 @@
  * lookahead at 1080p input), used to bound video_workers by the host's
  * memory. NOTE: an estimate, not a measurement of every input. */
 #define VIDEO_JOB_MEMORY_BYTES (1024ULL * 1024 * 1024)
+/* Largest configuration file read: every key fits many times over. */
+#define CONFIG_MAX_FILE_BYTES (1024 * 1024)
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -310,16 +314,100 @@ static int on_ini_entry(void *user, const char *section, const char *name,
     return ctx->rc == 0;
 }
 
+/* Reads the whole configuration file at path into *out (malloc'd,
+ * NUL-terminated). Only a regular file of at most CONFIG_MAX_FILE_BYTES
+ * is read: a folder would read as an empty file and start kadrd on
+ * defaults. Returns the length, or KADR_E_CONFIG with a message in err,
+ * or -errno. */
+static int read_config_text(const char *path, char **out, char *err,
+                            size_t err_size)
+{
+    struct stat st;
+    char *text = NULL;
+    size_t len = 0;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    int rc = 0;
+
+    if (fd < 0) {
+        snprintf(err, err_size, "cannot open configuration file '%s': %s", path,
+                 strerror(errno));
+        return KADR_E_CONFIG;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        snprintf(err, err_size, "configuration file '%s' is not a regular file",
+                 path);
+    else if (st.st_size > CONFIG_MAX_FILE_BYTES)
+        snprintf(err, err_size,
+                 "configuration file '%s' is larger than %d bytes", path,
+                 CONFIG_MAX_FILE_BYTES);
+    else if ((text = malloc((size_t)st.st_size + 1)) == NULL)
+        rc = -ENOMEM;
+    while (text != NULL && rc == 0 && len < (size_t)st.st_size) {
+        ssize_t n = read(fd, text + len, (size_t)st.st_size - len);
+
+        if (n > 0)
+            len += (size_t)n;
+        else if (n == 0)
+            break;
+        else if (errno != EINTR)
+            rc = -errno;
+    }
+    close(fd);
+    if (text == NULL || rc != 0) {
+        free(text);
+        return rc != 0 ? rc : KADR_E_CONFIG;
+    }
+    text[len] = '\0';
+    *out = text;
+    return (int)len;
+}
+
+/* Checks what the INI parser would read wrongly: a NUL byte ends its
+ * line early, and a line past its buffer (INI_MAX_LINE) is split into
+ * a second line that could set another key. */
+static int check_config_lines(const char *path, const char *text, size_t len,
+                              char *err, size_t err_size)
+{
+    size_t line_start = 0;
+    int line = 1;
+
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && text[i] == '\0') {
+            snprintf(err, err_size, "%s:%d: NUL byte in the line", path, line);
+            return KADR_E_CONFIG;
+        }
+        if (i < len && text[i] != '\n')
+            continue;
+        if (i - line_start > INI_MAX_LINE - 1) {
+            snprintf(err, err_size,
+                     "%s:%d: line longer than %d bytes (put long key lists "
+                     "in api_keys_file or token_keys_file, or pass the "
+                     "value as a flag)",
+                     path, line, INI_MAX_LINE - 1);
+            return KADR_E_CONFIG;
+        }
+        line_start = i + 1;
+        line++;
+    }
+    return 0;
+}
+
 int config_load_file(config_t *cfg, const char *path, char *err,
                      size_t err_size)
 {
     struct ini_ctx ctx = {cfg, err, err_size, 0};
-    int line = ini_parse(path, on_ini_entry, &ctx);
+    char *text = NULL;
+    int len = read_config_text(path, &text, err, err_size);
+    int line;
 
-    if (line == -1) {
-        snprintf(err, err_size, "cannot open configuration file '%s'", path);
+    if (len < 0)
+        return len;
+    if (check_config_lines(path, text, (size_t)len, err, err_size) != 0) {
+        free(text);
         return KADR_E_CONFIG;
     }
+    line = ini_parse_string(text, on_ini_entry, &ctx);
+    free(text);
     if (ctx.rc != 0)
         return ctx.rc;
     if (line != 0) {
