@@ -5,6 +5,7 @@
 
 #include "byte_order.h"
 #include "meta.h"
+#include "volume.h"
 
 int store__index_error(int mdb_rc)
 {
@@ -44,14 +45,28 @@ static int open_dbs(store_t *store, MDB_txn *mdb, unsigned int flags)
 static int prepare_dbs(store_t *store)
 {
     bool reader = store->opts.read_only;
+    bool created = false;
     store_txn_t txn = {.store = store};
     int rc = mdb_txn_begin(store->env, NULL, reader ? MDB_RDONLY : 0, &txn.mdb);
 
     if (rc != MDB_SUCCESS)
         return store__index_error(rc);
     rc = open_dbs(store, txn.mdb, reader ? 0 : MDB_CREATE);
+    /* A reader finds no databases in an index that was never written. */
+    created = reader && rc == KADR_E_NOT_FOUND;
     if (rc == 0)
-        rc = meta_schema_check(&txn);
+        rc = meta_schema_check(&txn, &created);
+    /* Opening volumes against a new index would cut every one of them back
+     * to its header, as if no needle in them had ever been indexed. */
+    if ((rc == 0 || rc == KADR_E_NOT_FOUND) && created &&
+        store->volumes_dir != NULL) {
+        int data = volume_dir_has_data(store->volumes_dir);
+
+        if (data > 0)
+            rc = KADR_E_INDEX_LOST;
+        else if (data < 0)
+            rc = data;
+    }
     if (rc != 0) {
         mdb_txn_abort(txn.mdb);
         return rc;
