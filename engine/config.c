@@ -2,6 +2,7 @@
 
 #include "fd_limit.h"
 #include "log.h"
+#include "text_file.h"
 #include "webhook.h"
 
 #include <arpa/inet.h>
@@ -314,57 +315,9 @@ static int on_ini_entry(void *user, const char *section, const char *name,
     return ctx->rc == 0;
 }
 
-/* Reads the whole configuration file at path into *out (malloc'd,
- * NUL-terminated). Only a regular file of at most CONFIG_MAX_FILE_BYTES
- * is read: a folder would read as an empty file and start kadrd on
- * defaults. Returns the length, or KADR_E_CONFIG with a message in err,
- * or -errno. */
-static int read_config_text(const char *path, char **out, char *err,
-                            size_t err_size)
-{
-    struct stat st;
-    char *text = NULL;
-    size_t len = 0;
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    int rc = 0;
-
-    if (fd < 0) {
-        snprintf(err, err_size, "cannot open configuration file '%s': %s", path,
-                 strerror(errno));
-        return KADR_E_CONFIG;
-    }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-        snprintf(err, err_size, "configuration file '%s' is not a regular file",
-                 path);
-    else if (st.st_size > CONFIG_MAX_FILE_BYTES)
-        snprintf(err, err_size,
-                 "configuration file '%s' is larger than %d bytes", path,
-                 CONFIG_MAX_FILE_BYTES);
-    else if ((text = malloc((size_t)st.st_size + 1)) == NULL)
-        rc = -ENOMEM;
-    while (text != NULL && rc == 0 && len < (size_t)st.st_size) {
-        ssize_t n = read(fd, text + len, (size_t)st.st_size - len);
-
-        if (n > 0)
-            len += (size_t)n;
-        else if (n == 0)
-            break;
-        else if (errno != EINTR)
-            rc = -errno;
-    }
-    close(fd);
-    if (text == NULL || rc != 0) {
-        free(text);
-        return rc != 0 ? rc : KADR_E_CONFIG;
-    }
-    text[len] = '\0';
-    *out = text;
-    return (int)len;
-}
-
-/* Checks what the INI parser would read wrongly: a NUL byte ends its
- * line early, and a line past its buffer (INI_MAX_LINE) is split into
- * a second line that could set another key. */
+/* Checks that no line is longer than the INI parser's buffer
+ * (INI_MAX_LINE): it would split the line, and read the rest as a line of
+ * its own that could set another key. */
 static int check_config_lines(const char *path, const char *text, size_t len,
                               char *err, size_t err_size)
 {
@@ -372,10 +325,6 @@ static int check_config_lines(const char *path, const char *text, size_t len,
     int line = 1;
 
     for (size_t i = 0; i <= len; i++) {
-        if (i < len && text[i] == '\0') {
-            snprintf(err, err_size, "%s:%d: NUL byte in the line", path, line);
-            return KADR_E_CONFIG;
-        }
         if (i < len && text[i] != '\n')
             continue;
         if (i - line_start > INI_MAX_LINE - 1) {
@@ -396,15 +345,20 @@ int config_load_file(config_t *cfg, const char *path, char *err,
                      size_t err_size)
 {
     struct ini_ctx ctx = {cfg, err, err_size, 0};
-    char *text = NULL;
-    int len = read_config_text(path, &text, err, err_size);
+    char *text = malloc(CONFIG_MAX_FILE_BYTES + 1);
+    size_t len = 0;
+    int rc;
     int line;
 
-    if (len < 0)
-        return len;
-    if (check_config_lines(path, text, (size_t)len, err, err_size) != 0) {
+    if (text == NULL)
+        return -ENOMEM;
+    rc = text_file_read(path, "configuration file", text,
+                        CONFIG_MAX_FILE_BYTES + 1, &len, err, err_size);
+    if (rc == 0)
+        rc = check_config_lines(path, text, len, err, err_size);
+    if (rc != 0) {
         free(text);
-        return KADR_E_CONFIG;
+        return rc;
     }
     line = ini_parse_string(text, on_ini_entry, &ctx);
     free(text);
@@ -520,18 +474,14 @@ static int split_api_keys(config_t *cfg, const char *text, char sep)
 static int read_api_keys_file(config_t *cfg, char *err, size_t err_size)
 {
     char text[8192];
-    FILE *f = fopen(cfg->api_keys_file, "r");
-    size_t n;
+    size_t len;
+    int rc = text_file_read(cfg->api_keys_file, "'api_keys_file'", text,
+                            sizeof(text), &len, err, err_size);
 
-    if (f == NULL) {
-        snprintf(err, err_size, "cannot read 'api_keys_file' '%s': %s",
-                 cfg->api_keys_file, strerror(errno));
-        return KADR_E_CONFIG;
-    }
-    n = fread(text, 1, sizeof(text) - 1, f);
-    fclose(f);
-    text[n] = '\0';
-    return split_api_keys(cfg, text, '\n');
+    if (rc == 0)
+        rc = split_api_keys(cfg, text, '\n');
+    explicit_bzero(text, sizeof(text));
+    return rc;
 }
 
 /* The x264 presets, fastest first, as libx264 names them. */

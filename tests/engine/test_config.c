@@ -121,8 +121,8 @@ static void config_file_nul_byte_rejected(void **state)
     config_init(&cfg);
     assert_int_equal(config_load_file(&cfg, ini_path, err, sizeof(err)),
                      KADR_E_CONFIG);
-    snprintf(expected, sizeof(expected), "%s:1: NUL byte in the line",
-             ini_path);
+    snprintf(expected, sizeof(expected),
+             "configuration file '%s' has a NUL byte on line 1", ini_path);
     assert_string_equal(err, expected);
     config_free(&cfg);
 }

@@ -105,8 +105,9 @@ class CheckConfigTest(unittest.TestCase):
         with ConfigFile("listen = 127.0.0.1:9\nworkers = 2\0junk\n") as cfg:
             out = run_kadrd("--check-config", cfg.path)
             self.assertEqual(out.returncode, 1)
-            self.assertEqual(out.stderr, "kadrd: %s: %s:2: NUL byte in the "
-                             "line\n" % (cfg.path, cfg.path))
+            self.assertEqual(out.stderr, "kadrd: %s: configuration file '%s' "
+                             "has a NUL byte on line 2\n" %
+                             (cfg.path, cfg.path))
 
     def test_long_line_rejected(self):
         """The INI parser reads 199 bytes of a line at most and would
@@ -174,6 +175,35 @@ class CheckConfigTest(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertNotIn(SECRET_KEY, out.stdout)
         self.assertNotIn(TOKEN_SECRET, out.stdout)
+
+    def test_secret_files_checked(self):
+        """A key file read through stdio would give no key for a folder,
+        a key cut at a NUL byte, or a key cut at the buffer's end."""
+        with tempfile.TemporaryDirectory() as tmp:
+            nul = os.path.join(tmp, "nul")
+            with open(nul, "wb") as f:
+                f.write(b"first-key\nsecond\0key\n")
+            large = os.path.join(tmp, "large")
+            with open(large, "w") as f:
+                f.write("k" * 8190 + "ey\n")
+            cases = [
+                ("api_keys_file", tmp, "'api_keys_file' '%s' is not a "
+                 "regular file" % tmp),
+                ("api_keys_file", nul, "'api_keys_file' '%s' has a NUL byte "
+                 "on line 2" % nul),
+                ("api_keys_file", large, "'api_keys_file' '%s' is larger "
+                 "than 8191 bytes" % large),
+                ("token_keys_file", tmp, "token keys file '%s' is not a "
+                 "regular file" % tmp),
+                ("token_keys_file", nul, "token keys file '%s' has a NUL "
+                 "byte on line 2" % nul),
+            ]
+            for key, path, message in cases:
+                with ConfigFile("%s = %s\n" % (key, path)) as cfg:
+                    out = run_kadrd("--check-config", cfg.path)
+                    self.assertEqual(out.returncode, 1, (key, path))
+                    self.assertEqual(out.stderr, "kadrd: %s: %s\n" %
+                                     (cfg.path, message))
 
     def test_missing_secret_file_named(self):
         out = check("api_keys_file = /nonexistent/keys\n")
