@@ -742,6 +742,19 @@ static void free_queue(webhook_t *webhook)
         pop_event(webhook);
 }
 
+/* Returns true when every queued event has its line in the journal and
+ * every event that left has its removal line. */
+static bool journal_current(webhook_t *webhook)
+{
+    if (!webhook->journaling || webhook_journal_behind(&webhook->journal))
+        return false;
+    for (struct event *ev = webhook->head; ev != NULL; ev = ev->next) {
+        if (!ev->journaled)
+            return false;
+    }
+    return true;
+}
+
 /* Writes the queued events to the spool, oldest first. Returns 0 when
  * they are saved (or there are none). */
 static int save_queue(webhook_t *webhook)
@@ -759,7 +772,15 @@ static int save_queue(webhook_t *webhook)
         return -ENOMEM;
     rc = webhook_spool_save(webhook->spool_dir, bodies, count);
     free(bodies);
-    if (rc != 0) {
+    if (rc != 0 && journal_current(webhook)) {
+        /* The journal lists the queue already, so the next start reads
+         * it from there. */
+        log_warn("webhook.save_failed",
+                 "count=%zu error=\"%s\" detail=\"the journal keeps the "
+                 "queue\"",
+                 count, kadr_strerror(rc));
+        rc = 0;
+    } else if (rc != 0) {
         log_error("webhook.save_failed", "count=%zu error=\"%s\"", count,
                   kadr_strerror(rc));
         return rc;

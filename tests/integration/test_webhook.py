@@ -297,6 +297,36 @@ class WebhookTest(unittest.TestCase):
         self.assertIn("event=webhook.restored queued=1 skipped=8", log)
         self.assertNotIn("event=forged", log)
 
+    def test_failed_save_keeps_journal(self):
+        """A stop whose save of the queue fails (here a folder in the
+        temporary file's place) leaves the journal, which lists the queue
+        already, and says so instead of reporting the events dropped."""
+        photos = [corpus("photos/orientation-landscape_%d.jpg" % i)
+                  for i in (1, 3)]
+        with Receiver([503]) as down, Receiver([200]) as up:
+            d = Daemon(*webhook_flags(down, 100))
+            try:
+                d.start()
+                ids = [d.upload_file(p).json()["id"] for p in photos]
+                down.wait_posts(1)
+                os.mkdir(os.path.join(d.data, "webhook-queue.jsonl.tmp"))
+                d.stop()
+                stop_log = d.log_text()
+                d.flags = list(webhook_flags(up, 3))
+                d.start()
+                up.wait_posts(2)
+                wait_metric(d, "kadr_webhook_sent_total", 2)
+                log = d.log_text()
+            finally:
+                d.__exit__(None, None, None)
+        self.assertEqual([json.loads(p[3])["id"] for p in up.posts], ids)
+        self.assertIn('level=warn event=webhook.save_failed count=2 '
+                      'error="Is a directory" detail="the journal keeps the '
+                      'queue"', stop_log)
+        self.assertIn("event=webhook.saved count=2 ", stop_log)
+        self.assertNotIn("error=shutting_down", stop_log)
+        self.assertIn("event=webhook.restored queued=2 skipped=0", log)
+
     def test_removal_lines_never_events(self):
         """A damaged removal line takes no event number, so the removals
         after it still name the events the journal gave them to."""
