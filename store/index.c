@@ -1,7 +1,10 @@
 #include "index.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "byte_order.h"
 #include "meta.h"
@@ -83,6 +86,21 @@ static int configure_env(MDB_env *env, uint64_t map_size)
     return store__index_error(rc);
 }
 
+/* Rejects an empty data.mdb beside volumes with data for a reader, which
+ * LMDB would report as EBADF when it fails to write the first pages. */
+static int check_reader_index(const store_t *store, const char *dir)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    int n = snprintf(path, sizeof(path), "%s/data.mdb", dir);
+
+    if (n < 0 || (size_t)n >= sizeof(path))
+        return -ENAMETOOLONG;
+    if (stat(path, &st) != 0 || st.st_size > 0 || store->volumes_dir == NULL)
+        return 0;
+    return volume_dir_has_data(store->volumes_dir) > 0 ? KADR_E_INDEX_LOST : 0;
+}
+
 int index_open(store_t *store, const char *dir, uint64_t map_size)
 {
     unsigned int flags;
@@ -99,6 +117,11 @@ int index_open(store_t *store, const char *dir, uint64_t map_size)
     flags = MDB_NOTLS;
     if (store->opts.read_only && !store->opts.index_writes)
         flags |= MDB_RDONLY;
+    if (flags & MDB_RDONLY) {
+        rc = check_reader_index(store, dir);
+        if (rc != 0)
+            goto fail_env;
+    }
     rc = store__index_error(mdb_env_open(store->env, dir, flags, 0644));
     if (rc != 0)
         goto fail_env;

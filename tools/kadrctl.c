@@ -177,17 +177,14 @@ static bool check_command(const struct ctl *ctl, const char *cmd,
 
 static int open_and_run(struct ctl *ctl, const char *cmd, const char *arg)
 {
-    store_options_t opts = {.read_only = true};
     int rc;
 
     if (ctl_opens_store(cmd))
         return ctl_run_own(ctl, cmd, arg);
-    rc = store_open(ctl->data_dir, &opts, &ctl->store);
-    if (rc != 0) {
-        fprintf(stderr, "kadrctl: cannot open '%s': %s\n", ctl->data_dir,
-                kadr_strerror(rc));
+    /* ctl_open() names the folder and the error itself. */
+    rc = ctl_open(ctl, CTL_READ);
+    if (rc != 0)
         return rc;
-    }
     rc = store_txn_begin(ctl->store, false, &ctl->txn);
     if (rc == 0) {
         rc = run_command(ctl, cmd, arg);

@@ -67,6 +67,11 @@ class StartTest(unittest.TestCase):
             before = kadr.volume_bytes()
             with open(os.path.join(kadr.data, "index", "data.mdb"), "w"):
                 pass
+            # kadrctl, a reader, finds the emptied file as it is.
+            proc = kadrctl(kadr.data, "ls")
+            self.assertEqual(proc.returncode, 1)
+            self.assertEqual(proc.stderr, ("kadrctl: cannot open '%s': %s\n" %
+                                           (kadr.data, INDEX_LOST)).encode())
             with self.assertRaises(RuntimeError) as caught:
                 kadr.start()
             self.assertEqual(kadr.proc.wait(timeout=10), 1)
@@ -78,8 +83,8 @@ class StartTest(unittest.TestCase):
             self.assertEqual(kadr.volume_bytes(), before)
             proc = kadrctl(kadr.data, "stat")
             self.assertEqual(proc.returncode, 1)
-            self.assertIn(("kadrctl: cannot open '%s': %s\n" %
-                           (kadr.data, INDEX_LOST)).encode(), proc.stderr)
+            self.assertEqual(proc.stderr, ("kadrctl: cannot open '%s': %s\n" %
+                                           (kadr.data, INDEX_LOST)).encode())
         finally:
             kadr.__exit__(None, None, None)
 
