@@ -2,16 +2,19 @@
 
 #include "fd_limit.h"
 #include "log.h"
+#include "text_file.h"
 #include "webhook.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* A row of the table below; fallback NULL means config_finish derives the
@@ -27,6 +30,8 @@
  * lookahead at 1080p input), used to bound video_workers by the host's
  * memory. NOTE: an estimate, not a measurement of every input. */
 #define VIDEO_JOB_MEMORY_BYTES (1024ULL * 1024 * 1024)
+/* Largest configuration file read: every key fits many times over. */
+#define CONFIG_MAX_FILE_BYTES (1024 * 1024)
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -310,16 +315,53 @@ static int on_ini_entry(void *user, const char *section, const char *name,
     return ctx->rc == 0;
 }
 
+/* Checks that no line is longer than the INI parser's buffer
+ * (INI_MAX_LINE): it would split the line, and read the rest as a line of
+ * its own that could set another key. */
+static int check_config_lines(const char *path, const char *text, size_t len,
+                              char *err, size_t err_size)
+{
+    size_t line_start = 0;
+    int line = 1;
+
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && text[i] != '\n')
+            continue;
+        if (i - line_start > INI_MAX_LINE - 1) {
+            snprintf(err, err_size,
+                     "%s:%d: line longer than %d bytes (put long key lists "
+                     "in api_keys_file or token_keys_file, or pass the "
+                     "value as a flag)",
+                     path, line, INI_MAX_LINE - 1);
+            return KADR_E_CONFIG;
+        }
+        line_start = i + 1;
+        line++;
+    }
+    return 0;
+}
+
 int config_load_file(config_t *cfg, const char *path, char *err,
                      size_t err_size)
 {
     struct ini_ctx ctx = {cfg, err, err_size, 0};
-    int line = ini_parse(path, on_ini_entry, &ctx);
+    char *text = malloc(CONFIG_MAX_FILE_BYTES + 1);
+    size_t len = 0;
+    int rc;
+    int line;
 
-    if (line == -1) {
-        snprintf(err, err_size, "cannot open configuration file '%s'", path);
-        return KADR_E_CONFIG;
+    if (text == NULL)
+        return -ENOMEM;
+    rc = text_file_read(path, "configuration file", text,
+                        CONFIG_MAX_FILE_BYTES + 1, &len, err, err_size);
+    if (rc == 0)
+        rc = check_config_lines(path, text, len, err, err_size);
+    if (rc != 0) {
+        free(text);
+        return rc;
     }
+    line = ini_parse_string(text, on_ini_entry, &ctx);
+    free(text);
     if (ctx.rc != 0)
         return ctx.rc;
     if (line != 0) {
@@ -432,18 +474,14 @@ static int split_api_keys(config_t *cfg, const char *text, char sep)
 static int read_api_keys_file(config_t *cfg, char *err, size_t err_size)
 {
     char text[8192];
-    FILE *f = fopen(cfg->api_keys_file, "r");
-    size_t n;
+    size_t len;
+    int rc = text_file_read(cfg->api_keys_file, "'api_keys_file'", text,
+                            sizeof(text), &len, err, err_size);
 
-    if (f == NULL) {
-        snprintf(err, err_size, "cannot read 'api_keys_file' '%s': %s",
-                 cfg->api_keys_file, strerror(errno));
-        return KADR_E_CONFIG;
-    }
-    n = fread(text, 1, sizeof(text) - 1, f);
-    fclose(f);
-    text[n] = '\0';
-    return split_api_keys(cfg, text, '\n');
+    if (rc == 0)
+        rc = split_api_keys(cfg, text, '\n');
+    explicit_bzero(text, sizeof(text));
+    return rc;
 }
 
 /* The x264 presets, fastest first, as libx264 names them. */

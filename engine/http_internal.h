@@ -142,6 +142,9 @@ struct http_server {
     char host[64];
     http_handlers_t handlers;
     int listen_fd;
+    /* /dev/null, given up for a moment to accept and turn away a client
+     * when the process is out of descriptors, or -1. */
+    int reserve_fd;
     int port;
     uv_poll_t listen_poll;
     uv_timer_t accept_timer;

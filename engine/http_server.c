@@ -3,6 +3,7 @@
 #include "http_text.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -107,6 +108,31 @@ static void reject_connection(http_server_t *server, int fd)
 
 static void on_accept_retry(uv_timer_t *timer);
 
+static void open_reserve(http_server_t *server)
+{
+    server->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+/* Out of descriptors: gives the reserve descriptor up for a moment to
+ * accept one waiting client and send it the busy reply, so that it gets
+ * a 503 instead of waiting in the backlog until a descriptor frees up.
+ * Returns false when no client was taken that way. */
+static bool reject_with_reserve(http_server_t *server)
+{
+    int fd;
+
+    if (server->reserve_fd < 0)
+        return false;
+    close(server->reserve_fd);
+    fd = accept4(server->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+        server->counters.connections_accepted++;
+        reject_connection(server, fd);
+    }
+    open_reserve(server);
+    return fd >= 0;
+}
+
 /* Out of descriptors or memory: the listener stays readable, so it is
  * paused briefly instead of spinning. */
 static void pause_listener(http_server_t *server)
@@ -125,10 +151,14 @@ static bool accept_one(http_server_t *server)
         accept4(server->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
     if (fd < 0) {
-        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-            errno == ENOMEM)
+        int error = errno;
+
+        if ((error == EMFILE || error == ENFILE) && reject_with_reserve(server))
+            return true;
+        if (error == EMFILE || error == ENFILE || error == ENOBUFS ||
+            error == ENOMEM)
             pause_listener(server);
-        return errno == EINTR || errno == ECONNABORTED;
+        return error == EINTR || error == ECONNABORTED;
     }
     server->counters.connections_accepted++;
     if (server->counters.connections_open >= server->opts.max_connections) {
@@ -193,6 +223,8 @@ static void finish_stop(http_server_t *server)
         return;
     if (server->listen_fd >= 0)
         close(server->listen_fd);
+    if (server->reserve_fd >= 0)
+        close(server->reserve_fd);
     free(server);
     if (done != NULL)
         done(done_ctx);
@@ -249,6 +281,7 @@ int http_server_start(uv_loop_t *loop, const http_server_options_t *opts,
     server->opts.host = server->host;
     server->handlers = *handlers;
     server->next_request_id = 1;
+    server->reserve_fd = -1;
 
     rc = open_listener(opts->host, opts->port, &server->listen_fd);
     if (rc < 0)
@@ -261,6 +294,7 @@ int http_server_start(uv_loop_t *loop, const http_server_options_t *opts,
     rc = start_listening(server);
     if (rc < 0)
         goto fail_handles;
+    open_reserve(server);
     *out = server;
     return 0;
 

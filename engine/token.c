@@ -2,6 +2,8 @@
  * MAC input are described in token.h and in docs/API.md. */
 #include "token.h"
 
+#include "text_file.h"
+
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -253,24 +255,12 @@ int token_keyring_load_file(token_keyring_t *ring, const char *path, char *err,
                             size_t err_size)
 {
     char text[TOKEN_MAX_KEYS * TOKEN_KEY_LINE_MAX];
-    FILE *f = fopen(path, "r");
-    size_t n;
-    int rc;
+    size_t len;
+    int rc = text_file_read(path, "token keys file", text, sizeof(text), &len,
+                            err, err_size);
 
-    if (f == NULL) {
-        snprintf(err, err_size, "cannot read token keys file '%s': %s", path,
-                 strerror(errno));
-        return KADR_E_CONFIG;
-    }
-    n = fread(text, 1, sizeof(text) - 1, f);
-    fclose(f);
-    if (n == sizeof(text) - 1) {
-        snprintf(err, err_size, "token keys file '%s' is over %zu bytes", path,
-                 sizeof(text) - 1);
-        return KADR_E_CONFIG;
-    }
-    text[n] = '\0';
-    rc = token_keyring_add(ring, text, '\n', err, err_size);
+    if (rc == 0)
+        rc = token_keyring_add(ring, text, '\n', err, err_size);
     OPENSSL_cleanse(text, sizeof(text));
     return rc;
 }

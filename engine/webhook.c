@@ -183,8 +183,8 @@ static void journal_failed(int rc)
 {
     if (rc < 0)
         log_error("webhook.journal_failed",
-                  "file=%s error=\"%s\" detail=\"queued events stay in "
-                  "memory until the queue empties\"",
+                  "file=%s error=\"%s\" detail=\"the file is rewritten "
+                  "from the queue at the next write that succeeds\"",
                   WEBHOOK_SPOOL_FILE, kadr_strerror(rc));
 }
 
@@ -202,8 +202,8 @@ static const char **queue_bodies(const webhook_t *webhook)
     return bodies;
 }
 
-/* Gives each queued event its number in a journal rewritten from the
- * queue. */
+/* Rewrites the journal from the queue and gives each queued event its
+ * number there. A failed rewrite leaves the numbers as they were. */
 static void journal_rewrite_queue(webhook_t *webhook)
 {
     const char **bodies = queue_bodies(webhook);
@@ -215,10 +215,25 @@ static void journal_rewrite_queue(webhook_t *webhook)
     rc = webhook_journal_rewrite(&webhook->journal, bodies, webhook->queued);
     free(bodies);
     journal_failed(rc);
+    if (rc != 0)
+        return;
     for (struct event *ev = webhook->head; ev != NULL; ev = ev->next) {
-        ev->journaled = rc == 0;
+        ev->journaled = true;
         ev->number = number++;
     }
+}
+
+/* Rewrites the journal after a line was written (rc 0) when it lags the
+ * queue since an earlier failure, when it is broken (rc 1), or when its
+ * removal lines pile up. */
+static void journal_catch_up(webhook_t *webhook, int rc)
+{
+    webhook_journal_t *journal = &webhook->journal;
+
+    journal_failed(rc);
+    if (rc > 0 || (rc == 0 && webhook_journal_behind(journal)) ||
+        webhook_journal_bloated(journal, webhook->queued))
+        journal_rewrite_queue(webhook);
 }
 
 /* Records in the journal that ev left the queue, which has `queued`
@@ -232,8 +247,10 @@ static void journal_forget(webhook_t *webhook, const struct event *ev)
         return;
     }
     if (ev->journaled)
-        journal_failed(webhook_journal_remove(&webhook->journal, ev->number));
-    if (webhook_journal_bloated(&webhook->journal, webhook->queued))
+        journal_catch_up(webhook,
+                         webhook_journal_remove(&webhook->journal, ev->number));
+    else if (webhook->journal.broken ||
+             webhook_journal_bloated(&webhook->journal, webhook->queued))
         journal_rewrite_queue(webhook);
 }
 
@@ -469,9 +486,14 @@ static void start_attempt(webhook_t *webhook)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC,
                              .ai_socktype = SOCK_STREAM};
-    struct attempt *a = calloc(1, sizeof(*a));
+    struct attempt *a;
     int rc;
 
+    /* A journal left behind by a failed write is tried again here too,
+     * so it catches up while events only wait for retries. */
+    if (webhook->journaling && webhook_journal_behind(&webhook->journal))
+        journal_rewrite_queue(webhook);
+    a = calloc(1, sizeof(*a));
     if (a == NULL ||
         (a->request = format_request(webhook, webhook->head)) == NULL) {
         free(a);
@@ -513,6 +535,29 @@ int webhook_create(uv_loop_t *loop, metrics_t *metrics, webhook_t **out)
     return 0;
 }
 
+/* Drops the oldest events that are not being sent until at most limit
+ * are queued, or only the one being sent is left. */
+static void trim_queue(webhook_t *webhook, uint64_t limit)
+{
+    while (webhook->queued > limit) {
+        bool busy = webhook->attempt != NULL;
+        struct event *victim = busy ? webhook->head->next : webhook->head;
+
+        if (victim == NULL)
+            return;
+        metrics_add(webhook->metrics->webhook_dropped, 1);
+        log_error("webhook.dropped", "media=%s error=queue_full",
+                  victim->media_id);
+        remove_event(webhook, busy ? webhook->head : NULL, victim);
+    }
+}
+
+/* Makes room for one more event in a full queue. */
+static void make_room(webhook_t *webhook)
+{
+    trim_queue(webhook, webhook->queue_max - 1);
+}
+
 static void drop_all(webhook_t *webhook)
 {
     while (webhook->head != NULL) {
@@ -552,6 +597,8 @@ int webhook_configure(webhook_t *webhook, const config_t *cfg, char *err,
         cfg->webhook_timeout_ms > 0 ? cfg->webhook_timeout_ms : 1;
     webhook->queue_max =
         cfg->webhook_queue_max > 0 ? cfg->webhook_queue_max : 1;
+    /* A smaller webhook_queue_max applies to the events waiting now. */
+    trim_queue(webhook, webhook->queue_max);
     return 0;
 }
 
@@ -575,21 +622,14 @@ static char *format_event(const char *media_id, const char *status,
     return text;
 }
 
-/* Makes room in a full queue by dropping the oldest event that is not
- * being sent. */
-static void make_room(webhook_t *webhook)
+/* Appends the line of ev, the newest queued event, to the journal. */
+static void journal_record(webhook_t *webhook, struct event *ev)
 {
-    struct event *victim;
-    bool busy = webhook->attempt != NULL;
+    int rc = webhook_journal_append(&webhook->journal, ev->body, ev->len,
+                                    &ev->number);
 
-    if (webhook->queued < webhook->queue_max)
-        return;
-    victim = busy ? webhook->head->next : webhook->head;
-    if (victim == NULL)
-        return;
-    metrics_add(webhook->metrics->webhook_dropped, 1);
-    log_error("webhook.dropped", "media=%s error=queue_full", victim->media_id);
-    remove_event(webhook, busy ? webhook->head : NULL, victim);
+    ev->journaled = rc == 0;
+    journal_catch_up(webhook, rc);
 }
 
 /* Queues an event with body (JSON, malloc'd, owned from here on). */
@@ -607,19 +647,14 @@ static void push_event(webhook_t *webhook, const char *media_id, char *body)
     snprintf(ev->media_id, sizeof(ev->media_id), "%s", media_id);
     ev->len = strlen(ev->body);
     make_room(webhook);
-    if (webhook->journaling) {
-        int rc = webhook_journal_append(&webhook->journal, ev->body, ev->len,
-                                        &ev->number);
-
-        journal_failed(rc);
-        ev->journaled = rc == 0;
-    }
     if (webhook->tail != NULL)
         webhook->tail->next = ev;
     else
         webhook->head = ev;
     webhook->tail = ev;
     webhook->queued++;
+    if (webhook->journaling)
+        journal_record(webhook, ev);
     if (webhook->attempt == NULL && !webhook->waiting)
         start_attempt(webhook);
 }
@@ -634,7 +669,6 @@ void webhook_notify(webhook_t *webhook, const char *media_id,
 
 struct restore {
     webhook_t *webhook;
-    unsigned queued;
     unsigned skipped;
 };
 
@@ -652,7 +686,6 @@ static void restore_line(void *ctx, const char *line, size_t len)
         body = strndup(line, len);
     if (body != NULL && r->webhook->enabled) {
         push_event(r->webhook, id, body);
-        r->queued++;
     } else {
         free(body);
         r->skipped++;
@@ -660,26 +693,35 @@ static void restore_line(void *ctx, const char *line, size_t len)
     json_decref(doc);
 }
 
-/* Starts the journal of this run from the restored queue. */
+/* Starts the journal of this run from the restored queue: the file of
+ * the last run is replaced by the queue, or emptied when nothing is
+ * queued, so no event sent or dropped in this run comes back. */
 static void journal_start(webhook_t *webhook)
 {
     webhook->journaling = true;
     if (webhook->queued > 0)
         journal_rewrite_queue(webhook);
+    else
+        journal_failed(webhook_journal_clear(&webhook->journal));
 }
 
 void webhook_restore(webhook_t *webhook)
 {
-    struct restore r = {webhook, 0, 0};
+    struct restore r = {webhook, 0};
     int rc;
 
     if (webhook == NULL || webhook->spool_dir == NULL)
         return;
     rc = webhook_spool_load(webhook->spool_dir, restore_line, &r);
     if (rc < 0) {
-        /* The file stays as it was: this run keeps its events in memory. */
-        log_error("webhook.restore_failed", "file=%s/%s error=\"%s\"",
-                  webhook->spool_dir, WEBHOOK_SPOOL_FILE, kadr_strerror(rc));
+        /* The file stays as it was, and this run keeps its events in
+         * memory only. */
+        log_error("webhook.restore_failed",
+                  "file=%s/%s error=\"%s\" detail=\"%s\"", webhook->spool_dir,
+                  WEBHOOK_SPOOL_FILE,
+                  rc == -EINVAL ? "not a regular file" : kadr_strerror(rc),
+                  "events are kept in memory only until a restart, so move "
+                  "the file away and restart to keep them across a crash");
         return;
     }
     journal_start(webhook);
@@ -687,7 +729,9 @@ void webhook_restore(webhook_t *webhook)
         return;
     if (r.skipped > 0)
         metrics_add(webhook->metrics->webhook_dropped, r.skipped);
-    log_info("webhook.restored", "queued=%u skipped=%u", r.queued, r.skipped);
+    /* A full queue has dropped and logged the oldest events already. */
+    log_info("webhook.restored", "queued=%zu skipped=%u", webhook->queued,
+             r.skipped);
 }
 
 /* Frees the queue without touching the journal, at a stop. */
@@ -696,6 +740,19 @@ static void free_queue(webhook_t *webhook)
     webhook->journaling = false;
     while (webhook->head != NULL)
         pop_event(webhook);
+}
+
+/* Returns true when every queued event has its line in the journal and
+ * every event that left has its removal line. */
+static bool journal_current(webhook_t *webhook)
+{
+    if (!webhook->journaling || webhook_journal_behind(&webhook->journal))
+        return false;
+    for (struct event *ev = webhook->head; ev != NULL; ev = ev->next) {
+        if (!ev->journaled)
+            return false;
+    }
+    return true;
 }
 
 /* Writes the queued events to the spool, oldest first. Returns 0 when
@@ -715,7 +772,15 @@ static int save_queue(webhook_t *webhook)
         return -ENOMEM;
     rc = webhook_spool_save(webhook->spool_dir, bodies, count);
     free(bodies);
-    if (rc != 0) {
+    if (rc != 0 && journal_current(webhook)) {
+        /* The journal lists the queue already, so the next start reads
+         * it from there. */
+        log_warn("webhook.save_failed",
+                 "count=%zu error=\"%s\" detail=\"the journal keeps the "
+                 "queue\"",
+                 count, kadr_strerror(rc));
+        rc = 0;
+    } else if (rc != 0) {
         log_error("webhook.save_failed", "count=%zu error=\"%s\"", count,
                   kadr_strerror(rc));
         return rc;

@@ -91,22 +91,34 @@ static long read_line(FILE *f, char *line)
     return too_long ? LINE_TOO_LONG : (long)len;
 }
 
-/* Event numbers named by removal lines. */
-struct done_set {
-    uint64_t *numbers;
-    size_t count;
-    size_t cap;
+/* Classes of spool lines, as read_events() and read_done() see them. */
+enum line_kind {
+    LINE_EVENT,   /* takes the next event number */
+    LINE_REMOVAL, /* starts with WEBHOOK_SPOOL_DONE_PREFIX */
+    LINE_SKIPPED, /* empty */
 };
 
-/* Sets *number from a removal line. Returns false for any other line. */
+static enum line_kind classify(const char *line, long len)
+{
+    size_t prefix = sizeof(WEBHOOK_SPOOL_DONE_PREFIX) - 1;
+
+    if (len == 0)
+        return LINE_SKIPPED;
+    if (len >= (long)prefix &&
+        memcmp(line, WEBHOOK_SPOOL_DONE_PREFIX, prefix) == 0)
+        return LINE_REMOVAL;
+    return LINE_EVENT;
+}
+
+/* Sets *number from a removal line. Returns false when the line does not
+ * end in a decimal number below UINT64_MAX and a closing brace. */
 static bool parse_done(const char *line, size_t len, uint64_t *number)
 {
     size_t prefix = sizeof(WEBHOOK_SPOOL_DONE_PREFIX) - 1;
     uint64_t value = 0;
     size_t i;
 
-    if (len < prefix + 2 || memcmp(line, WEBHOOK_SPOOL_DONE_PREFIX, prefix) ||
-        line[len - 1] != '}')
+    if (len < prefix + 2 || line[len - 1] != '}')
         return false;
     for (i = prefix; i < len - 1; i++) {
         if (line[i] < '0' || line[i] > '9' || value > UINT64_MAX / 10 - 1)
@@ -117,70 +129,50 @@ static bool parse_done(const char *line, size_t len, uint64_t *number)
     return true;
 }
 
-static int done_add(struct done_set *done, uint64_t number)
+/* Counts the event lines of f into *events. */
+static int count_events(FILE *f, char *line, uint64_t *events)
 {
-    if (done->count == done->cap) {
-        size_t cap = done->cap == 0 ? 64 : done->cap * 2;
-        uint64_t *numbers = realloc(done->numbers, cap * sizeof(*numbers));
+    long len;
 
-        if (numbers == NULL)
-            return -ENOMEM;
-        done->numbers = numbers;
-        done->cap = cap;
+    *events = 0;
+    while ((len = read_line(f, line)) != LINE_END) {
+        if (len == LINE_TOO_LONG || classify(line, len) == LINE_EVENT)
+            (*events)++;
     }
-    done->numbers[done->count++] = number;
-    return 0;
+    return ferror(f) ? -EIO : 0;
 }
 
-static int compare_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a;
-    uint64_t y = *(const uint64_t *)b;
-
-    return (x > y) - (x < y);
-}
-
-static bool done_has(const struct done_set *done, uint64_t number)
-{
-    return done->count > 0 && bsearch(&number, done->numbers, done->count,
-                                      sizeof(number), compare_u64) != NULL;
-}
-
-/* Reads the removal lines of f into done, sorted. */
-static int read_done(FILE *f, char *line, struct done_set *done)
+/* Sets the bit of each event number below events that a removal line of
+ * f names. The bitmap has one bit per event line, so memory stays at a
+ * sixteenth of the file size at most, whatever numbers the file holds. */
+static int read_done(FILE *f, char *line, uint8_t *done, uint64_t events)
 {
     uint64_t number;
     long len;
-    int rc = 0;
 
-    while (rc == 0 && (len = read_line(f, line)) != LINE_END) {
-        if (len > 0 && parse_done(line, (size_t)len, &number))
-            rc = done_add(done, number);
+    while ((len = read_line(f, line)) != LINE_END) {
+        if (len > 0 && classify(line, len) == LINE_REMOVAL &&
+            parse_done(line, (size_t)len, &number) && number < events)
+            done[number / 8] |= (uint8_t)(1u << (number % 8));
     }
-    if (rc == 0 && ferror(f))
-        rc = -EIO;
-    if (done->count > 1)
-        qsort(done->numbers, done->count, sizeof(uint64_t), compare_u64);
-    return rc;
+    return ferror(f) ? -EIO : 0;
 }
 
-/* Passes each event line of f that done does not name to fn. Every line
+/* Passes each event line of f that done does not mark to fn. Every line
  * that is neither empty nor a removal line takes the next number, as the
  * journal numbered them. Returns how many lines fn received. */
-static int read_events(FILE *f, char *line, const struct done_set *done,
+static int read_events(FILE *f, char *line, const uint8_t *done,
                        webhook_spool_fn fn, void *ctx)
 {
     uint64_t number = 0;
-    uint64_t removed;
     long len;
     int count = 0;
 
     while ((len = read_line(f, line)) != LINE_END) {
-        if (len == 0)
+        if (len >= 0 && classify(line, len) != LINE_EVENT)
             continue;
-        if (len > 0 && parse_done(line, (size_t)len, &removed))
-            continue;
-        if (len > 0 && !done_has(done, number)) {
+        if (len > 0 && !(done[number / 8] & (1u << (number % 8))) &&
+            count < INT_MAX) {
             fn(ctx, line, (size_t)len);
             count++;
         }
@@ -189,22 +181,35 @@ static int read_events(FILE *f, char *line, const struct done_set *done,
     return ferror(f) ? -EIO : count;
 }
 
-/* Passes the events of f that are still queued to fn, in order. Returns
- * how many lines fn received. */
+static int rewind_file(FILE *f)
+{
+    return fseek(f, 0, SEEK_SET) == 0 ? 0 : -errno;
+}
+
+/* Passes the events of f that are still queued to fn, in order, in three
+ * passes: count the events, mark the removed ones, pass the rest on.
+ * Returns how many lines fn received. */
 static int read_lines(FILE *f, webhook_spool_fn fn, void *ctx)
 {
     char *line = malloc(WEBHOOK_SPOOL_MAX_LINE + 1);
-    struct done_set done = {NULL, 0, 0};
+    uint8_t *done = NULL;
+    uint64_t events = 0;
     int rc;
 
     if (line == NULL)
         return -ENOMEM;
-    rc = read_done(f, line, &done);
-    if (rc == 0 && fseek(f, 0, SEEK_SET) != 0)
-        rc = -errno;
+    rc = count_events(f, line, &events);
+    if (rc == 0 && (done = calloc((size_t)(events / 8 + 1), 1)) == NULL)
+        rc = -ENOMEM;
     if (rc == 0)
-        rc = read_events(f, line, &done, fn, ctx);
-    free(done.numbers);
+        rc = rewind_file(f);
+    if (rc == 0)
+        rc = read_done(f, line, done, events);
+    if (rc == 0)
+        rc = rewind_file(f);
+    if (rc == 0)
+        rc = read_events(f, line, done, fn, ctx);
+    free(done);
     free(line);
     return rc;
 }
@@ -244,7 +249,5 @@ int webhook_spool_load(const char *dir, webhook_spool_fn fn, void *ctx)
         return rc == -ENOENT ? 0 : rc;
     rc = read_lines(f, fn, ctx);
     fclose(f);
-    if (rc >= 0 && unlink(p.path) != 0)
-        rc = -errno;
     return rc;
 }

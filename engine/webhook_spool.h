@@ -26,10 +26,11 @@ KADR_MUST_CHECK int webhook_spool_save(const char *dir,
 typedef void (*webhook_spool_fn)(void *ctx, const char *line, size_t len);
 
 /* Calls fn for each event line of DIR/webhook-queue.jsonl in order,
- * skipping empty and over-long lines and removed events, then removes the
- * file. Returns the number of lines passed to fn (0 when there is no
- * file), -EINVAL when it is not a regular file (left in place), or
- * -errno. */
+ * skipping empty and over-long lines and removed events. A line that
+ * starts with WEBHOOK_SPOOL_DONE_PREFIX is never an event, whatever
+ * follows. The file stays in place: the caller rewrites or empties it.
+ * Returns the number of lines passed to fn (0 when there is no file),
+ * -EINVAL when it is not a regular file, or -errno. */
 KADR_MUST_CHECK int webhook_spool_load(const char *dir, webhook_spool_fn fn,
                                        void *ctx);
 

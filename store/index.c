@@ -1,10 +1,14 @@
 #include "index.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "byte_order.h"
 #include "meta.h"
+#include "volume.h"
 
 int store__index_error(int mdb_rc)
 {
@@ -44,14 +48,28 @@ static int open_dbs(store_t *store, MDB_txn *mdb, unsigned int flags)
 static int prepare_dbs(store_t *store)
 {
     bool reader = store->opts.read_only;
+    bool created = false;
     store_txn_t txn = {.store = store};
     int rc = mdb_txn_begin(store->env, NULL, reader ? MDB_RDONLY : 0, &txn.mdb);
 
     if (rc != MDB_SUCCESS)
         return store__index_error(rc);
     rc = open_dbs(store, txn.mdb, reader ? 0 : MDB_CREATE);
+    /* A reader finds no databases in an index that was never written. */
+    created = reader && rc == KADR_E_NOT_FOUND;
     if (rc == 0)
-        rc = meta_schema_check(&txn);
+        rc = meta_schema_check(&txn, &created);
+    /* Opening volumes against a new index would cut every one of them back
+     * to its header, as if no needle in them had ever been indexed. */
+    if ((rc == 0 || rc == KADR_E_NOT_FOUND) && created &&
+        store->volumes_dir != NULL) {
+        int data = volume_dir_has_data(store->volumes_dir);
+
+        if (data > 0)
+            rc = KADR_E_INDEX_LOST;
+        else if (data < 0)
+            rc = data;
+    }
     if (rc != 0) {
         mdb_txn_abort(txn.mdb);
         return rc;
@@ -66,6 +84,21 @@ static int configure_env(MDB_env *env, uint64_t map_size)
     if (rc == MDB_SUCCESS)
         rc = mdb_env_set_mapsize(env, (size_t)map_size);
     return store__index_error(rc);
+}
+
+/* Rejects an empty data.mdb beside volumes with data for a reader, which
+ * LMDB would report as EBADF when it fails to write the first pages. */
+static int check_reader_index(const store_t *store, const char *dir)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    int n = snprintf(path, sizeof(path), "%s/data.mdb", dir);
+
+    if (n < 0 || (size_t)n >= sizeof(path))
+        return -ENAMETOOLONG;
+    if (stat(path, &st) != 0 || st.st_size > 0 || store->volumes_dir == NULL)
+        return 0;
+    return volume_dir_has_data(store->volumes_dir) > 0 ? KADR_E_INDEX_LOST : 0;
 }
 
 int index_open(store_t *store, const char *dir, uint64_t map_size)
@@ -84,6 +117,11 @@ int index_open(store_t *store, const char *dir, uint64_t map_size)
     flags = MDB_NOTLS;
     if (store->opts.read_only && !store->opts.index_writes)
         flags |= MDB_RDONLY;
+    if (flags & MDB_RDONLY) {
+        rc = check_reader_index(store, dir);
+        if (rc != 0)
+            goto fail_env;
+    }
     rc = store__index_error(mdb_env_open(store->env, dir, flags, 0644));
     if (rc != 0)
         goto fail_env;

@@ -60,12 +60,13 @@ static int put_u64(store_txn_t *txn, const char *key, uint64_t value)
     return put_raw(txn, key, strlen(key), data, sizeof(data));
 }
 
-int meta_schema_check(store_txn_t *txn)
+int meta_schema_check(store_txn_t *txn, bool *created)
 {
     uint8_t data[4];
     MDB_val val;
     int rc = get_raw(txn, KEY_SCHEMA, strlen(KEY_SCHEMA), &val);
 
+    *created = rc == KADR_E_NOT_FOUND;
     if (rc == KADR_E_NOT_FOUND) {
         store__put_le32(data, META_SCHEMA_VERSION);
         return put_raw(txn, KEY_SCHEMA, strlen(KEY_SCHEMA), data, 4);

@@ -17,9 +17,10 @@ typedef struct meta_counters {
     uint64_t dead_bytes; /* payload bytes no blob references */
 } meta_counters_t;
 
-/* Writes the schema version into a new index, or checks the one stored:
- * KADR_E_FORMAT if this code cannot read it. Needs a write transaction. */
-KADR_MUST_CHECK int meta_schema_check(store_txn_t *txn);
+/* Writes the schema version into a new index, setting *created, or checks
+ * the one stored: KADR_E_FORMAT if this code cannot read it. Needs a
+ * write transaction. */
+KADR_MUST_CHECK int meta_schema_check(store_txn_t *txn, bool *created);
 
 /* The id the next job gets: never reused for the life of the store. A
  * missing counter (an index written before it existed) reads as zero. */

@@ -320,6 +320,30 @@ static int list_ids(const char *dir, uint32_t **ids_out, size_t *count_out)
     return 0;
 }
 
+int volume_dir_has_data(const char *dir)
+{
+    uint32_t *ids = NULL;
+    size_t count = 0;
+    int rc = list_ids(dir, &ids, &count);
+
+    if (rc == -ENOENT)
+        return 0;
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        char path[PATH_MAX];
+        struct stat st;
+
+        rc = volume_path(dir, ids[i], path);
+        if (rc != 0)
+            break;
+        if (stat(path, &st) != 0)
+            rc = -errno;
+        else if ((uint64_t)st.st_size > VOLUME_HEADER_SIZE)
+            rc = 1;
+    }
+    free(ids);
+    return rc;
+}
+
 /* Opens an empty volume for appends, so that it takes later needles. */
 /* Opens the write fd of a loaded volume, unless it has one. */
 static int open_write_fd(const char *dir, volume_t *vol)

@@ -63,6 +63,10 @@ typedef struct volume_table {
  * or VOLUME_HEADER_SIZE if none is indexed. Recovery cuts the file there. */
 typedef int (*volume_end_fn)(void *ctx, uint32_t id, uint64_t *end);
 
+/* Returns 1 when a volume file in dir is longer than its header, 0 when
+ * none is (or dir does not exist), or -errno. */
+KADR_MUST_CHECK int volume_dir_has_data(const char *dir);
+
 /* Opens every volume in dir. Each file is first cut back to the end that
  * end_of returns and synced, so needles appended but never indexed are
  * removed. Creates volume 1 if dir has none. The last volume becomes the

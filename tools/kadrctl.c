@@ -131,22 +131,62 @@ static int run_command(struct ctl *ctl, const char *cmd, const char *arg)
     return KADR_E_BAD_INPUT;
 }
 
+/* How many arguments a command takes. */
+enum command_args { ARGS_NONE, ARGS_ONE, ARGS_OPTIONAL };
+
+struct command_spec {
+    const char *name;
+    enum command_args args;
+};
+
+static const struct command_spec commands[] = {
+    {"stat", ARGS_NONE},    {"ls", ARGS_NONE},          {"show", ARGS_ONE},
+    {"volumes", ARGS_NONE}, {"rm", ARGS_ONE},           {"verify", ARGS_NONE},
+    {"repair", ARGS_NONE},  {"compact", ARGS_OPTIONAL}, {"gc", ARGS_NONE},
+};
+
+/* Checks the command, its argument and --url before the store is
+ * opened, so a typing error is named as such and not as a data folder
+ * that fails to open. Prints the error and returns false. */
+static bool check_command(const struct ctl *ctl, const char *cmd,
+                          const char *arg)
+{
+    const struct command_spec *spec = NULL;
+
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(cmd, commands[i].name) == 0)
+            spec = &commands[i];
+    }
+    if (spec == NULL) {
+        fprintf(stderr, "kadrctl: unknown command '%s' (see --help)\n", cmd);
+        return false;
+    }
+    if (spec->args == ARGS_NONE && arg != NULL) {
+        fprintf(stderr, "kadrctl: %s takes no argument, got '%s'\n", cmd, arg);
+        return false;
+    }
+    if (spec->args == ARGS_ONE && arg == NULL) {
+        fprintf(stderr, "kadrctl: %s needs a media id\n", cmd);
+        return false;
+    }
+    if (ctl->url != NULL && strcmp(cmd, "compact") != 0 &&
+        strcmp(cmd, "gc") != 0) {
+        fputs("kadrctl: --url works with compact and gc only\n", stderr);
+        return false;
+    }
+    return true;
+}
+
 static int open_and_run(struct ctl *ctl, const char *cmd, const char *arg)
 {
-    store_options_t opts = {.read_only = true};
     int rc;
 
     if (ctl_opens_store(cmd))
         return ctl_run_own(ctl, cmd, arg);
-    rc = ctl_check_store(ctl->data_dir);
+    /* ctl_open() names the folder and the error itself. */
+    rc = ctl_open(ctl, CTL_READ);
     if (rc != 0)
         return rc;
-    rc = store_open(ctl->data_dir, &opts, &ctl->store);
-    if (rc != 0) {
-        fprintf(stderr, "kadrctl: cannot open '%s': %s\n", ctl->data_dir,
-                kadr_strerror(rc));
-        return rc;
-    }
     rc = store_txn_begin(ctl->store, false, &ctl->txn);
     if (rc == 0) {
         rc = run_command(ctl, cmd, arg);
@@ -164,17 +204,29 @@ int main(int argc, char **argv)
     int rc;
 
     for (int i = 1; i < argc; i++) {
+        bool takes_value =
+            strcmp(argv[i], "--data") == 0 || strcmp(argv[i], "--url") == 0;
+
+        if (takes_value && i + 1 == argc) {
+            fprintf(stderr, "kadrctl: %s needs a value (see --help)\n",
+                    argv[i]);
+            return 2;
+        }
         if (strcmp(argv[i], "--help") == 0) {
             print_usage(stdout);
             return 0;
-        } else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc) {
+        } else if (strcmp(argv[i], "--data") == 0) {
             ctl.data_dir = argv[++i];
-        } else if (strcmp(argv[i], "--url") == 0 && i + 1 < argc) {
+        } else if (strcmp(argv[i], "--url") == 0) {
             ctl.url = argv[++i];
         } else if (strcmp(argv[i], "--json") == 0) {
             ctl.json = true;
         } else if (cmd == NULL && strcmp(argv[i], "token") == 0) {
             return ctl_token_main(argc - i, argv + i);
+        } else if (strncmp(argv[i], "--", 2) == 0 && argv[i][2] != '\0') {
+            fprintf(stderr, "kadrctl: unknown option '%s' (see --help)\n",
+                    argv[i]);
+            return 2;
         } else if (cmd == NULL) {
             cmd = argv[i];
         } else if (arg == NULL) {
@@ -188,6 +240,8 @@ int main(int argc, char **argv)
         print_usage(stderr);
         return 2;
     }
+    if (!check_command(&ctl, cmd, arg))
+        return 2;
     rc = open_and_run(&ctl, cmd, arg);
     if (rc != 0 && rc != KADR_E_BAD_INPUT && rc != CTL_FOUND_PROBLEMS)
         fprintf(stderr, "kadrctl: %s failed: %s\n", cmd, kadr_strerror(rc));

@@ -30,7 +30,8 @@ enum kadr_error {
     KADR_E_CONFIG = -40014,      /* an invalid configuration value */
     KADR_E_CODEC = -40015,       /* a codec library failed */
     KADR_E_BAD_INPUT = -40016,   /* an invalid argument or request */
-    KADR_ERR_LAST = -40016,
+    KADR_E_INDEX_LOST = -40017,  /* a new index beside volumes with data */
+    KADR_ERR_LAST = -40017,
 };
 
 /* Returns a static description of any kadr code or -errno value. */
@@ -73,6 +74,10 @@ static inline const char *kadr_strerror(int code)
         return "codec failure";
     case KADR_E_BAD_INPUT:
         return "invalid input";
+    case KADR_E_INDEX_LOST:
+        return "the index is empty but volumes/ holds stored data (restore "
+               "index/ from a backup, or move volumes/ away to start an "
+               "empty store)";
     default:
         break;
     }

@@ -99,6 +99,83 @@ static void config_flags_override_file(void **state)
     config_free(&cfg);
 }
 
+/* Writes len bytes of text, NUL bytes included, to a new ini_path. */
+static void write_ini_bytes(const char *text, size_t len)
+{
+    int fd = mkstemp(ini_path);
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, len), (ssize_t)len);
+    close(fd);
+}
+
+static void config_file_nul_byte_rejected(void **state)
+{
+    static const char text[] = "workers = 2\0junk\n";
+    char expected[128];
+    config_t cfg;
+    char err[256];
+
+    (void)state;
+    write_ini_bytes(text, sizeof(text) - 1);
+    config_init(&cfg);
+    assert_int_equal(config_load_file(&cfg, ini_path, err, sizeof(err)),
+                     KADR_E_CONFIG);
+    snprintf(expected, sizeof(expected),
+             "configuration file '%s' has a NUL byte on line 1", ini_path);
+    assert_string_equal(err, expected);
+    config_free(&cfg);
+}
+
+static void config_file_line_past_parser_buffer(void **state)
+{
+    char text[512];
+    config_t cfg;
+    char err[256];
+
+    (void)state;
+    /* 199 bytes before the newline still fit the parser's buffer. */
+    memset(text, 'a', sizeof(text));
+    memcpy(text, "api_keys = ", 11);
+    strcpy(text + 199, "\nworkers = 3\n");
+    write_ini(text);
+    config_init(&cfg);
+    assert_int_equal(config_load_file(&cfg, ini_path, err, sizeof(err)), 0);
+    assert_int_equal(cfg.workers, 3);
+    config_free(&cfg);
+    unlink(ini_path);
+    strcpy(ini_path, "/tmp/kadr-test-config-XXXXXX");
+    /* One more byte, and the tail would be read as "aworkers = 7". */
+    memset(text, 'a', sizeof(text));
+    memcpy(text, "api_keys = ", 11);
+    strcpy(text + 200, "workers = 7\n");
+    write_ini(text);
+    config_init(&cfg);
+    assert_int_equal(config_load_file(&cfg, ini_path, err, sizeof(err)),
+                     KADR_E_CONFIG);
+    assert_non_null(strstr(err, ":1: line longer than 199 bytes"));
+    config_free(&cfg);
+}
+
+static void config_file_folder_rejected(void **state)
+{
+    char folder[] = "/tmp/kadr-test-config-dir-XXXXXX";
+    char expected[128];
+    config_t cfg;
+    char err[256];
+
+    (void)state;
+    assert_non_null(mkdtemp(folder));
+    config_init(&cfg);
+    assert_int_equal(config_load_file(&cfg, folder, err, sizeof(err)),
+                     KADR_E_CONFIG);
+    snprintf(expected, sizeof(expected),
+             "configuration file '%s' is not a regular file", folder);
+    assert_string_equal(err, expected);
+    config_free(&cfg);
+    rmdir(folder);
+}
+
 static void config_bad_flag_named(void **state)
 {
     char *argv[] = {"kadrd", "--max-upload-bytes", "lots", NULL};
@@ -179,6 +256,10 @@ int main(void)
         cmocka_unit_test(config_bool_forms),
         cmocka_unit_test(config_secret_value_hidden),
         cmocka_unit_test_teardown(config_flags_override_file, remove_ini),
+        cmocka_unit_test_teardown(config_file_nul_byte_rejected, remove_ini),
+        cmocka_unit_test_teardown(config_file_line_past_parser_buffer,
+                                  remove_ini),
+        cmocka_unit_test(config_file_folder_rejected),
         cmocka_unit_test(config_bad_flag_named),
         cmocka_unit_test(config_reload_keeps_fixed),
         cmocka_unit_test(config_docs_list_every_key),

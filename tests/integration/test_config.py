@@ -4,6 +4,7 @@ docs/CONFIGURATION.md."""
 
 import os
 import re
+import signal
 import subprocess
 import tempfile
 import time
@@ -91,6 +92,61 @@ class CheckConfigTest(unittest.TestCase):
         self.assertEqual(out.returncode, 1)
         self.assertIn("/nonexistent/kadrd.ini", out.stderr)
 
+    def test_folder_rejected(self):
+        with tempfile.TemporaryDirectory(prefix="kadr-config-") as folder:
+            out = run_kadrd("--check-config", folder)
+        self.assertEqual(out.returncode, 1)
+        self.assertEqual(out.stderr, "kadrd: %s: configuration file '%s' is "
+                         "not a regular file\n" % (folder, folder))
+
+    def test_nul_byte_rejected(self):
+        """A NUL byte would end the line early: 'workers = 2\\0junk'
+        would read as workers = 2."""
+        with ConfigFile("listen = 127.0.0.1:9\nworkers = 2\0junk\n") as cfg:
+            out = run_kadrd("--check-config", cfg.path)
+            self.assertEqual(out.returncode, 1)
+            self.assertEqual(out.stderr, "kadrd: %s: configuration file '%s' "
+                             "has a NUL byte on line 2\n" %
+                             (cfg.path, cfg.path))
+
+    def test_long_line_rejected(self):
+        """The INI parser reads 199 bytes of a line at most and would
+        read the rest as a line of its own, here setting workers."""
+        url = "http://127.0.0.1:9000/"
+        padding = "a" * (199 - len("webhook_url = " + url))
+        with ConfigFile("webhook_url = %s%s\n" % (url, padding)) as cfg:
+            out = run_kadrd("--check-config", cfg.path)
+            self.assertEqual(out.returncode, 0, out.stderr)
+        with ConfigFile("webhook_url = %s%sworkers = 7\n" %
+                        (url, padding)) as cfg:
+            out = run_kadrd("--check-config", cfg.path)
+            self.assertEqual(out.returncode, 1)
+            self.assertEqual(out.stderr, "kadrd: %s: %s:1: line longer than "
+                             "199 bytes (put long key lists in api_keys_file "
+                             "or token_keys_file, or pass the value as a "
+                             "flag)\n" % (cfg.path, cfg.path))
+
+    def test_reload_rejects_folder(self):
+        """A SIGHUP with a folder in place of the file keeps the running
+        configuration instead of falling back to defaults."""
+        with ConfigFile("access_log = off\n") as cfg:
+            with Daemon("--config", cfg.path) as d:
+                os.rename(cfg.path, cfg.path + ".old")
+                os.mkdir(cfg.path)
+                os.kill(d.proc.pid, signal.SIGHUP)
+                deadline = time.monotonic() + 10
+                while ("config.reload_failed" not in d.log_text() and
+                       time.monotonic() < deadline):
+                    time.sleep(0.05)
+                log = d.log_text()
+                os.rmdir(cfg.path)
+        self.assertIn("level=error event=config.reload_failed "
+                      "error=\"invalid configuration\" "
+                      "detail=\"configuration\\x20file\\x20'%s'\\x20is"
+                      "\\x20not\\x20a\\x20regular\\x20file\"" %
+                      cfg.path, log)
+        self.assertNotIn("event=config.reloaded", log)
+
     def test_secrets_hidden(self):
         out = check("api_keys = %s\ntoken_keys = %s\n" %
                     (SECRET_KEY, TOKEN_KEYS))
@@ -119,6 +175,35 @@ class CheckConfigTest(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertNotIn(SECRET_KEY, out.stdout)
         self.assertNotIn(TOKEN_SECRET, out.stdout)
+
+    def test_secret_files_checked(self):
+        """A key file read through stdio would give no key for a folder,
+        a key cut at a NUL byte, or a key cut at the buffer's end."""
+        with tempfile.TemporaryDirectory() as tmp:
+            nul = os.path.join(tmp, "nul")
+            with open(nul, "wb") as f:
+                f.write(b"first-key\nsecond\0key\n")
+            large = os.path.join(tmp, "large")
+            with open(large, "w") as f:
+                f.write("k" * 8190 + "ey\n")
+            cases = [
+                ("api_keys_file", tmp, "'api_keys_file' '%s' is not a "
+                 "regular file" % tmp),
+                ("api_keys_file", nul, "'api_keys_file' '%s' has a NUL byte "
+                 "on line 2" % nul),
+                ("api_keys_file", large, "'api_keys_file' '%s' is larger "
+                 "than 8191 bytes" % large),
+                ("token_keys_file", tmp, "token keys file '%s' is not a "
+                 "regular file" % tmp),
+                ("token_keys_file", nul, "token keys file '%s' has a NUL "
+                 "byte on line 2" % nul),
+            ]
+            for key, path, message in cases:
+                with ConfigFile("%s = %s\n" % (key, path)) as cfg:
+                    out = run_kadrd("--check-config", cfg.path)
+                    self.assertEqual(out.returncode, 1, (key, path))
+                    self.assertEqual(out.stderr, "kadrd: %s: %s\n" %
+                                     (cfg.path, message))
 
     def test_missing_secret_file_named(self):
         out = check("api_keys_file = /nonexistent/keys\n")

@@ -126,6 +126,34 @@ class KadrctlTest(unittest.TestCase):
         self.assertEqual(os.listdir(empty), [])
         self.assertFalse(os.path.exists(missing))
 
+    def test_usage_errors_named(self):
+        """A typing error is named before the data folder is opened, so
+        a missing folder does not hide it, and exits 2."""
+        missing = os.path.join(self.kadr.root, "no-such-folder")
+        cases = [
+            ((self.kadr.data, "stat", "extra"),
+             b"kadrctl: stat takes no argument, got 'extra'\n"),
+            ((self.kadr.data, "ls", "--data"),
+             b"kadrctl: --data needs a value (see --help)\n"),
+            ((self.kadr.data, "show"), b"kadrctl: show needs a media id\n"),
+            ((self.kadr.data, "rm"), b"kadrctl: rm needs a media id\n"),
+            ((self.kadr.data, "--jsn", "stat"),
+             b"kadrctl: unknown option '--jsn' (see --help)\n"),
+            ((missing, "statt"),
+             b"kadrctl: unknown command 'statt' (see --help)\n"),
+            ((missing, "--url", "http://127.0.0.1:1", "ls"),
+             b"kadrctl: --url works with compact and gc only\n"),
+            ((self.kadr.data, "rm", self.ids[0], "extra"),
+             b"kadrctl: unexpected argument 'extra'\n"),
+        ]
+        for (data, *args), message in cases:
+            proc = kadrctl(data, *args)
+            self.assertEqual(proc.returncode, 2, args)
+            self.assertEqual(proc.stderr, message, args)
+            self.assertEqual(proc.stdout, b"", args)
+        # Nothing was removed by the rejected rm.
+        self.assertEqual(self.kadr.media(self.ids[0]).status, 200)
+
     def test_help_lists_commands(self):
         proc = kadrctl(self.kadr.data, "--help")
         self.assertEqual(proc.returncode, 0)

@@ -166,6 +166,52 @@ class ManyVolumesTest(unittest.TestCase):
             self.assertEqual(kadr.tmp_files(), [])
 
 
+class ExhaustedDescriptorsTest(unittest.TestCase):
+    """Volumes made while kadrd runs can use up the descriptors kept
+    apart for them. A client that connects then gets a 503 with
+    Retry-After at once, rather than waiting in the listen backlog until
+    a descriptor frees up."""
+
+    def test_new_clients_turned_away(self):
+        photo = read_file(SMALL_PHOTO)
+        with Daemon("--volume-max-bytes", "1",
+                    open_files=(256, 256)) as kadr:
+            for i in range(256):
+                reply = kadr.upload(with_comment(photo, "volume %d" % i))
+                if reply.status != 201:
+                    break
+            # Either the upload's file or its connection found no
+            # descriptor: a JSON 503, or the bare one of the listener.
+            self.assertEqual(reply.status, 503, reply.body)
+            self.assertEqual(reply.header("retry-after"), "1")
+            if reply.body:
+                self.assertEqual(reply.json()["detail"],
+                                 "cannot store the upload")
+            started = time.monotonic()
+            socks = [socket.create_connection(("127.0.0.1", kadr.port),
+                                              timeout=SOCKET_TIMEOUT_S)
+                     for _ in range(8)]
+            for sock in socks:
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: kadr\r\n\r\n")
+            replies = [read_reply(sock) for sock in socks]
+            elapsed = time.monotonic() - started
+            for sock in socks:
+                sock.close()
+            statuses = [status for status, _ in replies]
+            values = kadr.metrics()
+        self.assertLess(elapsed, 5)
+        self.assertEqual(set(statuses) - {200, 503}, set())
+        self.assertIn(503, statuses)
+        for status, headers in replies:
+            if status == 503:
+                self.assertEqual(headers["retry-after"], "1")
+                self.assertEqual(headers["connection"], "close")
+        self.assertGreaterEqual(
+            values["kadr_http_connections_rejected_total"],
+            statuses.count(503))
+        self.assertNotIn('kadr_http_responses_total{code="500"}', values)
+
+
 class ReloadLoweredCapTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory(prefix="kadr-it-")

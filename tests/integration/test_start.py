@@ -1,12 +1,18 @@
 """kadrd's start: invalid settings are rejected with a message that names
-the key, and a second kadrd on a data folder in use is refused."""
+the key, a second kadrd on a data folder in use is refused, and so is an
+emptied index beside volumes that hold data."""
 
 import os
 import subprocess
 import tempfile
 import unittest
 
-from kadr_harness import KADRD, Daemon, main
+from kadr_harness import KADRD, Daemon, corpus, main
+from store_checks import kadrctl
+
+INDEX_LOST = ("the index is empty but volumes/ holds stored data (restore "
+              "index/ from a backup, or move volumes/ away to start an empty "
+              "store)")
 
 
 def start_output(*flags):
@@ -48,6 +54,39 @@ class StartTest(unittest.TestCase):
             self.assertIn("another process holds DATA/lock (a kadrd, or "
                           "kadrctl gc or compact)", str(caught.exception))
             self.assertEqual(first.request("GET", "/healthz").status, 200)
+
+    def test_emptied_index_refused(self):
+        """A start on an emptied index would cut every volume back to its
+        header, as if none of its needles had been indexed."""
+        kadr = Daemon()
+        try:
+            kadr.start()
+            self.assertEqual(kadr.upload_file(
+                corpus("photos/camera-canon-40d.jpg")).status, 201)
+            kadr.stop()
+            before = kadr.volume_bytes()
+            with open(os.path.join(kadr.data, "index", "data.mdb"), "w"):
+                pass
+            # kadrctl, a reader, finds the emptied file as it is.
+            proc = kadrctl(kadr.data, "ls")
+            self.assertEqual(proc.returncode, 1)
+            self.assertEqual(proc.stderr, ("kadrctl: cannot open '%s': %s\n" %
+                                           (kadr.data, INDEX_LOST)).encode())
+            with self.assertRaises(RuntimeError) as caught:
+                kadr.start()
+            self.assertEqual(kadr.proc.wait(timeout=10), 1)
+            kadr.proc = None
+            kadr.log.close()
+            self.assertIn("level=error event=store.open_failed data=%s "
+                          "error=\"%s\"" % (kadr.data, INDEX_LOST),
+                          str(caught.exception))
+            self.assertEqual(kadr.volume_bytes(), before)
+            proc = kadrctl(kadr.data, "stat")
+            self.assertEqual(proc.returncode, 1)
+            self.assertEqual(proc.stderr, ("kadrctl: cannot open '%s': %s\n" %
+                                           (kadr.data, INDEX_LOST)).encode())
+        finally:
+            kadr.__exit__(None, None, None)
 
 
 if __name__ == "__main__":

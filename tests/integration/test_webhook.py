@@ -6,6 +6,7 @@ import http.server
 import json
 import os
 import re
+import signal
 import threading
 import time
 import unittest
@@ -295,6 +296,105 @@ class WebhookTest(unittest.TestCase):
         self.assertEqual(json.loads(posts[0][3]), good)
         self.assertIn("event=webhook.restored queued=1 skipped=8", log)
         self.assertNotIn("event=forged", log)
+
+    def test_failed_save_keeps_journal(self):
+        """A stop whose save of the queue fails (here a folder in the
+        temporary file's place) leaves the journal, which lists the queue
+        already, and says so instead of reporting the events dropped."""
+        photos = [corpus("photos/orientation-landscape_%d.jpg" % i)
+                  for i in (1, 3)]
+        with Receiver([503]) as down, Receiver([200]) as up:
+            d = Daemon(*webhook_flags(down, 100))
+            try:
+                d.start()
+                ids = [d.upload_file(p).json()["id"] for p in photos]
+                down.wait_posts(1)
+                os.mkdir(os.path.join(d.data, "webhook-queue.jsonl.tmp"))
+                d.stop()
+                stop_log = d.log_text()
+                d.flags = list(webhook_flags(up, 3))
+                d.start()
+                up.wait_posts(2)
+                wait_metric(d, "kadr_webhook_sent_total", 2)
+                log = d.log_text()
+            finally:
+                d.__exit__(None, None, None)
+        self.assertEqual([json.loads(p[3])["id"] for p in up.posts], ids)
+        self.assertIn('level=warn event=webhook.save_failed count=2 '
+                      'error="Is a directory" detail="the journal keeps the '
+                      'queue"', stop_log)
+        self.assertIn("event=webhook.saved count=2 ", stop_log)
+        self.assertNotIn("error=shutting_down", stop_log)
+        self.assertIn("event=webhook.restored queued=2 skipped=0", log)
+
+    def test_removal_lines_never_events(self):
+        """A damaged removal line takes no event number, so the removals
+        after it still name the events the journal gave them to."""
+        ids = ["Qm3x0nS2rTq8vLpA", "Qm3x0nS2rTq8vLpB", "Qm3x0nS2rTq8vLpC"]
+        events = [json.dumps({"event": "media.ready", "id": i,
+                              "status": "ready", "kind": "image",
+                              "error": None, "time": 1}) for i in ids]
+        lines = [events[0], '{"done":99999999999999999999999}', events[1],
+                 events[2], '{"done":1}', '{"done":0}']
+        with Receiver([200]) as rx:
+            d = Daemon(*webhook_flags(rx, 3))
+            try:
+                os.makedirs(d.data)
+                spool = os.path.join(d.data, "webhook-queue.jsonl")
+                with open(spool, "w") as f:
+                    f.write("\n".join(lines) + "\n")
+                d.start()
+                rx.wait_posts(1)
+                wait_metric(d, "kadr_webhook_sent_total", 1)
+                time.sleep(0.3)
+                values = d.metrics()
+                log = d.log_text()
+                spool_left = os.path.getsize(spool)
+            finally:
+                d.__exit__(None, None, None)
+        self.assertEqual([json.loads(p[3])["id"] for p in rx.posts],
+                         [ids[2]])
+        self.assertEqual(values["kadr_webhook_dropped_total"], 0)
+        self.assertIn("event=webhook.restored queued=1 skipped=0", log)
+        self.assertEqual(spool_left, 0)
+
+    def test_reload_lowers_queue_max(self):
+        """A SIGHUP that lowers webhook_queue_max drops the oldest
+        waiting events down to the new maximum at once."""
+        ids = ["Qm3x0nS2rTq8vLp%d" % i for i in range(5)]
+        with Receiver([503]) as rx:
+            d = Daemon("--config", "kadrd.ini")
+            ini = os.path.join(d.root, "kadrd.ini")
+            d.flags = ["--config", ini]
+            settings = ("webhook_url = %s\nwebhook_backoff_ms = 60000\n"
+                        "webhook_max_tries = 100\n" % rx.url())
+            try:
+                os.makedirs(d.data)
+                with open(os.path.join(d.data, "webhook-queue.jsonl"),
+                          "w") as f:
+                    for media_id in ids:
+                        f.write(json.dumps({"id": media_id}) + "\n")
+                with open(ini, "w") as f:
+                    f.write(settings + "webhook_queue_max = 10\n")
+                d.start()
+                rx.wait_posts(1)
+                with open(ini, "w") as f:
+                    f.write(settings + "webhook_queue_max = 2\n")
+                os.kill(d.proc.pid, signal.SIGHUP)
+                wait_metric(d, "kadr_webhook_dropped_total", 3)
+                d.stop()
+                with open(os.path.join(d.data, "webhook-queue.jsonl")) as f:
+                    saved = [json.loads(line)["id"] for line in f]
+                log = d.log_text()
+            finally:
+                d.__exit__(None, None, None)
+        # The first event waits for its retry, so it is not in flight
+        # and goes first.
+        self.assertEqual(saved, ids[3:])
+        self.assertIn("event=webhook.saved count=2 ", log)
+        for media_id in ids[:3]:
+            self.assertIn("event=webhook.dropped media=%s error=queue_full"
+                          % media_id, log)
 
     def test_no_webhook_by_default(self):
         with Daemon() as d:

@@ -299,6 +299,61 @@ static void recovery_unknown_schema_version(void **state)
     assert_int_equal(store_open(fx->dir, NULL, &fx->store), 0);
 }
 
+/* Returns the size of volume id in dir. */
+static off_t volume_size(const char *dir, uint32_t id)
+{
+    char *path = test_volume_path(dir, id);
+    struct stat st;
+
+    assert_int_equal(stat(path, &st), 0);
+    free(path);
+    return st.st_size;
+}
+
+/* An emptied index beside volumes with needles is rejected instead of
+ * being started afresh, which would cut every volume to its header. */
+static void recovery_empty_index_keeps_volumes(void **state)
+{
+    fixture_t *fx = *state;
+    store_options_t reader = {.read_only = true};
+    uint8_t data[2000];
+    char path[4096];
+    off_t before;
+    bool deduped;
+
+    test_fill(data, sizeof(data), 69);
+    (void)test_put_mem(fx->store, data, sizeof(data), &deduped);
+    store_close(fx->store);
+    fx->store = NULL;
+    before = volume_size(fx->dir, 1);
+    assert_true(before > VOLUME_HEADER_SIZE);
+    snprintf(path, sizeof(path), "%s/index/data.mdb", fx->dir);
+    assert_int_equal(truncate(path, 0), 0);
+    /* A reader, as kadrctl opens the store, is told the same. */
+    assert_int_equal(store_open(fx->dir, &reader, &fx->store),
+                     KADR_E_INDEX_LOST);
+    assert_int_equal(store_open(fx->dir, NULL, &fx->store), KADR_E_INDEX_LOST);
+    assert_int_equal(volume_size(fx->dir, 1), before);
+    /* The refused start left no schema behind, so a second one refuses
+     * too. */
+    assert_int_equal(store_open(fx->dir, NULL, &fx->store), KADR_E_INDEX_LOST);
+    assert_int_equal(volume_size(fx->dir, 1), before);
+}
+
+/* Volumes that hold only their header carry nothing to lose. */
+static void recovery_empty_index_header_only(void **state)
+{
+    fixture_t *fx = *state;
+    char path[4096];
+
+    store_close(fx->store);
+    fx->store = NULL;
+    assert_int_equal(volume_size(fx->dir, 1), VOLUME_HEADER_SIZE);
+    snprintf(path, sizeof(path), "%s/index/data.mdb", fx->dir);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(store_open(fx->dir, NULL, &fx->store), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -316,6 +371,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(recovery_missing_volume_file, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(recovery_unknown_schema_version, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(recovery_empty_index_keeps_volumes,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(recovery_empty_index_header_only, setup,
                                         teardown),
     };
 
