@@ -189,6 +189,11 @@ int http__response_start(struct http_conn *conn, int status,
         content_length = body_len;
     }
     settle_unread_body(conn);
+    /* A request answered 411 has neither Content-Length nor chunked
+     * framing, so body bytes its client sends anyway would be read as the
+     * next request. */
+    if (status == 411)
+        conn->keep_alive = false;
     if (!status_has_body(status) || conn->head_method)
         body_len = 0;
     headers_len = headers == NULL ? 0 : strlen(headers);

@@ -70,6 +70,34 @@ class UploadStreamTest(unittest.TestCase):
         self.assertIn(" status=411 error=length_required ",
                       self.kadr.log_text())
 
+    def test_no_length_closes_connection(self):
+        # Bytes sent after a head without framing must not be read as a
+        # second request, so the 411 closes the connection.
+        server_rejected = self.kadr.metrics()[
+            "kadr_http_server_rejected_total"]
+        log_start = len(self.kadr.log_text())
+        with socket.create_connection(("127.0.0.1", self.kadr.port),
+                                      timeout=10) as s:
+            s.sendall(b"POST /v1/media HTTP/1.1\r\nHost: k\r\n"
+                      b"X-Api-Key: " + API_KEY.encode() + b"\r\n\r\n"
+                      b"GET /healthz HTTP/1.1\r\nHost: k\r\n\r\n")
+            reply = b""
+            while True:
+                piece = s.recv(65536)
+                if not piece:
+                    break
+                reply += piece
+        head = reply.split(b"\r\n\r\n")[0].split(b"\r\n")
+        self.assertEqual(head[0], b"HTTP/1.1 411 Length Required")
+        self.assertIn(b"Connection: close", head)
+        self.assertEqual(reply.count(b"HTTP/1.1 "), 1, reply)
+        log = self.kadr.log_text()[log_start:]
+        self.assertEqual(log.count("event=upload.rejected "), 1)
+        self.assertNotIn("path=/healthz", log)
+        self.assertEqual(
+            self.kadr.metrics()["kadr_http_server_rejected_total"],
+            server_rejected)
+
     def test_bad_query_is_400(self):
         data = read_file(corpus("photos/camera-canon-40d.jpg"))
         blobs = self.kadr.metrics()["kadr_store_blobs"]
