@@ -202,11 +202,14 @@ static int query_number(http_request_t *req, const char *key, uint64_t max,
 
 static bool read_compact_query(struct compact_op *op, http_request_t *req)
 {
+    static const char *const known[] = {"volume", "min_dead_percent", NULL};
     uint64_t volume = 0;
     uint64_t percent = ADMIN_COMPACT_DEFAULT_PERCENT;
     int has_volume = query_number(req, "volume", UINT32_MAX, &volume);
     int has_percent = query_number(req, "min_dead_percent", 100, &percent);
 
+    if (!http_request_query_names_in(req, known))
+        return false;
     if (has_volume < 0 || has_percent < 0 || (has_volume && volume == 0) ||
         (has_volume && has_percent))
         return false;
@@ -248,7 +251,8 @@ void route_admin_compact(app_t *app, http_request_t *req)
         compact_op_free(op);
         routes_respond_error(app, req, 400, "bad_request",
                              "give volume=ID (1 or more) or "
-                             "min_dead_percent=0..100, not both");
+                             "min_dead_percent=0..100, not both, and no "
+                             "other query parameter");
         return;
     }
     req->user = op;
@@ -256,10 +260,20 @@ void route_admin_compact(app_t *app, http_request_t *req)
 
 void route_admin_gc(app_t *app, http_request_t *req)
 {
+    static const char *const known[] = {NULL};
     struct compact_op *op = compact_op_new(app, req);
 
     if (op == NULL)
         return;
+    /* A parameter such as volume=ID would suggest a narrower run than
+     * the one over every volume that gc does. */
+    if (!http_request_query_names_in(req, known)) {
+        compact_op_free(op);
+        routes_respond_error(app, req, 400, "bad_request",
+                             "gc takes no query parameters; compact one "
+                             "volume with POST /v1/admin/compact?volume=ID");
+        return;
+    }
     op->min_dead_ratio = 0.0;
     op->prune = true;
     req->user = op;

@@ -154,6 +154,12 @@ const char *http_request_header(const http_request_t *req, const char *name);
 int http_request_query(const http_request_t *req, const char *key, char *out,
                        size_t out_size);
 
+/* Returns true when the URL-decoded name of every query parameter is one
+ * of keys, a NULL-terminated list. Pairs with an empty name are skipped,
+ * as http_request_query() skips them. */
+bool http_request_query_names_in(const http_request_t *req,
+                                 const char *const *keys);
+
 /* Stop and restart reading the request body from the socket, for
  * backpressure while the handler writes what it has. While paused no
  * on_body call is made; pieces already read are kept and delivered in

@@ -109,3 +109,25 @@ int http_request_query(const http_request_t *req, const char *key, char *out,
     }
     return KADR_E_NOT_FOUND;
 }
+
+bool http_request_query_names_in(const http_request_t *req,
+                                 const char *const *keys)
+{
+    const char *p = req->query;
+
+    while (*p != '\0') {
+        size_t pair_len = strcspn(p, "&");
+        size_t name_len = strcspn(p, "=&");
+        size_t i = 0;
+
+        while (name_len > 0 && keys[i] != NULL &&
+               !name_matches(p, name_len, keys[i]))
+            i++;
+        if (name_len > 0 && keys[i] == NULL)
+            return false;
+        p += pair_len;
+        if (*p == '&')
+            p++;
+    }
+    return true;
+}

@@ -258,10 +258,32 @@ class AdminCompactTest(unittest.TestCase):
         self.assertEqual(resp.header("allow"), "POST")
         for query in ("?volume=abc", "?volume=0", "?volume=-1",
                       "?volume=4294967296", "?min_dead_percent=101",
-                      "?min_dead_percent=", "?volume=1&min_dead_percent=5"):
+                      "?min_dead_percent=", "?volume=1&min_dead_percent=5",
+                      "?volumes=1", "?min_dead=0", "?volume=1&force=1",
+                      "?%76olumes=1"):
             resp = self.compact(query)
             self.assertEqual(resp.status, 400, query)
             self.assertEqual(resp.json()["error"], "bad_request", query)
+        resp = self.compact("?%76olume=99999&")
+        self.assertEqual(resp.status, 404)
+
+    def test_gc_rejects_query(self):
+        self.make_dead_bytes()
+        dead = {i for i, v in self.volumes().items() if v["dead_bytes"] > 0}
+        self.assertTrue(dead)
+        for query in ("?volume=1", "?min_dead_percent=0", "?dry_run",
+                      "?x=1&y=2"):
+            resp = self.kadr.request("POST", "/v1/admin/gc" + query,
+                                     key=True)
+            self.assertEqual(resp.status, 400, query)
+            self.assertEqual(resp.json()["error"], "bad_request", query)
+            self.assertEqual(
+                resp.json()["detail"],
+                "gc takes no query parameters; compact one volume with "
+                "POST /v1/admin/compact?volume=ID", query)
+        self.assertEqual({i for i, v in self.volumes().items()
+                          if v["dead_bytes"] > 0}, dead)
+        self.assertNotIn("event=gc.done", self.kadr.log_text())
 
 
 if __name__ == "__main__":
