@@ -98,6 +98,24 @@ class AccessLogTest(unittest.TestCase):
             self.assertEqual(len(lines), len(cases))
             self.assertEqual(access_lines(d), [])
 
+    def test_upload_rejections_outside_route(self):
+        # A body over max_upload_bytes is rejected before routing and a
+        # missing key by the key check, so neither is an upload.rejected.
+        with Daemon("--max-upload-bytes", "1000") as d:
+            resp = d.upload(b"x" * 2000)
+            self.assertEqual(resp.status, 413)
+            resp = d.request("POST", "/v1/media", body=b"x" * 10)
+            self.assertEqual(resp.status, 401)
+            wait_log(d, r"level=info event=http\.rejected "
+                        r"client=127\.0\.0\.1 status=413 ")
+            wait_log(d, r"event=http\.access .*status=401 ")
+            metrics = d.metrics()
+            text = d.log_text()
+        self.assertNotIn("event=upload.rejected", text)
+        self.assertEqual(metrics['kadr_uploads_total{kind="unsupported",'
+                                 'result="rejected"}'], 0)
+        self.assertEqual(metrics["kadr_http_server_rejected_total"], 1)
+
 
 class SecretsTest(unittest.TestCase):
     def test_no_secret_or_token_logged(self):
@@ -194,7 +212,7 @@ class ReloadTest(unittest.TestCase):
                              404)
             self.write(self.keys, "new-front-end-key\n")
             self.write(self.ini, "api_keys_file = %s\nlog_level = warn\n"
-                       "workers = 7\n" % self.keys)
+                       "workers = 7\ncompact_dead_percent = 0\n" % self.keys)
             os.kill(d.proc.pid, signal.SIGHUP)
             wait_log(d, r"event=config\.reloaded")
             # The same keep-alive connection goes on working.
@@ -212,6 +230,10 @@ class ReloadTest(unittest.TestCase):
             text = d.log_text()
         self.assertEqual(before, after)
         self.assertIn("event=config.restart_needed key=workers", text)
+        # A reload keeps compact_dead_percent, so stopping background
+        # compaction for a backup takes a restart.
+        self.assertIn("event=config.restart_needed key=compact_dead_percent",
+                      text)
         self.assertNotIn("new-front-end-key", text)
         self.assertNotIn("old-front-end-key", text)
 
