@@ -13,10 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Connection-level reply to a client over max_connections. */
+/* Connection-level reply to a client over max_connections. It carries
+ * the nosniff header that every other response gets too. */
 static const char busy_reply[] =
     "HTTP/1.1 503 Service Unavailable\r\n"
-    "Content-Length: 0\r\n" HTTP_RETRY_AFTER "Connection: close\r\n\r\n";
+    "Content-Length: 0\r\n" HTTP_RETRY_AFTER "Connection: close\r\n"
+    "X-Content-Type-Options: nosniff\r\n\r\n";
 
 static int make_address(const char *host, int port,
                         struct sockaddr_storage *addr)

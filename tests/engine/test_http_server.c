@@ -1148,6 +1148,9 @@ static void server_max_connections_503(void **state)
     recv_response(extra, &resp, false);
     assert_int_equal(resp.status, 503);
     expect_header(&resp, "Connection", "close");
+    expect_header(&resp, "Retry-After", "1");
+    expect_header(&resp, "X-Content-Type-Options", "nosniff");
+    assert_int_equal(resp.body_len, 0);
     expect_closed(extra);
     free_response(&resp);
     close(extra);
