@@ -117,7 +117,9 @@ int ctl_cmd_gc(struct ctl *ctl)
         pruned = store_derived_gc(ctl->store);
         rc = pruned < 0 ? pruned : 0;
     }
+    /* Printed after the compaction summary, as kadrctl --url gc prints it. */
+    rc = finish(&report, rc, json_pack("{s:i}", "derived_pruned", pruned));
     if (rc == 0 && !ctl->json)
         printf("%d derivation cache entries pruned\n", pruned);
-    return finish(&report, rc, json_pack("{s:i}", "derived_pruned", pruned));
+    return rc;
 }

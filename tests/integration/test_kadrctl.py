@@ -91,6 +91,9 @@ class KadrctlTest(unittest.TestCase):
         self.kadr.stop()
         text = self.run_ok("gc")
         self.assertIn("volume 1:", text)
+        self.assertEqual(self.run_ok("gc").splitlines(),
+                         ["no volume needed compaction",
+                          "0 derivation cache entries pruned"])
         code, doc = kadrctl_json(self.kadr.data, "compact")
         self.assertEqual(code, 0)
         self.assertEqual(doc["compacted"], [])
