@@ -234,6 +234,11 @@ int store_volume_fd(store_t *store, uint32_t volume_id)
     return volume_fd(&store->volumes, volume_id);
 }
 
+void store_close_retired(store_t *store)
+{
+    volume_drop_retired(&store->volumes);
+}
+
 uint32_t store_volume_count(store_t *store)
 {
     return volume_count(&store->volumes);

@@ -230,13 +230,19 @@ KADR_MUST_CHECK int store_blob_set_refcount(store_txn_t *txn,
 
 /* Returns the read-only fd of a volume, borrowed. It stays valid until
  * store_close(), except for a volume that compaction retired: its fd is
- * closed by a compaction that starts more than VOLUME_RETIRED_GRACE_S
- * (60 s) after the retirement, so that the disk space is freed, or later
- * while a staged needle in it waits for its commit. A caller
+ * closed by store_close_retired() or a compaction more than
+ * VOLUME_RETIRED_GRACE_S (60 s) after the retirement, so that the disk
+ * space is freed, or later while a staged needle in it waits for its
+ * commit. A caller
  * that uses the fd past the request that looked it up (a response sent
  * over time) must dup() it first. Negative code if the volume does not
  * exist. */
 KADR_MUST_CHECK int store_volume_fd(store_t *store, uint32_t volume_id);
+
+/* Closes the volumes that compaction retired more than the grace time
+ * ago and that no staged needle pins, so that their unlinked files give
+ * their disk space back. Safe beside readers and compaction. */
+void store_close_retired(store_t *store);
 
 /* Returns the number of volumes open and not retired. */
 uint32_t store_volume_count(store_t *store);

@@ -238,6 +238,27 @@ static store_staged_t stage_then_compact_twice(fixture_t *fx, unsigned wait_ms)
     return staged;
 }
 
+/* A compacted volume is closed past its grace time without another
+ * compaction, so its unlinked file gives its space back. */
+static void refs_retired_volume_closed_without_compaction(void **state)
+{
+    fixture_t *fx = *state;
+    bool deduped;
+
+    reopen_with_grace(fx);
+    (void)test_put_mem(fx->store, fx->data, BLOB_BYTES, &deduped);
+    assert_int_equal(store_compact_volume(fx->store, 1, NULL), 0);
+    store_close_retired(fx->store);
+    /* Within the grace time, readers that looked the fd up may still
+     * use it. */
+    assert_true(store_volume_fd(fx->store, 1) >= 0);
+    sleep_ms(2 * GRACE_MS);
+    store_close_retired(fx->store);
+    assert_int_equal(store_volume_fd(fx->store, 1), KADR_E_NOT_FOUND);
+    assert_int_equal(get_blob(fx->store, &fx->hash).volume_id, 2);
+    check_readable(fx);
+}
+
 /* A staged needle committed after two compactions, the second past the
  * grace time: its pin kept the retired volume open for the copy. */
 static void refs_late_commit_after_two_compactions(void **state)
@@ -356,6 +377,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(refs_reserve_rejects_append, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(refs_set_refcount, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            refs_retired_volume_closed_without_compaction, setup, teardown),
         cmocka_unit_test_setup_teardown(refs_late_commit_after_two_compactions,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(refs_released_stage_unpins, setup,
