@@ -424,9 +424,16 @@ static bool owner_valid(const char *owner)
 static int read_upload_query(upload_t *up, http_request_t *req,
                              const char **detail)
 {
+    /* Names are case-sensitive. An unknown one is rejected, because a
+     * mistyped ACCESS=paid read as absent would publish a paid post. */
+    static const char *const known[] = {"access", "owner", "wait", NULL};
     char value[16];
     int found = query_param(req, "access", value, sizeof(value));
 
+    if (!http_request_query_names_in(req, known))
+        return *detail = "unknown query parameter: uploads take access, "
+                         "owner and wait, in lower case",
+               -1;
     if (found < 0 ||
         (found == 1 && media_parse_access(value, &up->access) != 0))
         return *detail = "access must be public or paid", -1;

@@ -106,7 +106,8 @@ class UploadStreamTest(unittest.TestCase):
         queries = ("?access=secret", "?access=paid%00", "?access=%00paid",
                    "?access=pa%zzid", "?owner=%FF%FE", "?owner=a%20b",
                    "?owner=a+b", "?owner=" + "x" * 65, "?owner=a%2",
-                   "?wait=2", "?wait=%00")
+                   "?wait=2", "?wait=%00", "?ACCESS=paid", "?Access=paid",
+                   "?color=red", "?access=paid&acess=public")
         for query in queries:
             resp = self.kadr.upload(data, query)
             self.assertEqual(resp.status, 400, query)
@@ -116,6 +117,18 @@ class UploadStreamTest(unittest.TestCase):
                          rejected + len(queries))
         self.assertEqual(self.kadr.log_text()[log_start:].count(
             "status=400 error=bad_request"), len(queries))
+
+    def test_unknown_parameter_named(self):
+        data = read_file(corpus("photos/camera-canon-40d.jpg"))
+        resp = self.kadr.upload(data, "?ACCESS=paid")
+        self.assertEqual(resp.status, 400)
+        self.assertEqual(resp.json()["detail"],
+                         "unknown query parameter: uploads take access, "
+                         "owner and wait, in lower case")
+        # An empty pair and encoded names are read like the others.
+        resp = self.kadr.upload(data, "?&acc%65ss=paid&")
+        self.assertEqual(resp.status, 201, resp.body)
+        self.assertEqual(resp.json()["access"], "paid")
 
     def test_owner_errors_say_why(self):
         data = read_file(corpus("photos/camera-canon-40d.jpg"))
