@@ -238,7 +238,7 @@ static int open_regular(const char *path, FILE **out)
 int webhook_spool_load(const char *dir, webhook_spool_fn fn, void *ctx)
 {
     struct spool_paths p;
-    FILE *f;
+    FILE *f = NULL;
     int rc = spool_paths_init(&p, dir);
 
     if (rc != 0)
