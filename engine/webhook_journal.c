@@ -17,13 +17,6 @@
 /* Lines a file may have past twice the queue before it is rewritten. */
 #define JOURNAL_SLACK_LINES 64
 
-static int journal_path(const webhook_journal_t *j, char path[PATH_MAX])
-{
-    int len = snprintf(path, PATH_MAX, "%s/%s", j->dir, WEBHOOK_SPOOL_FILE);
-
-    return len > 0 && len < PATH_MAX ? 0 : -ENAMETOOLONG;
-}
-
 /* Opens the file for appends, O_TRUNC only when it should be empty, and
  * takes its size. */
 static int journal_open(webhook_journal_t *j, bool truncate)
@@ -31,7 +24,7 @@ static int journal_open(webhook_journal_t *j, bool truncate)
     char path[PATH_MAX];
     int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC;
     struct stat st;
-    int rc = journal_path(j, path);
+    int rc = webhook_spool_path(j->dir, path);
 
     if (rc != 0)
         return rc;
@@ -177,7 +170,7 @@ int webhook_journal_clear(webhook_journal_t *j)
             return rc;
         }
     } else {
-        rc = journal_path(j, path);
+        rc = webhook_spool_path(j->dir, path);
         if (rc == 0 && truncate(path, 0) != 0 && errno != ENOENT)
             rc = -errno;
         if (rc != 0)

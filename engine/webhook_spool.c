@@ -24,14 +24,22 @@ struct spool_paths {
     char tmp[PATH_MAX];
 };
 
+int webhook_spool_path(const char *dir, char *path)
+{
+    int len = snprintf(path, PATH_MAX, "%s/%s", dir, WEBHOOK_SPOOL_FILE);
+
+    return len > 0 && len < PATH_MAX ? 0 : -ENAMETOOLONG;
+}
+
 static int spool_paths_init(struct spool_paths *p, const char *dir)
 {
-    int len = snprintf(p->path, PATH_MAX, "%s/%s", dir, WEBHOOK_SPOOL_FILE);
-    int tmp_len = snprintf(p->tmp, PATH_MAX, "%s.tmp", p->path);
+    int rc = webhook_spool_path(dir, p->path);
+    int tmp_len;
 
-    if (len <= 0 || tmp_len <= 0 || tmp_len >= PATH_MAX)
-        return -ENAMETOOLONG;
-    return 0;
+    if (rc != 0)
+        return rc;
+    tmp_len = snprintf(p->tmp, PATH_MAX, "%s.tmp", p->path);
+    return tmp_len > 0 && tmp_len < PATH_MAX ? 0 : -ENAMETOOLONG;
 }
 
 static int write_lines(FILE *f, const char *const *bodies, size_t count)

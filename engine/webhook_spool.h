@@ -16,6 +16,10 @@
 /* A removal line is this prefix, the event's number and a closing brace. */
 #define WEBHOOK_SPOOL_DONE_PREFIX "{\"done\":"
 
+/* Writes DIR/webhook-queue.jsonl into path. Returns 0, or -ENAMETOOLONG
+ * when it does not fit in PATH_MAX bytes. */
+KADR_MUST_CHECK int webhook_spool_path(const char *dir, char *path);
+
 /* Writes bodies (JSON without newlines) to DIR/webhook-queue.jsonl
  * through a temporary file that is synced and renamed over it. Returns 0
  * or -errno, and leaves no temporary file behind. */
