@@ -18,19 +18,13 @@
 #include <cmocka.h>
 
 #include "webhook_journal.h"
+#include "spool_lines.h"
 #include "webhook_spool.h"
-
-#define MAX_LINES 16
 
 struct fixture {
     char dir[64];
     char path[128];
     webhook_journal_t journal;
-};
-
-struct collected {
-    char *lines[MAX_LINES];
-    size_t count;
 };
 
 static int setup(void **state)
@@ -59,21 +53,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static void collect(void *ctx, const char *line, size_t len)
-{
-    struct collected *c = ctx;
-
-    assert_int_equal(strlen(line), len);
-    assert_true(c->count < MAX_LINES);
-    c->lines[c->count++] = strdup(line);
-}
-
-static void collected_free(struct collected *c)
-{
-    for (size_t i = 0; i < c->count; i++)
-        free(c->lines[i]);
-}
-
 static char *read_text(const char *path)
 {
     static char text[4096];
@@ -85,15 +64,6 @@ static char *read_text(const char *path)
     fclose(f);
     text[n] = '\0';
     return text;
-}
-
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
 }
 
 static off_t file_size(const char *path)
@@ -132,7 +102,7 @@ static void journal_load_skips_removed(void **state)
 {
     struct fixture *fx = *state;
     webhook_journal_t *j = &fx->journal;
-    struct collected got = {0};
+    spool_lines_t got = {0};
 
     append(j, "{\"id\":\"a\"}", 0);
     append(j, "{\"id\":\"b\"}", 1);
@@ -141,11 +111,11 @@ static void journal_load_skips_removed(void **state)
     assert_int_equal(webhook_journal_remove(j, 1), 0);
     assert_int_equal(webhook_journal_remove(j, 0), 0);
     webhook_journal_close(j);
-    assert_int_equal(webhook_spool_load(fx->dir, collect, &got), 1);
+    assert_int_equal(webhook_spool_load(fx->dir, spool_lines_collect, &got), 1);
     assert_string_equal(got.lines[0], "{\"id\":\"c\"}");
     /* The file stays until the next journal rewrites or empties it. */
     assert_int_equal(file_size(fx->path), 55);
-    collected_free(&got);
+    spool_lines_free(&got);
 }
 
 static void journal_clear_empties_file(void **state)
@@ -212,7 +182,7 @@ static void journal_write_failure_breaks(void **state)
                      1);
     assert_int_equal(webhook_journal_remove(j, 0), 1);
     assert_int_equal(unlink(fx->path), 0);
-    write_file(fx->path, "{\"id\":\"a\"}\n");
+    spool_lines_write_file(fx->path, "{\"id\":\"a\"}\n");
     assert_int_equal(webhook_journal_clear(j), 0);
     assert_false(j->broken);
     assert_int_equal(file_size(fx->path), 0);
@@ -225,27 +195,27 @@ static void journal_write_failure_breaks(void **state)
 static void load_removal_lines_never_events(void **state)
 {
     struct fixture *fx = *state;
-    struct collected got = {0};
+    spool_lines_t got = {0};
 
-    write_file(fx->path, "{\"id\":\"a\"}\n"
-                         "{\"done\":}\n"
-                         "{\"done\":1 }\n"
-                         "{\"done\":99999999999999999999999}\n"
-                         "{\"done\":18446744073709551615}\n"
-                         "{\"done\":-1}\n"
-                         "{\"id\":\"b\"}\n"
-                         "{\"id\":\"c\"}\n"
-                         "{\"done\":1}\n"
-                         "{\"done\":4}\n"
-                         "{\"done\":70}\n"
-                         "{\"id\":\"d\"");
-    assert_int_equal(webhook_spool_load(fx->dir, collect, &got), 3);
+    spool_lines_write_file(fx->path, "{\"id\":\"a\"}\n"
+                                     "{\"done\":}\n"
+                                     "{\"done\":1 }\n"
+                                     "{\"done\":99999999999999999999999}\n"
+                                     "{\"done\":18446744073709551615}\n"
+                                     "{\"done\":-1}\n"
+                                     "{\"id\":\"b\"}\n"
+                                     "{\"id\":\"c\"}\n"
+                                     "{\"done\":1}\n"
+                                     "{\"done\":4}\n"
+                                     "{\"done\":70}\n"
+                                     "{\"id\":\"d\"");
+    assert_int_equal(webhook_spool_load(fx->dir, spool_lines_collect, &got), 3);
     assert_string_equal(got.lines[0], "{\"id\":\"a\"}");
     assert_string_equal(got.lines[1], "{\"id\":\"c\"}");
     /* The last line, cut short by a crash, is passed on: the caller
      * checks that it is JSON. */
     assert_string_equal(got.lines[2], "{\"id\":\"d\"");
-    collected_free(&got);
+    spool_lines_free(&got);
 }
 
 /* Clearing a journal that wrote nothing yet empties the file an earlier
@@ -254,7 +224,7 @@ static void journal_clear_empties_earlier_file(void **state)
 {
     struct fixture *fx = *state;
 
-    write_file(fx->path, "{\"id\":\"a\"}\n");
+    spool_lines_write_file(fx->path, "{\"id\":\"a\"}\n");
     assert_int_equal(webhook_journal_clear(&fx->journal), 0);
     assert_int_equal(file_size(fx->path), 0);
 }
@@ -345,7 +315,7 @@ static void journal_rewrite_in_place_read_only_folder(void **state)
 {
     struct fixture *fx = *state;
 
-    write_file(fx->path, "{\"id\":\"a\"}\n{\"id\":\"b\"}\n");
+    spool_lines_write_file(fx->path, "{\"id\":\"a\"}\n{\"id\":\"b\"}\n");
     assert_int_equal(rewrite_in_child(fx->dir, fx->path), CHILD_OK);
     assert_string_equal(read_text(fx->path), "{\"id\":\"b\"}\n"
                                              "{\"id\":\"c\"}\n");

@@ -15,20 +15,13 @@
 
 #include <cmocka.h>
 
+#include "spool_lines.h"
 #include "webhook_spool.h"
-
-#define MAX_LINES 8
 
 struct fixture {
     char dir[64];
     char path[128];
     char tmp[160];
-};
-
-struct collected {
-    char *lines[MAX_LINES];
-    size_t lengths[MAX_LINES];
-    size_t count;
 };
 
 static int setup(void **state)
@@ -57,68 +50,31 @@ static int teardown(void **state)
     return 0;
 }
 
-static void collect(void *ctx, const char *line, size_t len)
-{
-    struct collected *c = ctx;
-
-    assert_int_equal(strlen(line), len);
-    assert_true(c->count < MAX_LINES);
-    c->lines[c->count++] = strdup(line);
-}
-
-/* Keeps each line with its length, NUL bytes included. */
-static void collect_raw(void *ctx, const char *line, size_t len)
-{
-    struct collected *c = ctx;
-
-    assert_true(c->count < MAX_LINES);
-    assert_int_equal(line[len], '\0');
-    c->lines[c->count] = malloc(len + 1);
-    assert_non_null(c->lines[c->count]);
-    memcpy(c->lines[c->count], line, len + 1);
-    c->lengths[c->count++] = len;
-}
-
-static void collected_free(struct collected *c)
-{
-    for (size_t i = 0; i < c->count; i++)
-        free(c->lines[i]);
-}
-
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 static void spool_round_trip(void **state)
 {
     struct fixture *fx = *state;
     const char *bodies[] = {"{\"id\":\"a\"}", "{\"id\":\"b\"}",
                             "{\"id\":\"c\"}"};
-    struct collected got = {0};
+    spool_lines_t got = {0};
 
     assert_int_equal(webhook_spool_save(fx->dir, bodies, 3), 0);
     assert_int_equal(access(fx->path, F_OK), 0);
     assert_int_equal(access(fx->tmp, F_OK), -1);
-    assert_int_equal(webhook_spool_load(fx->dir, collect, &got), 3);
+    assert_int_equal(webhook_spool_load(fx->dir, spool_lines_collect, &got), 3);
     assert_int_equal(got.count, 3);
     for (size_t i = 0; i < 3; i++)
         assert_string_equal(got.lines[i], bodies[i]);
     /* Loading leaves the file for the journal to rewrite or empty. */
     assert_int_equal(access(fx->path, F_OK), 0);
-    collected_free(&got);
+    spool_lines_free(&got);
 }
 
 static void spool_missing_file_loads_nothing(void **state)
 {
     struct fixture *fx = *state;
-    struct collected got = {0};
+    spool_lines_t got = {0};
 
-    assert_int_equal(webhook_spool_load(fx->dir, collect, &got), 0);
+    assert_int_equal(webhook_spool_load(fx->dir, spool_lines_collect, &got), 0);
     assert_int_equal(got.count, 0);
 }
 
@@ -127,31 +83,31 @@ static void spool_skips_empty_and_long_lines(void **state)
     struct fixture *fx = *state;
     size_t long_len = WEBHOOK_SPOOL_MAX_LINE + 1;
     char *text = malloc(long_len + 16);
-    struct collected got = {0};
+    spool_lines_t got = {0};
 
     assert_non_null(text);
     strcpy(text, "first\n\n");
     memset(text + 7, 'x', long_len);
     strcpy(text + 7 + long_len, "\nlast");
-    write_file(fx->path, text);
+    spool_lines_write_file(fx->path, text);
     free(text);
-    assert_int_equal(webhook_spool_load(fx->dir, collect, &got), 2);
+    assert_int_equal(webhook_spool_load(fx->dir, spool_lines_collect, &got), 2);
     assert_string_equal(got.lines[0], "first");
     assert_string_equal(got.lines[1], "last");
-    collected_free(&got);
+    spool_lines_free(&got);
 }
 
 static void spool_save_cut_short_removed(void **state)
 {
     struct fixture *fx = *state;
-    struct collected got = {0};
+    spool_lines_t got = {0};
 
-    write_file(fx->tmp, "{\"id\":\"half");
-    write_file(fx->path, "{\"id\":\"kept\"}\n");
-    assert_int_equal(webhook_spool_load(fx->dir, collect, &got), 1);
+    spool_lines_write_file(fx->tmp, "{\"id\":\"half");
+    spool_lines_write_file(fx->path, "{\"id\":\"kept\"}\n");
+    assert_int_equal(webhook_spool_load(fx->dir, spool_lines_collect, &got), 1);
     assert_string_equal(got.lines[0], "{\"id\":\"kept\"}");
     assert_int_equal(access(fx->tmp, F_OK), -1);
-    collected_free(&got);
+    spool_lines_free(&got);
 }
 
 /* Returns the data segment size of this process in bytes (VmData), or
@@ -181,7 +137,7 @@ static int load_with_data_limit(const char *dir)
 
     assert_true(pid >= 0);
     if (pid == 0) {
-        struct collected got = {0};
+        spool_lines_t got = {0};
         struct rlimit limit;
         size_t used = data_segment_bytes();
         int count;
@@ -190,7 +146,7 @@ static int load_with_data_limit(const char *dir)
         limit.rlim_max = RLIM_INFINITY;
         if (used == 0 || setrlimit(RLIMIT_DATA, &limit) != 0)
             _exit(100);
-        count = webhook_spool_load(dir, collect, &got);
+        count = webhook_spool_load(dir, spool_lines_collect, &got);
         _exit(count >= 0 && count < 100 ? count : 101);
     }
     assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -236,18 +192,19 @@ static void spool_line_with_nul_passed_whole(void **state)
 {
     struct fixture *fx = *state;
     static const char text[] = "ab\0cd\nlast";
-    struct collected got = {0};
+    spool_lines_t got = {0};
     FILE *f = fopen(fx->path, "w");
 
     assert_non_null(f);
     assert_int_equal(fwrite(text, 1, sizeof(text) - 1, f), sizeof(text) - 1);
     assert_int_equal(fclose(f), 0);
-    assert_int_equal(webhook_spool_load(fx->dir, collect_raw, &got), 2);
+    assert_int_equal(webhook_spool_load(fx->dir, spool_lines_collect_raw, &got),
+                     2);
     assert_int_equal(got.lengths[0], 5);
     assert_memory_equal(got.lines[0], "ab\0cd", 5);
     assert_int_equal(got.lengths[1], 4);
     assert_string_equal(got.lines[1], "last");
-    collected_free(&got);
+    spool_lines_free(&got);
 }
 
 static void spool_save_on_full_disk_reports_enospc(void **state)
@@ -275,10 +232,11 @@ static void spool_save_on_full_disk_reports_enospc(void **state)
 static void spool_fifo_not_read(void **state)
 {
     struct fixture *fx = *state;
-    struct collected got = {0};
+    spool_lines_t got = {0};
 
     assert_int_equal(mkfifo(fx->path, 0600), 0);
-    assert_int_equal(webhook_spool_load(fx->dir, collect, &got), -EINVAL);
+    assert_int_equal(webhook_spool_load(fx->dir, spool_lines_collect, &got),
+                     -EINVAL);
     assert_int_equal(got.count, 0);
     assert_int_equal(access(fx->path, F_OK), 0);
 }
