@@ -2,11 +2,11 @@
 #include "text_file.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
+
+#include <kadr/io.h>
 
 /* Reads up to size bytes of fd into buf. Returns the count or -errno. */
 static long read_up_to(int fd, char *buf, size_t size)
@@ -43,19 +43,17 @@ static int nul_line(const char *buf, size_t len)
 int text_file_read(const char *path, const char *what, char *buf, size_t size,
                    size_t *len, char *err, size_t err_size)
 {
-    struct stat st;
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    int fd = kadr_open_regular(path);
     long n;
     int line;
 
-    if (fd < 0) {
-        snprintf(err, err_size, "cannot read %s '%s': %s", what, path,
-                 strerror(errno));
+    if (fd == -EINVAL) {
+        snprintf(err, err_size, "%s '%s' is not a regular file", what, path);
         return KADR_E_CONFIG;
     }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        snprintf(err, err_size, "%s '%s' is not a regular file", what, path);
+    if (fd < 0) {
+        snprintf(err, err_size, "cannot read %s '%s': %s", what, path,
+                 strerror(-fd));
         return KADR_E_CONFIG;
     }
     /* Reading one byte more than fits shows a file that is too large. */

@@ -2,14 +2,12 @@
 #include "webhook_spool.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <kadr/io.h>
@@ -226,15 +224,10 @@ static int read_lines(FILE *f, webhook_spool_fn fn, void *ctx)
  * place would block the start. Returns 0, -errno, or -EINVAL. */
 static int open_regular(const char *path, FILE **out)
 {
-    struct stat st;
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    int fd = kadr_open_regular(path);
 
     if (fd < 0)
-        return -errno;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return -EINVAL;
-    }
+        return fd;
     *out = fdopen(fd, "r");
     if (*out == NULL) {
         close(fd);

@@ -1,5 +1,6 @@
 /* Positioned writes that finish the whole range, read-only mappings of a
- * range and folder syncs, for the store's volumes and the engine's files. */
+ * range, folder syncs and opens of regular files only, for the store's
+ * volumes and the engine's files. */
 #ifndef KADR_IO_H
 #define KADR_IO_H
 
@@ -8,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Writes exactly len bytes at off, retrying on EINTR and short writes.
@@ -70,6 +72,23 @@ static inline int kadr_fsync_dir(const char *path)
         rc = -errno;
     close(fd);
     return rc;
+}
+
+/* Opens path for reading if it is a regular file. O_NONBLOCK keeps a FIFO
+ * put in its place from blocking the open. Returns the fd, -errno, or
+ * -EINVAL for anything but a regular file. */
+static inline int kadr_open_regular(const char *path)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return -EINVAL;
+    }
+    return fd;
 }
 
 #endif
