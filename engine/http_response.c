@@ -189,7 +189,7 @@ int http__response_start(struct http_conn *conn, int status,
         content_length = body_len;
     }
     settle_unread_body(conn);
-    /* A request answered 411 has neither Content-Length nor chunked
+    /* A request that gets 411 has neither Content-Length nor chunked
      * framing, so body bytes its client sends anyway would be read as the
      * next request. */
     if (status == 411)

@@ -215,7 +215,7 @@ static void on_finish(http_request_t *req, int result, void *ctx)
 }
 
 /* Logs a request that the server rejected before routing, such as a
- * malformed head. No route sees it, so it gets no http.access line. */
+ * malformed head. No route handles it, so it gets no http.access line. */
 static void on_reject(const http_request_t *req, int status, const char *detail,
                       void *ctx)
 {

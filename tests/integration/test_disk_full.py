@@ -129,6 +129,7 @@ class DiskFullTest(unittest.TestCase):
                 f.write(json.dumps({"event": "media.ready", "id": media_id,
                                     "status": "ready", "kind": "image",
                                     "error": None, "time": 1}) + "\n")
+
         flags = ("--disk-reserve-bytes", "0", "--webhook-backoff-ms", "50",
                  "--webhook-max-tries", "1000")
         with Receiver([503]) as first, Receiver([200]) as second:
@@ -137,11 +138,13 @@ class DiskFullTest(unittest.TestCase):
             try:
                 kadr.start()
                 first.wait_posts(1)
+
                 filler = self.fill_filesystem()
                 with first.lock:
                     first.statuses = ([503] * len(first.posts) +
                                       [200] * sent_first + [503])
                 wait_metric(kadr, "kadr_webhook_sent_total", sent_first)
+
                 os.unlink(filler)
                 # The next retry rewrites the journal from the queue.
                 deadline = time.monotonic() + 20
@@ -151,6 +154,7 @@ class DiskFullTest(unittest.TestCase):
                             break
                     time.sleep(0.05)
                 full_log = kadr.log_text()
+
                 kadr.kill()
                 kadr.flags = ["--webhook-url", second.url(), *flags]
                 kadr.start()
@@ -161,6 +165,7 @@ class DiskFullTest(unittest.TestCase):
             finally:
                 kadr.__exit__(None, None, None)
                 shutil.rmtree(kadr.root, ignore_errors=True)
+
         sent_before = [json.loads(p[3])["id"] for p in first.posts
                        if p is not None]
         sent_after = [json.loads(p[3])["id"] for p in second.posts]

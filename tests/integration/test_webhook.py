@@ -195,6 +195,17 @@ class WebhookTest(unittest.TestCase):
         self.assertEqual(spool_left, 0)
         self.assertEqual(values["kadr_webhook_dropped_total"], 0)
 
+    def kill_and_restart(self, daemon, receiver):
+        """Kills daemon, reads the lines of its queue file, and starts it
+        again sending to receiver. Returns the file's path and lines."""
+        daemon.kill()
+        spool = os.path.join(daemon.data, "webhook-queue.jsonl")
+        with open(spool) as f:
+            journal = f.read().splitlines()
+        daemon.flags = list(webhook_flags(receiver, 3))
+        daemon.start()
+        return spool, journal
+
     def test_queue_kept_across_kill(self):
         """Events queued when kadrd is killed are sent after the next
         start, and an event sent before the kill is not sent again."""
@@ -210,19 +221,16 @@ class WebhookTest(unittest.TestCase):
                 queued_ids = [d.upload_file(p).json()["id"]
                               for p in photos[1:]]
                 first.wait_posts(3)
-                d.kill()
-                spool = os.path.join(d.data, "webhook-queue.jsonl")
-                with open(spool) as f:
-                    journal = f.read().splitlines()
-                d.flags = list(webhook_flags(second, 3))
-                d.start()
-                posts = second.wait_posts(2)
+
+                spool, journal = self.kill_and_restart(d, second)
+                second.wait_posts(2)
                 wait_metric(d, "kadr_webhook_sent_total", 2)
                 time.sleep(0.3)
                 log = d.log_text()
                 spool_left = os.path.getsize(spool)
             finally:
                 d.__exit__(None, None, None)
+
         sent_ids = [json.loads(post[3])["id"] for post in second.posts]
         self.assertEqual(sent_ids, queued_ids)
         self.assertNotIn(sent_id, sent_ids)
@@ -244,17 +252,14 @@ class WebhookTest(unittest.TestCase):
                 d.start()
                 ids = [d.upload_file(p).json()["id"] for p in photos]
                 wait_metric(d, "kadr_webhook_dropped_total", 1)
-                d.kill()
-                spool = os.path.join(d.data, "webhook-queue.jsonl")
-                with open(spool) as f:
-                    journal = f.read().splitlines()
-                d.flags = list(webhook_flags(up, 3))
-                d.start()
+
+                _, journal = self.kill_and_restart(d, up)
                 up.wait_posts(2)
                 wait_metric(d, "kadr_webhook_sent_total", 2)
                 time.sleep(0.3)
             finally:
                 d.__exit__(None, None, None)
+
         sent_ids = [json.loads(post[3])["id"] for post in up.posts]
         # The dropped event is the oldest one not being sent: the first
         # when its retry was waiting, else the second.
@@ -300,7 +305,7 @@ class WebhookTest(unittest.TestCase):
     def test_failed_save_keeps_journal(self):
         """A stop whose save of the queue fails (here a folder in the
         temporary file's place) leaves the journal, which lists the queue
-        already, and says so instead of reporting the events dropped."""
+        already, and logs that instead of reporting the events dropped."""
         photos = [corpus("photos/orientation-landscape_%d.jpg" % i)
                   for i in (1, 3)]
         with Receiver([503]) as down, Receiver([200]) as up:

@@ -329,7 +329,7 @@ static void recovery_empty_index_keeps_volumes(void **state)
     assert_true(before > VOLUME_HEADER_SIZE);
     snprintf(path, sizeof(path), "%s/index/data.mdb", fx->dir);
     assert_int_equal(truncate(path, 0), 0);
-    /* A reader, as kadrctl opens the store, is told the same. */
+    /* A reader, as kadrctl opens the store, gets the same error. */
     assert_int_equal(store_open(fx->dir, &reader, &fx->store),
                      KADR_E_INDEX_LOST);
     assert_int_equal(store_open(fx->dir, NULL, &fx->store), KADR_E_INDEX_LOST);
