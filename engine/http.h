@@ -150,7 +150,8 @@ const char *http_request_header(const http_request_t *req, const char *name);
 /* Copies the URL-decoded value ("+" and %XX) of the first query
  * parameter named key into out (NUL terminated). Returns its length,
  * KADR_E_NOT_FOUND if absent, KADR_E_TOO_LARGE if it does not fit, or
- * KADR_E_BAD_INPUT for a broken %XX escape or an encoded NUL byte. */
+ * KADR_E_BAD_INPUT for a broken %XX escape or an encoded NUL byte. On
+ * every error out is an empty string. */
 int http_request_query(const http_request_t *req, const char *key, char *out,
                        size_t out_size);
 

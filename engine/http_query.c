@@ -75,10 +75,12 @@ static int decode_value(const char *value, size_t len, char *out,
     while (pos < len) {
         int c = decode_byte(value, len, &pos);
 
-        if (c <= 0)
-            return KADR_E_BAD_INPUT; /* a broken escape or a NUL byte */
-        if (n + 1 >= out_size)
-            return KADR_E_TOO_LARGE;
+        if (c <= 0 || n + 1 >= out_size) {
+            if (out_size > 0)
+                out[0] = '\0';
+            /* c <= 0: a broken escape or a NUL byte */
+            return c <= 0 ? KADR_E_BAD_INPUT : KADR_E_TOO_LARGE;
+        }
         out[n++] = (char)c;
     }
     if (out_size == 0)
@@ -92,6 +94,10 @@ int http_request_query(const http_request_t *req, const char *key, char *out,
 {
     const char *p = req->query;
 
+    /* An empty string unless a value is copied, so a caller that reads out
+     * after an error reads no stale or unterminated bytes. */
+    if (out_size > 0)
+        out[0] = '\0';
     while (*p != '\0') {
         size_t pair_len = strcspn(p, "&");
         const char *equals = memchr(p, '=', pair_len);

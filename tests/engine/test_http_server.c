@@ -164,11 +164,14 @@ static void respond_query_route(http_request_t *req)
 {
     char value[64];
     char body[96];
-    int rc = http_request_query(req, "k", value, sizeof(value));
+    int rc;
     int n;
 
+    /* Stale bytes, so an error that left value unterminated shows. */
+    memset(value, 'z', sizeof(value));
+    rc = http_request_query(req, "k", value, sizeof(value));
     if (rc < 0)
-        n = snprintf(body, sizeof(body), "error %d", rc);
+        n = snprintf(body, sizeof(body), "error %d [%s]", rc, value);
     else
         n = snprintf(body, sizeof(body), "[%s]", value);
     assert_int_equal(http_respond(req, 200, NULL, body, (size_t)n), 0);
@@ -944,6 +947,10 @@ static void server_http10_closes(void **state)
     close(fd);
 }
 
+/* 64 bytes: one more than a 64-byte buffer holds before its NUL. */
+#define LONG_VALUE                                                             \
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
 static void server_query_decoded(void **state)
 {
     static const struct {
@@ -954,9 +961,11 @@ static void server_query_decoded(void **state)
         {"/query?x=1&k=%2F%41&k=2", "[/A]"},
         {"/query?k=", "[]"},
         {"/query?k", "[]"},
-        {"/query?x=1", "error -40003"},
-        {"/query?k=%zz", "error -40016"},
-        {"/query?k=%00", "error -40016"},
+        {"/query?x=1", "error -40003 []"},
+        {"/query?k=%zz", "error -40016 []"},
+        {"/query?k=%00", "error -40016 []"},
+        {"/query?k=ab%00", "error -40016 []"},
+        {"/query?k=" LONG_VALUE, "error -40002 []"},
     };
     struct server_fixture *fixture = *state;
     int fd = connect_client(fixture);

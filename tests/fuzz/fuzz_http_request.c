@@ -81,8 +81,10 @@ static void respond(http_request_t *req)
         (void)http_respond_error(req, 404, "not_found", req->path);
         break;
     case 'q':
-        (void)http_request_query(req, "token", value, sizeof(value));
-        (void)http_respond(req, 200, NULL, value, strlen(value));
+        if (http_request_query(req, "token", value, sizeof(value)) < 0)
+            (void)http_respond(req, 400, NULL, value, strlen(value));
+        else
+            (void)http_respond(req, 200, NULL, value, strlen(value));
         break;
     case 'h':
         /* A header block that is not CRLF lines is rejected. */
